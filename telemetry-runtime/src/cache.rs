@@ -1,0 +1,163 @@
+//! What `cache` and `cache_ttl_secs` do: memoize results by argument values.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+/// The argument types `cache` accepts as part of its key.
+#[diagnostic::on_unimplemented(
+    message = "`cache` needs every argument to be `Hash + Eq + Clone + Send + Sync + 'static`, and `{Self}` is not",
+    label = "this argument cannot be part of a cache key",
+    note = "cached results are looked up by the values of all arguments; pass owned values that can be hashed and compared, or remove `cache`"
+)]
+pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {}
+impl<T: Hash + Eq + Clone + Send + Sync + 'static> CacheKey for T {}
+
+/// The return types `cache` accepts.
+#[diagnostic::on_unimplemented(
+    message = "`cache` needs the function's result to be `Clone + Send + Sync + 'static`, and `{Self}` is not",
+    label = "every cache hit returns a clone of the stored result",
+    note = "derive or implement `Clone` for the result type, or remove `cache`"
+)]
+pub trait CacheValue: Clone + Send + Sync + 'static {}
+impl<T: Clone + Send + Sync + 'static> CacheValue for T {}
+
+/// The key part for an argument passed by value.
+#[doc(hidden)]
+#[inline]
+pub fn key<T: CacheKey>(arg: &T) -> T {
+    arg.clone()
+}
+
+/// The key part for an argument passed by reference (`&str` gives `String`).
+#[doc(hidden)]
+#[inline]
+pub fn key_ref<T: ?Sized + ToOwned>(arg: &T) -> T::Owned
+where
+    T::Owned: CacheKey,
+{
+    arg.to_owned()
+}
+
+struct Entry<V> {
+    value: V,
+    stored: Option<Instant>,
+}
+
+/// One annotated fn's cache. A generic fn has one map per instantiation, found by type.
+/// Generated code only.
+#[doc(hidden)]
+pub struct Cache {
+    ttl_secs: u64,
+    maps: RwLock<Vec<(TypeId, Box<dyn Any + Send + Sync>)>>,
+}
+
+type Map<K, V> = HashMap<K, Entry<V>>;
+
+impl Cache {
+    /// `ttl_secs == 0` means entries never expire.
+    pub const fn new(ttl_secs: u64) -> Self {
+        Self {
+            ttl_secs,
+            maps: RwLock::new(Vec::new()),
+        }
+    }
+
+    fn ttl(&self) -> Option<Duration> {
+        (self.ttl_secs > 0).then(|| Duration::from_secs(self.ttl_secs))
+    }
+
+    /// A clone of the stored result for `key`, if there is one that has not expired.
+    pub fn get<K: CacheKey, V: CacheValue>(&self, key: &K) -> Option<V> {
+        let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
+        let map = find::<K, V>(&maps)?;
+        let entry = map.get(key)?;
+        match (self.ttl(), entry.stored) {
+            (Some(ttl), Some(stored)) if stored.elapsed() >= ttl => None,
+            _ => Some(entry.value.clone()),
+        }
+    }
+
+    /// Stores a clone of `value` under `key`.
+    pub fn put<K: CacheKey, V: CacheValue>(&self, key: K, value: &V) {
+        let ttl = self.ttl();
+        let now = ttl.map(|_| Instant::now());
+        let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
+        let index = match maps
+            .iter()
+            .position(|(id, _)| *id == TypeId::of::<(K, V)>())
+        {
+            Some(i) => i,
+            None => {
+                maps.push((TypeId::of::<(K, V)>(), Box::new(Map::<K, V>::new())));
+                maps.len() - 1
+            }
+        };
+        let Some(map) = maps[index].1.downcast_mut::<Map<K, V>>() else {
+            return;
+        };
+        // With a TTL, drop expired entries whenever the map has doubled, so a long-running
+        // process does not keep every key it ever saw.
+        if let (Some(ttl), Some(now)) = (ttl, now)
+            && map.len() >= 64
+            && map.len().is_power_of_two()
+        {
+            map.retain(|_, e| e.stored.is_some_and(|s| now.duration_since(s) < ttl));
+        }
+        map.insert(
+            key,
+            Entry {
+                value: value.clone(),
+                stored: now,
+            },
+        );
+    }
+}
+
+fn find<K: CacheKey, V: CacheValue>(
+    maps: &[(TypeId, Box<dyn Any + Send + Sync>)],
+) -> Option<&Map<K, V>> {
+    maps.iter()
+        .find(|(id, _)| *id == TypeId::of::<(K, V)>())
+        .and_then(|(_, map)| map.downcast_ref::<Map<K, V>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cache;
+
+    #[test]
+    fn stores_per_key_and_per_type() {
+        let cache = Cache::new(0);
+        assert_eq!(cache.get::<(u32,), String>(&(1,)), None);
+        cache.put((1u32,), &"one".to_string());
+        cache.put((1u64,), &"other type".to_string());
+        assert_eq!(cache.get::<(u32,), String>(&(1,)).as_deref(), Some("one"));
+        assert_eq!(
+            cache.get::<(u64,), String>(&(1,)).as_deref(),
+            Some("other type")
+        );
+        assert_eq!(cache.get::<(u32,), String>(&(2,)), None);
+    }
+
+    #[test]
+    fn expired_entries_are_not_returned() {
+        let cache = Cache::new(1);
+        cache.put(("k".to_string(),), &5u8);
+        assert_eq!(cache.get::<(String,), u8>(&("k".to_string(),)), Some(5));
+        // Backdate the entry instead of sleeping past the TTL.
+        {
+            let mut maps = cache.maps.write().unwrap();
+            let map = maps[0]
+                .1
+                .downcast_mut::<super::Map<(String,), u8>>()
+                .unwrap();
+            for e in map.values_mut() {
+                e.stored = e.stored.map(|s| s - std::time::Duration::from_secs(2));
+            }
+        }
+        assert_eq!(cache.get::<(String,), u8>(&("k".to_string(),)), None);
+    }
+}

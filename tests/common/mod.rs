@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+/// The smallest executor there is: poll, park until woken, repeat. No runtime crate.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => return out,
+            Poll::Pending => thread::park(),
+        }
+    }
+}
+
+/// A waker that does nothing, for polling by hand.
+pub fn noop_context() -> Context<'static> {
+    Context::from_waker(Waker::noop())
+}
+
+/// The counters of the one callsite named `name` in module `module`.
+pub fn counts(module: &str, name: &str) -> telemetry::Counts {
+    let found: Vec<_> = telemetry::callsites()
+        .into_iter()
+        .filter(|c| c.name == name && c.module_path.ends_with(module))
+        .collect();
+    assert_eq!(found.len(), 1, "expected one callsite {module}::{name}");
+    found[0].counts
+}
