@@ -128,6 +128,22 @@ fn check_signature(kind: Kind, func: &ItemFn, options: &Options, errors: &mut Er
     }
 }
 
+/// The same tokens, all carrying `span` (`quote_spanned!` leaves interpolated ones as they are).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(g) = &token {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                token = TokenTree::Group(group);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
+}
+
 /// Whether a type mentions `impl Trait`, which cannot be named in the generated code.
 fn mentions_impl(tokens: TokenStream) -> bool {
     tokens.into_iter().any(|t| match t {
@@ -234,7 +250,7 @@ fn body(kind: Kind, options: &Options, func: &ItemFn, instrument: bool) -> Token
     if let Some(cache_span) = options.cache {
         let ttl = options.cache_ttl_secs.map_or(0, |(secs, _)| secs);
         let key = cache_key(func, &p);
-        let get = quote_spanned!(cache_span=> __TELEMETRY_CACHE.get(&__telemetry_key));
+        let lookup = quote_spanned!(cache_span=> __TELEMETRY_CACHE.lookup(#key));
         let (hit, miss) = if instrument {
             (quote!(#call.cache_hit();), quote!(#call.cache_miss();))
         } else {
@@ -242,11 +258,13 @@ fn body(kind: Kind, options: &Options, func: &ItemFn, instrument: bool) -> Token
         };
         out.extend(quote! {
             static __TELEMETRY_CACHE: #p::Cache = #p::Cache::new(#ttl);
-            let __telemetry_key = #key;
-            if let ::core::option::Option::Some(__telemetry_hit) = #get {
-                #hit
-                return __telemetry_hit;
-            }
+            let __telemetry_miss = match #lookup {
+                ::core::result::Result::Ok(__telemetry_hit) => {
+                    #hit
+                    return __telemetry_hit;
+                }
+                ::core::result::Result::Err(__telemetry_miss) => __telemetry_miss,
+            };
             #miss
         });
     }
@@ -256,7 +274,16 @@ fn body(kind: Kind, options: &Options, func: &ItemFn, instrument: bool) -> Token
         match options.retries {
             Some((n, span)) => {
                 let delay = options.retry_delay_ms.map_or(0, |(ms, _)| ms);
-                quote_spanned!(span=> #p::retry(&#call, #n, #delay, || #closure_ret #block))
+                // Every token of the call carries the span of `retries`, so a non-`Result`
+                // return type is reported there.
+                let retry = respan(
+                    quote!(#p::retry(&#call, #n, #delay, __telemetry_body)),
+                    span,
+                );
+                quote!({
+                    let __telemetry_body = || #closure_ret #block;
+                    #retry
+                })
             }
             None => quote!(#p::run(|| #closure_ret #block)),
         }
@@ -299,7 +326,7 @@ fn body(kind: Kind, options: &Options, func: &ItemFn, instrument: bool) -> Token
             out.extend(quote! {
                 let __telemetry_is_err = #p::is_err!(__telemetry_result);
                 if !__telemetry_is_err {
-                    __TELEMETRY_CACHE.put(__telemetry_key, &__telemetry_result);
+                    __telemetry_miss.store(&__telemetry_result);
                 }
                 #finish
             });

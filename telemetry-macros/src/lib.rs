@@ -27,3 +27,6 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 fn instrument() -> bool {
     !cfg!(telemetry_disabled)
 }
+
+#[cfg(test)]
+mod snapshot_tests;

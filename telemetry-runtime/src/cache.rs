@@ -2,7 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,42 @@ use std::time::{Duration, Instant};
 )]
 pub trait CacheKey: Hash + Eq + Clone + Send + Sync + 'static {}
 impl<T: Hash + Eq + Clone + Send + Sync + 'static> CacheKey for T {}
+
+/// One argument's share of a cache key.
+///
+/// It hashes and compares through functions chosen where its argument's bounds are checked,
+/// so a key (a tuple of parts) is `Hash + Eq` whatever its contents: an argument that does
+/// not qualify is reported once, on that argument, and not again for the whole tuple.
+#[doc(hidden)]
+pub struct Part<T> {
+    value: T,
+    hash: fn(&T, &mut dyn Hasher),
+    eq: fn(&T, &T) -> bool,
+}
+
+impl<T> Hash for Part<T> {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.hash)(&self.value, state);
+    }
+}
+
+impl<T> PartialEq for Part<T> {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        (self.eq)(&self.value, &other.value)
+    }
+}
+
+impl<T> Eq for Part<T> {}
+
+fn part<T: CacheKey>(value: T) -> Part<T> {
+    Part {
+        value,
+        hash: |v, mut state| v.hash(&mut state),
+        eq: T::eq,
+    }
+}
 
 /// The return types `cache` accepts.
 #[diagnostic::on_unimplemented(
@@ -27,18 +63,36 @@ impl<T: Clone + Send + Sync + 'static> CacheValue for T {}
 /// The key part for an argument passed by value.
 #[doc(hidden)]
 #[inline]
-pub fn key<T: CacheKey>(arg: &T) -> T {
-    arg.clone()
+pub fn key<T: CacheKey>(arg: &T) -> Part<T> {
+    part(arg.clone())
 }
 
 /// The key part for an argument passed by reference (`&str` gives `String`).
 #[doc(hidden)]
 #[inline]
-pub fn key_ref<T: ?Sized + ToOwned>(arg: &T) -> T::Owned
+pub fn key_ref<T: ?Sized + ToOwned>(arg: &T) -> Part<T::Owned>
 where
     T::Owned: CacheKey,
 {
-    arg.to_owned()
+    part(arg.to_owned())
+}
+
+/// A cache miss: where to store the result once the body has produced it.
+#[doc(hidden)]
+pub struct Miss<'a, K, V> {
+    cache: &'a Cache,
+    key: K,
+    // Chosen by `lookup`, where the bounds are checked, so `store` needs none of its own
+    // (one compile error per problem, not one per use).
+    insert: fn(&Cache, K, &V),
+}
+
+impl<K, V> Miss<'_, K, V> {
+    /// Keeps a clone of `value` for later calls with the same arguments.
+    #[inline]
+    pub fn store(self, value: &V) {
+        (self.insert)(self.cache, self.key, value);
+    }
 }
 
 struct Entry<V> {
@@ -69,8 +123,28 @@ impl Cache {
         (self.ttl_secs > 0).then(|| Duration::from_secs(self.ttl_secs))
     }
 
-    /// A clone of the stored result for `key`, if there is one that has not expired.
-    pub fn get<K: CacheKey, V: CacheValue>(&self, key: &K) -> Option<V> {
+    /// The stored result for `key` (a clone), or where to store one.
+    #[inline]
+    pub fn lookup<K, V>(&self, key: K) -> Result<V, Miss<'_, K, V>>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: CacheValue,
+    {
+        match self.get(&key) {
+            Some(value) => Ok(value),
+            None => Err(Miss {
+                cache: self,
+                key,
+                insert: Cache::put::<K, V>,
+            }),
+        }
+    }
+
+    fn get<K, V>(&self, key: &K) -> Option<V>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: CacheValue,
+    {
         let maps = self.maps.read().unwrap_or_else(PoisonError::into_inner);
         let map = find::<K, V>(&maps)?;
         let entry = map.get(key)?;
@@ -80,8 +154,11 @@ impl Cache {
         }
     }
 
-    /// Stores a clone of `value` under `key`.
-    pub fn put<K: CacheKey, V: CacheValue>(&self, key: K, value: &V) {
+    fn put<K, V>(&self, key: K, value: &V)
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        V: CacheValue,
+    {
         let ttl = self.ttl();
         let now = ttl.map(|_| Instant::now());
         let mut maps = self.maps.write().unwrap_or_else(PoisonError::into_inner);
@@ -116,7 +193,7 @@ impl Cache {
     }
 }
 
-fn find<K: CacheKey, V: CacheValue>(
+fn find<K: 'static, V: 'static>(
     maps: &[(TypeId, Box<dyn Any + Send + Sync>)],
 ) -> Option<&Map<K, V>> {
     maps.iter()

@@ -14,7 +14,7 @@ pub use counters::{Counts, DURATION_BUCKETS, is_recording, set_recording};
 /// Support for the code the macros generate. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cache::{Cache, CacheKey, CacheValue, key, key_ref};
+    pub use crate::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
     pub use crate::callsite::{Callsite, Features, Kind, Registration};
     pub use crate::counters::{Call, enter};
     pub use crate::retry::{

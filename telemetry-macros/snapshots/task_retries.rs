@@ -1,0 +1,24 @@
+// Source:
+// #[task(retries = 3)]
+// fn fetch(id: u32) -> Result<Record, FetchError> {
+//     download(id)
+// }
+
+// Expansion:
+fn fetch(id: u32) -> Result<Record, FetchError> {
+    static __TELEMETRY_CALLSITE: ::telemetry::__private::Callsite =
+        ::telemetry::__private::Callsite::new(
+            ::telemetry::__private::Kind::Task,
+            "fetch",
+            ::core::module_path!(),
+            ::telemetry::__private::Features::RETRIES,
+        );
+    ::telemetry::__private::register!(__TELEMETRY_CALLSITE);
+    let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
+    let __telemetry_result = {
+        let __telemetry_body = || -> Result<Record, FetchError> { download(id) };
+        ::telemetry::__private::retry(&__telemetry_call, 3u32, 0u64, __telemetry_body)
+    };
+    __telemetry_call.finish(::telemetry::__private::is_err!(__telemetry_result));
+    __telemetry_result
+}

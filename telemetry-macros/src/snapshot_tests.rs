@@ -1,0 +1,129 @@
+//! The formatted expansion of a few representative fns, checked against `snapshots/`, so
+//! any change to the generated code shows up as a diff in review.
+//! Regenerate with `UPDATE_SNAPSHOTS=1 cargo test -p telemetry-macros`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::expand::{Kind, expand};
+
+fn rustfmt(code: &str) -> String {
+    let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into()))
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rustfmt is installed with the toolchain");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "rustfmt failed on:\n{code}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn check(name: &str, kind: Kind, args: &str, item: &str, instrument: bool) {
+    let attr = match (kind, args) {
+        (Kind::Flow, "") => "#[flow]".to_string(),
+        (Kind::Task, "") => "#[task]".to_string(),
+        (Kind::Flow, _) => format!("#[flow({args})]"),
+        (Kind::Task, _) => format!("#[task({args})]"),
+    };
+    let source: String = rustfmt(&format!("{attr}\n{item}"))
+        .lines()
+        .map(|l| format!("// {l}\n"))
+        .collect();
+    let build = if instrument {
+        ""
+    } else {
+        ", built with --cfg telemetry_disabled"
+    };
+    let expanded = expand(
+        kind,
+        args.parse().unwrap(),
+        item.parse().unwrap(),
+        instrument,
+    );
+    let actual = format!(
+        "// Source{build}:\n{source}\n// Expansion:\n{}",
+        rustfmt(&expanded.to_string())
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(format!("{name}.rs"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "expansion of {name} changed; if intended, run UPDATE_SNAPSHOTS=1 cargo test -p telemetry-macros\n--- expected\n{expected}\n--- actual\n{actual}"
+    );
+}
+
+#[test]
+fn plain_task() {
+    check(
+        "plain_task",
+        Kind::Task,
+        "",
+        "fn add(a: u32, b: u32) -> u32 { a + b }",
+        true,
+    );
+}
+
+#[test]
+fn task_with_retries() {
+    check(
+        "task_retries",
+        Kind::Task,
+        "retries = 3",
+        "fn fetch(id: u32) -> Result<Record, FetchError> { download(id) }",
+        true,
+    );
+}
+
+#[test]
+fn cached_method() {
+    check(
+        "task_cache_method",
+        Kind::Task,
+        "cache, cache_ttl_secs = 60",
+        "pub fn parse(&self, raw: &str) -> Parsed { self.parser.parse(raw) }",
+        true,
+    );
+}
+
+#[test]
+fn async_flow_with_retries_and_delay() {
+    check(
+        "flow_async_retries",
+        Kind::Flow,
+        "retries = 2, retry_delay_ms = 500",
+        "async fn nightly() -> Result<(), PipelineError> { step().await?; Ok(()) }",
+        true,
+    );
+}
+
+#[test]
+fn kill_switch_keeps_behaviour_only() {
+    check(
+        "task_retries_killswitch",
+        Kind::Task,
+        "retries = 3",
+        "fn fetch(id: u32) -> Result<Record, FetchError> { download(id) }",
+        false,
+    );
+    check(
+        "plain_task_killswitch",
+        Kind::Task,
+        "",
+        "fn add(a: u32, b: u32) -> u32 { a + b }",
+        false,
+    );
+}

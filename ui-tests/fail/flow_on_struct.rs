@@ -1,0 +1,6 @@
+use telemetry::flow;
+
+#[flow]
+struct Pipeline;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use telemetry::task;
+
+#[task(crate = "telemetry")]
+fn fetch() {}
+
+fn main() {}

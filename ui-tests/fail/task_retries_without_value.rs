@@ -1,0 +1,8 @@
+use telemetry::task;
+
+#[task(retries)]
+fn fetch() -> Result<(), ()> {
+    Ok(())
+}
+
+fn main() {}
