@@ -57,8 +57,12 @@ fn call_path(c: &mut Criterion) {
     g.bench_function("task_on", |b| b.iter(|| annotated(black_box(7))));
     g.bench_function("task_on_retries", |b| b.iter(|| retried(black_box(7))));
     g.bench_function("task_on_cache_hit", |b| b.iter(|| cached(black_box(7))));
-    g.bench_function("plain_two_threads", |b| b.iter_custom(|n| two_threads(n, plain)));
-    g.bench_function("task_on_two_threads", |b| b.iter_custom(|n| two_threads(n, annotated)));
+    g.bench_function("plain_two_threads", |b| {
+        b.iter_custom(|n| two_threads(n, plain))
+    });
+    g.bench_function("task_on_two_threads", |b| {
+        b.iter_custom(|n| two_threads(n, annotated))
+    });
     telemetry::set_recording(false);
     g.finish();
 }

@@ -9,13 +9,17 @@ mod expand;
 
 use proc_macro::TokenStream;
 
-/// Marks a flow: the unit of work a user runs. See the `telemetry` crate for the options.
+/// Marks a flow: the unit of work a user runs.
+///
+/// Options (all optional, comma-separated): `retries = N`, `retry_delay_ms = N` (with
+/// `retries`), `cache`, `cache_ttl_secs = N` (with `cache`), `crate = path`. The `telemetry`
+/// crate's documentation has a runnable example; the README describes each option.
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(expand::Kind::Flow, args.into(), item.into(), instrument()).into()
 }
 
-/// Marks a task: a step inside a flow. See the `telemetry` crate for the options.
+/// Marks a task: a step inside a flow. Takes the same options as [`macro@flow`].
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(expand::Kind::Task, args.into(), item.into(), instrument()).into()
