@@ -22,7 +22,7 @@ pub enum Kind {
 /// at run time.
 ///
 /// ```
-/// use telemetry::Features;
+/// use telemetry_runtime::Features;
 ///
 /// let f = Features::RETRIES.union(Features::ASYNC);
 /// assert!(f.contains(Features::RETRIES));
@@ -177,7 +177,7 @@ pub struct CallsiteSnapshot {
 ///
 /// ```
 /// // No annotated fn in this doctest, so there is nothing to list.
-/// assert!(telemetry::callsites().iter().all(|c| c.counts.calls() == 0));
+/// assert!(telemetry_runtime::callsites().iter().all(|c| c.counts.calls() == 0));
 /// ```
 pub fn callsites() -> Vec<CallsiteSnapshot> {
     let all = registry();
@@ -197,7 +197,7 @@ pub fn callsites() -> Vec<CallsiteSnapshot> {
 /// How many `#[flow]` fns this binary contains, called or not.
 ///
 /// ```
-/// assert_eq!(telemetry::flows_defined(), 0); // this doctest defines none
+/// assert_eq!(telemetry_runtime::flows_defined(), 0); // this doctest defines none
 /// ```
 pub fn flows_defined() -> usize {
     registry().iter().filter(|cs| cs.kind == Kind::Flow).count()
@@ -206,7 +206,7 @@ pub fn flows_defined() -> usize {
 /// How many `#[task]` fns this binary contains, called or not.
 ///
 /// ```
-/// assert_eq!(telemetry::tasks_defined(), 0); // this doctest defines none
+/// assert_eq!(telemetry_runtime::tasks_defined(), 0); // this doctest defines none
 /// ```
 pub fn tasks_defined() -> usize {
     registry().iter().filter(|cs| cs.kind == Kind::Task).count()

@@ -28,10 +28,10 @@ static RECORDING: AtomicBool = AtomicBool::new(false);
 /// parks that thread. With the compile-time kill switch this does nothing.
 ///
 /// ```
-/// telemetry::set_recording(true);
-/// assert!(telemetry::is_recording() || cfg!(telemetry_disabled));
-/// telemetry::set_recording(false);
-/// assert!(!telemetry::is_recording());
+/// telemetry_runtime::set_recording(true);
+/// assert!(telemetry_runtime::is_recording() || cfg!(telemetry_disabled));
+/// telemetry_runtime::set_recording(false);
+/// assert!(!telemetry_runtime::is_recording());
 /// ```
 pub fn set_recording(on: bool) {
     if cfg!(telemetry_disabled) {

@@ -8,8 +8,29 @@ mod counters;
 mod retry;
 mod timer;
 
+mod calendar;
+mod ci;
+pub mod cli;
+mod config;
+mod consent;
+mod env;
+mod init;
+mod paths;
+mod prompt;
+mod state;
+
 pub use callsite::{CallsiteSnapshot, Features, Kind, callsites, flows_defined, tasks_defined};
 pub use counters::{Counts, DURATION_BUCKETS, is_recording, set_recording};
+
+pub use calendar::{BadDate, Clock, Date};
+pub use ci::{CI_ENVIRONMENTS, CiMatch, CiVariable, detect_ci};
+pub use config::{Config, DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, DefaultConsent};
+pub use consent::{Change, Decision, Rule, recheck, reset_consent, resolve, set_consent};
+pub use env::Env;
+pub use init::{Guard, init, session_id};
+pub use paths::env_prefix;
+pub use prompt::{NotShown, PromptOutcome, first_run_prompt, notice_shown_this_run};
+pub use state::{How, State, StateError, StateStore};
 
 /// Support for the code the macros generate. Not public API: no stability promise.
 #[doc(hidden)]

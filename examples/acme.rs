@@ -1,0 +1,89 @@
+//! A host CLI, `acme`, embedding telemetry the way a real one would:
+//!
+//! ```text
+//! cargo run --example acme -- --help
+//! cargo run --example acme -- telemetry status
+//! cargo run --example acme -- telemetry enable
+//! cargo run --example acme -- run
+//! ```
+//!
+//! Set `ACME_TELEMETRY_CONFIG_DIR` to try it without touching your real config dir.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use telemetry::{flow, task};
+
+static FETCHES: AtomicU32 = AtomicU32::new(0);
+
+#[derive(Debug)]
+struct Flaky;
+
+/// Fails on the first attempt; `retries` runs it again.
+#[task(retries = 2)]
+fn fetch(id: u32) -> Result<u32, Flaky> {
+    if FETCHES.fetch_add(1, Ordering::Relaxed) == 0 {
+        return Err(Flaky);
+    }
+    Ok(id * 10)
+}
+
+/// Runs once per distinct input.
+#[task(cache)]
+fn parse(raw: String) -> usize {
+    raw.split_whitespace().count()
+}
+
+#[flow]
+fn pipeline() -> Result<usize, Flaky> {
+    let record = fetch(4)?;
+    let words = parse(format!("record {record} has words"));
+    let again = parse(format!("record {record} has words"));
+    Ok(words + again)
+}
+
+fn config() -> telemetry::Config {
+    telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"))
+        .endpoint("https://telemetry.acme.example/v1/batch")
+}
+
+const HELP: &str = "\
+acme: an example host CLI
+
+Usage: acme <command>
+
+Commands:
+  run                  Run a small pipeline
+  telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset, help
+  help, --help         Show this message
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("telemetry") => telemetry::cli::run(&config(), &args[1..]),
+        Some("run") => {
+            let _telemetry = telemetry::init(config());
+            // Interactive command: ask once (on stderr, never without a terminal or in CI).
+            telemetry::first_run_prompt(&config());
+            match pipeline() {
+                Ok(n) => {
+                    println!("pipeline finished: {n} words");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pipeline failed: {e:?}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        None | Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("error: unknown command '{other}'\n\n{HELP}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! What a host passes to `init`: its name and version, where batches go, its default, and
+//! (for tests) where the environment, files and today's date come from.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::calendar::Clock;
+use crate::env::Env;
+use crate::paths;
+
+/// The host's default when nobody decided (SPEC §4, rule 9).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DefaultConsent {
+    /// Off until the user says yes. The default.
+    #[default]
+    OptIn,
+    /// On until the user says no; nothing is sent in the run that shows the first-run notice.
+    OptOut,
+}
+
+/// How often a running process re-checks rules 2–5 (environment and policy file).
+pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
+/// How long the first-run prompt waits for an answer before taking it as No.
+pub const DEFAULT_PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The host's telemetry settings, built step by step.
+///
+/// ```
+/// use telemetry_runtime::{Config, DefaultConsent, Env};
+///
+/// let config = Config::new("acme", "1.2.3")
+///     .endpoint("https://telemetry.acme.example/v1/batch")
+///     .default_consent(DefaultConsent::OptIn)
+///     .env(Env::empty()); // tests: nothing from the real environment
+/// assert_eq!(config.app(), "acme");
+/// assert_eq!(config.env_prefix(), "ACME");
+/// assert_eq!(config.endpoint_url(), Some("https://telemetry.acme.example/v1/batch"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) app: String,
+    pub(crate) version: String,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) default: DefaultConsent,
+    pub(crate) env: Env,
+    pub(crate) config_dir: Option<PathBuf>,
+    pub(crate) policy_file: Option<PathBuf>,
+    pub(crate) current_dir: Option<PathBuf>,
+    pub(crate) clock: Clock,
+    pub(crate) recheck_interval: Duration,
+    pub(crate) prompt_timeout: Duration,
+}
+
+impl Config {
+    /// Settings for the host `app` at `version`, reading the process environment.
+    pub fn new(app: impl Into<String>, version: impl Into<String>) -> Self {
+        Config {
+            app: app.into(),
+            version: version.into(),
+            endpoint: None,
+            default: DefaultConsent::OptIn,
+            env: Env::process(),
+            config_dir: None,
+            policy_file: None,
+            current_dir: None,
+            clock: Clock::System,
+            recheck_interval: DEFAULT_RECHECK_INTERVAL,
+            prompt_timeout: DEFAULT_PROMPT_TIMEOUT,
+        }
+    }
+
+    /// Where batches are sent (used once sending exists; shown by `status`).
+    pub fn endpoint(mut self, url: impl Into<String>) -> Self {
+        self.endpoint = Some(url.into());
+        self
+    }
+
+    /// The default when nobody decided: [`DefaultConsent::OptIn`] unless set.
+    pub fn default_consent(mut self, default: DefaultConsent) -> Self {
+        self.default = default;
+        self
+    }
+
+    /// Reads variables from `env` instead of the process environment.
+    pub fn env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Uses `dir` as the config dir, before `APP_TELEMETRY_CONFIG_DIR` and the platform's.
+    pub fn config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config_dir = Some(dir.into());
+        self
+    }
+
+    /// Reads the system policy from `path`, before `APP_TELEMETRY_POLICY_FILE` and `/etc`.
+    pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.policy_file = Some(path.into());
+        self
+    }
+
+    /// Looks for the `.telemetry` project file from `dir` instead of the current directory.
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.current_dir = Some(dir.into());
+        self
+    }
+
+    /// Takes today's date from `clock` (dates in the state file and audit log).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How often a running process re-checks rules 2–5 while telemetry is on
+    /// ([`DEFAULT_RECHECK_INTERVAL`] unless set).
+    pub fn recheck_interval(mut self, interval: Duration) -> Self {
+        self.recheck_interval = interval;
+        self
+    }
+
+    /// How long the first-run prompt waits ([`DEFAULT_PROMPT_TIMEOUT`] unless set).
+    pub fn prompt_timeout(mut self, timeout: Duration) -> Self {
+        self.prompt_timeout = timeout;
+        self
+    }
+
+    /// The host's name.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    /// The host's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The host's name as the prefix of its variables (`acme` → `ACME`).
+    pub fn env_prefix(&self) -> String {
+        paths::env_prefix(&self.app)
+    }
+
+    /// The endpoint given to [`endpoint`](Self::endpoint), if any.
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The endpoint in effect: `APP_TELEMETRY_ENDPOINT` if set, else the configured one.
+    pub fn effective_endpoint(&self) -> Option<String> {
+        self.env
+            .get(&self.var("TELEMETRY_ENDPOINT"))
+            .filter(|e| !e.is_empty())
+            .or_else(|| self.endpoint.clone())
+    }
+
+    /// The config dir in effect, if one can be determined.
+    pub fn resolved_config_dir(&self) -> Option<PathBuf> {
+        self.config_dir
+            .clone()
+            .or_else(|| paths::config_dir(&self.app, &self.env))
+    }
+
+    /// The policy file in effect.
+    pub fn resolved_policy_file(&self) -> Option<PathBuf> {
+        self.policy_file
+            .clone()
+            .or_else(|| paths::policy_file(&self.app, &self.env))
+    }
+
+    /// The environment consent reads.
+    pub fn environment(&self) -> &Env {
+        &self.env
+    }
+
+    /// `APP_suffix`.
+    pub(crate) fn var(&self, suffix: &str) -> String {
+        paths::var(&self.app, suffix)
+    }
+}

@@ -1,0 +1,401 @@
+//! The precedence table of SPEC §4: every rule alone, every pair of neighbouring rules, and
+//! every error deciding off.
+
+use super::*;
+use crate::env::Env;
+use crate::state::How;
+
+/// Something that makes one rule match.
+#[derive(Clone, Copy, Debug)]
+enum Given {
+    KillSwitch,
+    DoNotTrack,
+    AppDisable,
+    Policy,
+    Enabled(bool),
+    Ci,
+    Project(bool),
+    User(bool),
+    OptOut,
+}
+use Given::*;
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    config: Config,
+    compiled_out: bool,
+}
+
+fn today() -> Date {
+    Date::new(2031, 7, 8).unwrap()
+}
+
+fn setup(given: &[Given]) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    fs::create_dir(&work).unwrap();
+    let mut env = Env::empty();
+    let mut config = Config::new("acme", "1.0")
+        .config_dir(dir.path().join("conf"))
+        .policy_file(dir.path().join("policy.toml"))
+        .current_dir(&work)
+        .clock(crate::Clock::fixed(today()));
+    let mut compiled_out = false;
+    for g in given {
+        match *g {
+            KillSwitch => compiled_out = true,
+            DoNotTrack => env = env.with("DO_NOT_TRACK", "1"),
+            AppDisable => env = env.with("ACME_DISABLE_TELEMETRY", "true"),
+            Policy => fs::write(dir.path().join("policy.toml"), "disabled = true\n").unwrap(),
+            Enabled(on) => env = env.with("ACME_TELEMETRY_ENABLED", if on { "yes" } else { "0" }),
+            Ci => env = env.with("GITHUB_ACTIONS", "true"),
+            Project(on) => fs::write(work.join(".telemetry"), format!("consent: {on}\n")).unwrap(),
+            User(on) => {
+                StateStore::new(dir.path().join("conf"))
+                    .update(today(), How::Cli, |s| s.decide(on, today()))
+                    .unwrap();
+            }
+            OptOut => config = config.default_consent(DefaultConsent::OptOut),
+        }
+    }
+    Setup {
+        _dir: dir,
+        config: config.env(env),
+        compiled_out,
+    }
+}
+
+fn decide(given: &[Given]) -> Decision {
+    let s = setup(given);
+    resolve_inner(&s.config, s.compiled_out)
+}
+
+#[test]
+fn every_rule_alone() {
+    let cases: &[(&[Given], bool, u8, &str)] = &[
+        (
+            &[KillSwitch],
+            false,
+            1,
+            "the compile-time kill switch (telemetry_disabled)",
+        ),
+        (&[DoNotTrack], false, 2, "DO_NOT_TRACK"),
+        (&[AppDisable], false, 3, "ACME_DISABLE_TELEMETRY"),
+        (
+            &[Policy],
+            false,
+            4,
+            "the system policy file (disabled = true)",
+        ),
+        (&[Enabled(true)], true, 5, "ACME_TELEMETRY_ENABLED"),
+        (&[Enabled(false)], false, 5, "ACME_TELEMETRY_ENABLED"),
+        (&[Ci], false, 6, "CI environment (GITHUB_ACTIONS)"),
+        (&[Project(true)], true, 7, "the project file .telemetry"),
+        (&[Project(false)], false, 7, "the project file .telemetry"),
+        (&[User(true)], true, 8, "your decision (on 2031-07-08)"),
+        (&[User(false)], false, 8, "your decision (on 2031-07-08)"),
+        (&[], false, 9, "the default (opt-in: off until enabled)"),
+        (
+            &[OptOut],
+            true,
+            9,
+            "the default (opt-out: on until disabled)",
+        ),
+    ];
+    for (given, enabled, rule, text) in cases {
+        let d = decide(given);
+        assert_eq!(
+            (d.enabled, d.rule.number()),
+            (*enabled, *rule),
+            "{given:?}: {d:?}"
+        );
+        assert_eq!(d.rule.to_string(), *text, "{given:?}");
+    }
+}
+
+#[test]
+fn every_pair_of_neighbouring_rules() {
+    // The higher rule wins; where possible the two would decide differently.
+    let cases: &[(&[Given], bool, u8)] = &[
+        (&[KillSwitch, DoNotTrack], false, 1),
+        (&[KillSwitch, Enabled(true)], false, 1),
+        (&[DoNotTrack, AppDisable], false, 2),
+        (&[AppDisable, Policy], false, 3),
+        (&[Policy, Enabled(true)], false, 4),
+        (&[Enabled(true), Ci], true, 5),
+        (&[Enabled(false), Ci], false, 5),
+        (&[Ci, Project(true)], false, 6),
+        (&[Project(true), User(false)], true, 7),
+        (&[Project(false), User(true)], false, 7),
+        (&[User(true), OptOut], true, 8),
+        (&[User(false), OptOut], false, 8),
+        (&[User(true)], true, 8), // OptIn default below
+    ];
+    for (given, enabled, rule) in cases {
+        let d = decide(given);
+        assert_eq!(
+            (d.enabled, d.rule.number()),
+            (*enabled, *rule),
+            "{given:?}: {d:?}"
+        );
+    }
+}
+
+#[test]
+fn everything_at_once_and_each_rule_removed_in_turn() {
+    let all = [
+        KillSwitch,
+        DoNotTrack,
+        AppDisable,
+        Policy,
+        Enabled(true),
+        Ci,
+        Project(true),
+        User(true),
+        OptOut,
+    ];
+    // Dropping the first k ingredients leaves rule k+1 (or the next present one) in charge.
+    let expected = [
+        (false, 1),
+        (false, 2),
+        (false, 3),
+        (false, 4),
+        (true, 5),
+        (false, 6),
+        (true, 7),
+        (true, 8),
+        (true, 9),
+    ];
+    for (k, (enabled, rule)) in expected.iter().enumerate() {
+        let d = decide(&all[k..]);
+        assert_eq!(
+            (d.enabled, d.rule.number()),
+            (*enabled, *rule),
+            "from {:?}",
+            all[k]
+        );
+    }
+}
+
+#[test]
+fn errors_decide_off_and_say_so() {
+    // A bad policy file.
+    let s = setup(&[User(true)]);
+    fs::write(s.config.resolved_policy_file().unwrap(), "disabled = maybe").unwrap();
+    let d = resolve_inner(&s.config, false);
+    assert_eq!((d.enabled, d.rule.clone()), (false, Rule::PolicyUnreadable));
+    assert!(d.rule.is_error());
+
+    // A policy file that is a directory (cannot be read).
+    let s = setup(&[User(true)]);
+    fs::create_dir(s.config.resolved_policy_file().unwrap()).unwrap();
+    assert_eq!(resolve_inner(&s.config, false).rule, Rule::PolicyUnreadable);
+
+    // A bad ACME_TELEMETRY_ENABLED.
+    let s = setup(&[User(true)]);
+    let config = s
+        .config
+        .clone()
+        .env(Env::from_pairs([("ACME_TELEMETRY_ENABLED", "maybe")]));
+    let d = resolve_inner(&config, false);
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "ACME_TELEMETRY_ENABLED has a value other than 1/true/yes or 0/false/no"
+    );
+
+    // A bad project file.
+    let s = setup(&[User(true)]);
+    fs::write(
+        s.config.current_dir.clone().unwrap().join(".telemetry"),
+        "consent: perhaps",
+    )
+    .unwrap();
+    assert_eq!(
+        resolve_inner(&s.config, false).rule,
+        Rule::ProjectUnreadable
+    );
+
+    // A corrupt state file: off, and kept aside.
+    let s = setup(&[OptOut]);
+    let conf = s.config.resolved_config_dir().unwrap();
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("telemetry_state.toml"), "\u{0}\u{1}garbage").unwrap();
+    let d = resolve_inner(&s.config, false);
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "the state file could not be read (kept as telemetry_state.toml.corrupt-2031-07-08)"
+    );
+    assert!(
+        conf.join("telemetry_state.toml.corrupt-2031-07-08")
+            .exists()
+    );
+
+    // No config dir at all.
+    let config = Config::new("acme", "1.0")
+        .env(Env::empty())
+        .policy_file("/nonexistent/policy.toml")
+        .current_dir(std::env::temp_dir())
+        .default_consent(DefaultConsent::OptOut);
+    let d = resolve_inner(&config, false);
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "no config directory could be determined"
+    );
+}
+
+#[test]
+fn a_higher_rule_never_touches_a_corrupt_state_file() {
+    let s = setup(&[DoNotTrack]);
+    let conf = s.config.resolved_config_dir().unwrap();
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("telemetry_state.toml"), "garbage").unwrap();
+    assert_eq!(resolve_inner(&s.config, false).rule, Rule::DoNotTrack);
+    assert!(conf.join("telemetry_state.toml").exists());
+}
+
+#[test]
+fn resolving_writes_nothing() {
+    for given in [&[][..], &[OptOut], &[Ci], &[Project(true)]] {
+        let s = setup(given);
+        resolve_inner(&s.config, false);
+        assert!(
+            !s.config.resolved_config_dir().unwrap().exists(),
+            "{given:?}"
+        );
+    }
+}
+
+#[test]
+fn falsy_values_do_not_match_rules_2_and_3() {
+    for value in ["", "0", "false", "FALSE", "no", "No"] {
+        let env = Env::from_pairs([("DO_NOT_TRACK", value), ("ACME_DISABLE_TELEMETRY", value)]);
+        let s = setup(&[User(true)]);
+        let d = resolve_inner(&s.config.clone().env(env), false);
+        assert_eq!(d.rule.number(), 8, "{value:?}");
+    }
+    for value in ["1", "true", "yes", "anything"] {
+        let env = Env::from_pairs([("DO_NOT_TRACK", value)]);
+        let s = setup(&[User(true)]);
+        assert_eq!(
+            resolve_inner(&s.config.clone().env(env), false).rule,
+            Rule::DoNotTrack
+        );
+    }
+}
+
+#[test]
+fn the_app_prefix_comes_from_the_host_name() {
+    let s = setup(&[]);
+    let config = Config::new("my-tool", "1")
+        .config_dir(s.config.resolved_config_dir().unwrap())
+        .policy_file(s.config.resolved_policy_file().unwrap())
+        .current_dir(s.config.current_dir.clone().unwrap())
+        .env(Env::from_pairs([("MY_TOOL_DISABLE_TELEMETRY", "1")]));
+    assert_eq!(
+        resolve_inner(&config, false).rule.to_string(),
+        "MY_TOOL_DISABLE_TELEMETRY"
+    );
+}
+
+#[test]
+fn the_policy_file_comes_from_the_environment_too() {
+    let s = setup(&[User(true)]);
+    let policy = s
+        .config
+        .resolved_config_dir()
+        .unwrap()
+        .with_extension("policy");
+    fs::write(&policy, "# org-wide\ndisabled = true\nother = 1\n").unwrap();
+    let mut config = s.config.clone();
+    config.policy_file = None;
+    let config = config.env(Env::from_pairs([(
+        "ACME_TELEMETRY_POLICY_FILE",
+        policy.to_str().unwrap(),
+    )]));
+    assert_eq!(resolve_inner(&config, false).rule, Rule::Policy);
+    fs::write(&policy, "disabled = false\n").unwrap();
+    assert_eq!(resolve_inner(&config, false).rule.number(), 8);
+}
+
+#[test]
+fn project_file_is_found_up_to_the_repository_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    let deep = repo.join("a").join("b");
+    fs::create_dir_all(&deep).unwrap();
+    fs::create_dir(repo.join(".git")).unwrap();
+    // Above the repository root: never applies.
+    fs::write(dir.path().join(".telemetry"), "consent: true").unwrap();
+    assert_eq!(find_project_file(&deep), None);
+    fs::write(repo.join(".telemetry"), "consent: false").unwrap();
+    assert_eq!(find_project_file(&deep), Some(repo.join(".telemetry")));
+    fs::write(deep.join(".telemetry"), "consent: true").unwrap();
+    assert_eq!(find_project_file(&deep), Some(deep.join(".telemetry")));
+    // Outside a repository: the current directory only.
+    let loose = dir.path().join("loose").join("x");
+    fs::create_dir_all(&loose).unwrap();
+    assert_eq!(find_project_file(&loose), None);
+    assert_eq!(
+        find_project_file(dir.path()),
+        Some(dir.path().join(".telemetry"))
+    );
+}
+
+#[test]
+fn project_file_syntax() {
+    assert_eq!(parse_project("consent: true"), Ok(Some(true)));
+    assert_eq!(
+        parse_project("# team choice\nconsent = \"false\"\n"),
+        Ok(Some(false))
+    );
+    assert_eq!(parse_project("other: 1\n\n"), Ok(None));
+    assert_eq!(parse_project("consent: maybe"), Err(()));
+    assert_eq!(parse_project("just words"), Err(()));
+}
+
+#[test]
+fn recheck_sees_rules_2_to_5_only() {
+    assert_eq!(recheck(&setup(&[Ci, User(false)]).config), None);
+    for (given, rule) in [
+        (DoNotTrack, 2),
+        (AppDisable, 3),
+        (Policy, 4),
+        (Enabled(false), 5),
+    ] {
+        let d = recheck(&setup(&[given]).config).unwrap();
+        assert_eq!((d.enabled, d.rule.number()), (false, rule));
+    }
+}
+
+#[test]
+fn set_and_reset_consent_audit_each_change_once() {
+    let s = setup(&[]);
+    let store = StateStore::new(s.config.resolved_config_dir().unwrap());
+    // Reset with nothing stored creates nothing.
+    reset_with(&s.config).unwrap();
+    assert!(!store.dir().exists());
+    let on = record(&s.config, true, How::Cli).unwrap();
+    let id = on.new.installation_id.clone().unwrap();
+    record(&s.config, true, How::Cli).unwrap();
+    let off = record(&s.config, false, How::Api).unwrap();
+    assert_eq!(off.new.installation_id, Some(id));
+    fs::create_dir_all(store.dir().join(SPOOL_DIR)).unwrap();
+    let reset = reset_with(&s.config).unwrap();
+    assert_eq!(reset.new, State::default());
+    assert!(
+        !store.dir().join(SPOOL_DIR).exists(),
+        "disable/reset delete the spool"
+    );
+    assert_eq!(
+        store.audit_lines().unwrap(),
+        [
+            "2031-07-08 unset -> enabled (cli)",
+            "2031-07-08 enabled -> disabled (api)",
+            "2031-07-08 disabled -> unset (reset)",
+        ]
+    );
+    assert_eq!(resolve_inner(&s.config, false).rule.number(), 9);
+}

@@ -1,0 +1,66 @@
+//! The management commands as a library call, with injected environment and writers.
+
+use telemetry::{Config, Env};
+
+fn config(dir: &std::path::Path, env: Env) -> Config {
+    Config::new("acme", "1.0")
+        .env(env)
+        .config_dir(dir.join("conf"))
+        .policy_file(dir.join("policy.toml"))
+        .current_dir(dir)
+}
+
+#[test]
+fn the_cli_library_writes_to_the_given_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), Env::empty()).endpoint("https://t.example/v1");
+    let run = |args: &[&str]| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = telemetry::cli::run_with(&config, args, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    let (code, out, err) = run(&["status"]);
+    assert_eq!(code, 0);
+    assert!(err.is_empty());
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(lines[0], "Telemetry: Disabled");
+    assert!(lines[1].starts_with("Decided by: "));
+    assert_eq!(lines[2], "Installation ID: <none>");
+    assert!(lines[3].starts_with("Session ID: ") && lines[3].len() == "Session ID: ".len() + 36);
+    assert_eq!(lines[4], "Last sent: Never");
+    assert_eq!(lines[5], "Endpoint: https://t.example/v1");
+
+    assert_eq!(run(&["enable"]).0, 0);
+    let (_, json, _) = run(&["status", "--json"]);
+    assert!(
+        json.starts_with("{\"enabled\":true,\"decided_by\":\"your decision"),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"rule_number\":8") && json.contains("\"last_sent\":null"),
+        "{json}"
+    );
+    let (code, out, _) = run(&["reset"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(run(&["status"]).1.contains("Installation ID: <none>"));
+
+    for (args, code, needle) in [
+        (&["help"][..], 0, ""),
+        (&["preview"], 1, "not yet available"),
+        (&["schema"], 1, "not yet available"),
+        (&["nope"], 2, "unknown command 'nope'"),
+        (&["status", "--yaml"], 2, "unexpected argument '--yaml'"),
+        (&["disable", "now"], 2, "unexpected argument 'now'"),
+    ] {
+        let (got, out, err) = run(args);
+        assert_eq!(got, code, "{args:?}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        if code == 0 {
+            assert!(out.contains("Usage: acme telemetry <command>"));
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The "done means" lines of the consent issue, against the real `acme` example binary.
+
+#[path = "common/acme.rs"]
+mod acme;
+
+use acme::Sandbox;
+
+fn first_two_lines(s: &str) -> (String, String) {
+    let mut lines = s.lines();
+    (
+        lines.next().unwrap_or("").to_owned(),
+        lines.next().unwrap_or("").to_owned(),
+    )
+}
+
+#[test]
+fn fresh_is_disabled_then_enable_enables() {
+    let sb = Sandbox::new();
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    assert!(
+        out.starts_with("Telemetry: Disabled\nDecided by: the default"),
+        "{out}"
+    );
+    assert!(out.contains("\nInstallation ID: <none>\n"), "{out}");
+    assert!(out.contains("\nLast sent: Never\n"), "{out}");
+    assert!(!sb.config_dir().exists(), "status while off writes nothing");
+
+    let out = sb.stdout(&["telemetry", "enable"], &[]);
+    assert!(out.starts_with("Telemetry enabled."), "{out}");
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    assert!(
+        out.starts_with("Telemetry: Enabled\nDecided by: your decision"),
+        "{out}"
+    );
+    assert!(!out.contains("<none>"), "an installation id now: {out}");
+    assert_eq!(sb.audit_lines().len(), 1);
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(sb.config_dir().join("telemetry_state.toml")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn each_off_switch_disables_and_names_the_rule() {
+    let sb = Sandbox::new();
+    sb.stdout(&["telemetry", "enable"], &[]);
+    let mut cases: Vec<(String, String, String)> = vec![
+        ("DO_NOT_TRACK".into(), "1".into(), "DO_NOT_TRACK".into()),
+        (
+            "ACME_DISABLE_TELEMETRY".into(),
+            "1".into(),
+            "ACME_DISABLE_TELEMETRY".into(),
+        ),
+        ("CI".into(), "true".into(), "CI environment (CI)".into()),
+    ];
+    for row in telemetry::CI_ENVIRONMENTS {
+        let env = row.example_env();
+        // `With` rows need a second variable; the rest one.
+        if let telemetry::CiMatch::With(_) | telemetry::CiMatch::Equals(_) = row.matches {
+            continue; // exercised below, with their full environment
+        }
+        assert!(env.get(row.variable).is_some());
+        cases.push((
+            row.variable.into(),
+            "true".into(),
+            format!("CI environment ({})", row.variable),
+        ));
+    }
+    for (var, value, rule) in &cases {
+        let out = sb.stdout(&["telemetry", "status"], &[(var, value)]);
+        let (first, second) = first_two_lines(&out);
+        assert_eq!(first, "Telemetry: Disabled", "{var}={value}");
+        assert_eq!(second, format!("Decided by: {rule}"), "{var}={value}");
+    }
+    let out = sb.stdout(
+        &["telemetry", "status"],
+        &[("TASK_ID", "1"), ("RUN_ID", "2")],
+    );
+    assert_eq!(
+        first_two_lines(&out).1,
+        "Decided by: CI environment (TASK_ID)"
+    );
+    let out = sb.stdout(&["telemetry", "status"], &[("CI_NAME", "codeship")]);
+    assert_eq!(
+        first_two_lines(&out).1,
+        "Decided by: CI environment (CI_NAME)"
+    );
+    // Still enabled without them.
+    assert!(
+        sb.stdout(&["telemetry", "status"], &[])
+            .starts_with("Telemetry: Enabled\n")
+    );
+}
+
+#[test]
+fn app_enabled_overrides_ci_but_not_the_policy_file() {
+    let sb = Sandbox::new();
+    let on = [
+        ("CI", "true"),
+        ("GITHUB_ACTIONS", "true"),
+        ("ACME_TELEMETRY_ENABLED", "1"),
+    ];
+    let out = sb.stdout(&["telemetry", "status"], &on);
+    assert_eq!(
+        first_two_lines(&out),
+        (
+            "Telemetry: Enabled".into(),
+            "Decided by: ACME_TELEMETRY_ENABLED".into()
+        )
+    );
+    std::fs::write(sb.policy_file(), "disabled = true\n").unwrap();
+    let out = sb.stdout(&["telemetry", "status"], &on);
+    assert_eq!(
+        first_two_lines(&out),
+        (
+            "Telemetry: Disabled".into(),
+            "Decided by: the system policy file (disabled = true)".into()
+        )
+    );
+}
+
+#[test]
+fn a_garbage_state_file_is_kept_aside_and_decides_off() {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.config_dir()).unwrap();
+    let garbage = "enabled = [[[ \u{7f} not toml at all";
+    std::fs::write(sb.config_dir().join("telemetry_state.toml"), garbage).unwrap();
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    let (first, second) = first_two_lines(&out);
+    assert_eq!(first, "Telemetry: Disabled");
+    assert!(
+        second.starts_with(
+            "Decided by: the state file could not be read (kept as telemetry_state.toml.corrupt-"
+        ),
+        "{second}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(sb.config_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), garbage);
+    assert!(second.contains(kept[0].file_name().unwrap().to_str().unwrap()));
+}
+
+#[test]
+fn help_run_and_bad_commands() {
+    let sb = Sandbox::new();
+    let help = sb.stdout(&["--help"], &[]);
+    assert!(
+        help.contains("run") && help.contains("telemetry <command>"),
+        "{help}"
+    );
+    let run = sb.acme(&["run"], &[]);
+    assert!(run.status.success(), "{run:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "pipeline finished: 8 words\n"
+    );
+    assert!(
+        run.stderr.is_empty(),
+        "no prompt without a terminal: {run:?}"
+    );
+    let bad = sb.acme(&["telemetry", "frobnicate"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(bad.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown command 'frobnicate'"));
+    let bad = sb.acme(&["telemetry", "enable", "--now"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        !sb.config_dir().exists(),
+        "a rejected command writes nothing"
+    );
+}

@@ -1,0 +1,96 @@
+//! Runs `examples/acme.rs` as a real process, with an environment built from scratch: the
+//! child never inherits `CI`, `DO_NOT_TRACK`, `HOME` or anything else from the test runner.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The path of the `acme` example binary, built (once per test binary) if needed.
+pub fn acme_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        // <target>/<profile>/deps/<test binary> → <target>/<profile>/examples/acme
+        let test_exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = test_exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("profile dir");
+        let target_dir = profile_dir.parent().expect("target dir");
+        let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        // Cheap when `cargo test` already built it; makes `--test x` runs work too.
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--quiet", "--example", "acme", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir);
+        if release {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build --example acme");
+        assert!(status.success(), "cargo build --example acme failed");
+        let exe = profile_dir
+            .join("examples")
+            .join(format!("acme{}", std::env::consts::EXE_SUFFIX));
+        assert!(exe.exists(), "{} missing", exe.display());
+        exe
+    })
+}
+
+/// An isolated place for one test: a config dir (not created), a policy file path (absent)
+/// and a working directory (outside any repository).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("work")).unwrap();
+        Sandbox { dir }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("conf")
+    }
+
+    pub fn policy_file(&self) -> PathBuf {
+        self.dir.path().join("policy.toml")
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// `acme <args>` with only the sandbox's variables and `extra` set.
+    pub fn command(&self, args: &[&str], extra: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(acme_exe());
+        cmd.args(args)
+            .env_clear()
+            .env("ACME_TELEMETRY_CONFIG_DIR", self.config_dir())
+            .env("ACME_TELEMETRY_POLICY_FILE", self.policy_file())
+            .current_dir(self.work_dir());
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn acme(&self, args: &[&str], extra: &[(&str, &str)]) -> Output {
+        self.command(args, extra).output().expect("run acme")
+    }
+
+    /// stdout of a successful `acme <args>`.
+    pub fn stdout(&self, args: &[&str], extra: &[(&str, &str)]) -> String {
+        let out = self.acme(args, extra);
+        assert!(out.status.success(), "acme {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn audit_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(self.config_dir().join("telemetry_audit.log"))
+            .map(|t| t.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}

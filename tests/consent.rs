@@ -1,0 +1,83 @@
+//! `init`, the guard and the live re-check, through the facade, with everything injected.
+
+use std::time::{Duration, Instant};
+
+use telemetry::{Config, DefaultConsent, Env};
+
+fn config(dir: &std::path::Path, env: Env) -> Config {
+    Config::new("acme", "1.0")
+        .env(env)
+        .config_dir(dir.join("conf"))
+        .policy_file(dir.join("policy.toml"))
+        .current_dir(dir)
+}
+
+// One test: recording is process-wide, so the steps must not interleave with other tests.
+#[test]
+fn init_follows_consent_and_a_recheck_switches_off() {
+    let dir = tempfile::tempdir().unwrap();
+
+    // Off: nothing written, counters off.
+    let guard = telemetry::init(config(dir.path(), Env::empty()));
+    assert!(!guard.is_enabled());
+    assert!(!telemetry::is_recording());
+    assert!(!dir.path().join("conf").exists());
+    drop(guard);
+
+    // OptOut with nobody deciding: on, and still nothing written.
+    let guard =
+        telemetry::init(config(dir.path(), Env::empty()).default_consent(DefaultConsent::OptOut));
+    assert!(guard.is_enabled());
+    assert!(telemetry::is_recording());
+    assert!(!dir.path().join("conf").exists());
+    drop(guard);
+    assert!(
+        !telemetry::is_recording(),
+        "dropping the guard stops the counters"
+    );
+
+    // On by the user's decision; then the organisation's policy appears while running.
+    telemetry::set_consent(&config(dir.path(), Env::empty()), true).unwrap();
+    let guard = telemetry::init(
+        config(dir.path(), Env::empty()).recheck_interval(Duration::from_millis(50)),
+    );
+    assert_eq!(guard.decision().rule.number(), 8);
+    assert!(telemetry::is_recording());
+    std::fs::write(dir.path().join("policy.toml"), "disabled = true").unwrap();
+    let start = Instant::now();
+    while telemetry::is_recording() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !telemetry::is_recording(),
+        "the background re-check switched off"
+    );
+    assert_eq!(guard.decision().rule, telemetry::Rule::Policy);
+    let dropped = Instant::now();
+    drop(guard);
+    assert!(
+        dropped.elapsed() < Duration::from_millis(100),
+        "drop is bounded"
+    );
+    std::fs::remove_file(dir.path().join("policy.toml")).unwrap();
+
+    // `refresh` does the same on demand; `set_consent(false)` switches off at once.
+    let guard = telemetry::init(config(dir.path(), Env::empty()));
+    assert!(guard.is_enabled());
+    assert!(guard.refresh().enabled);
+    telemetry::set_consent(&config(dir.path(), Env::empty()), false).unwrap();
+    assert!(!telemetry::is_recording());
+    drop(guard);
+    let guard = telemetry::init(config(dir.path(), Env::empty()));
+    assert!(!guard.is_enabled());
+    drop(guard);
+
+    let audit = telemetry::StateStore::new(dir.path().join("conf"))
+        .audit_lines()
+        .unwrap();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(
+        audit[0].ends_with("unset -> enabled (api)")
+            && audit[1].ends_with("enabled -> disabled (api)")
+    );
+}

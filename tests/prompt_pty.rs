@@ -1,0 +1,243 @@
+//! The first-run prompt in a real pseudo-terminal (made here with `openpty`, so these run
+//! in CI with no terminal and no stdin): `y`, `n`, plain Enter, no answer until the timeout,
+//! and never a prompt when stdin is not a terminal.
+#![cfg(unix)]
+
+#[path = "common/acme.rs"]
+mod acme;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use acme::Sandbox;
+
+/// A pseudo-terminal: the master side for the test, the slave side for the child.
+struct Pty {
+    master: File,
+    slave: OwnedFd,
+}
+
+fn openpty() -> Pty {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two fds into the pointers; null name/termios/winsize are allowed.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty failed");
+    // SAFETY: both fds were just opened and are owned by nobody else.
+    unsafe {
+        Pty {
+            master: File::from_raw_fd(master),
+            slave: OwnedFd::from_raw_fd(slave),
+        }
+    }
+}
+
+/// Everything the child writes to the terminal, collected by a reader thread.
+struct Screen(Arc<Mutex<Vec<u8>>>);
+
+impl Screen {
+    fn new(mut master: File) -> Screen {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buf);
+        thread::spawn(move || {
+            let mut chunk = [0u8; 1024];
+            // EIO once the child closed its side: the end.
+            while let Ok(n) = master.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Screen(buf)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.text().contains(needle) {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+/// `acme run` with stdin, stdout and stderr on a fresh terminal.
+fn run_in_pty(sb: &Sandbox, extra: &[(&str, &str)]) -> (Child, File, Screen) {
+    let pty = openpty();
+    let slave = || Stdio::from(pty.slave.try_clone().unwrap());
+    let child = sb
+        .command(&["run"], extra)
+        .stdin(slave())
+        .stdout(slave())
+        .stderr(slave())
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let writer = pty.master.try_clone().unwrap();
+    (child, writer, Screen::new(pty.master))
+}
+
+const PROMPT: &str = "Enable telemetry? [y/N]";
+const WAIT: Duration = Duration::from_secs(20);
+
+fn answer(sb: &Sandbox, keys: &str) -> (String, std::process::ExitStatus) {
+    let (mut child, mut tty, screen) = run_in_pty(sb, &[]);
+    assert!(
+        screen.wait_for(PROMPT, WAIT),
+        "no prompt: {:?}",
+        screen.text()
+    );
+    tty.write_all(keys.as_bytes()).unwrap();
+    let status = child.wait().unwrap();
+    screen.wait_for("pipeline finished", Duration::from_secs(2));
+    (screen.text(), status)
+}
+
+fn status_line(sb: &Sandbox) -> String {
+    sb.stdout(&["telemetry", "status"], &[])
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn yes_enables_and_is_recorded() {
+    let sb = Sandbox::new();
+    let (screen, status) = answer(&sb, "y\n");
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains('╭') && screen.contains("DO_NOT_TRACK"),
+        "{screen}"
+    );
+    assert!(screen.contains("Telemetry enabled"), "{screen}");
+    assert!(screen.contains("pipeline finished: 8 words"), "{screen}");
+    assert_eq!(status_line(&sb), "Telemetry: Enabled");
+    let audit = sb.audit_lines();
+    assert_eq!(audit.len(), 1);
+    assert!(
+        audit[0].ends_with(" unset -> enabled (prompt)"),
+        "{audit:?}"
+    );
+    let state = std::fs::read_to_string(sb.config_dir().join("telemetry_state.toml")).unwrap();
+    assert!(
+        state.contains("prompted = true") && state.contains("prompt_date = "),
+        "{state}"
+    );
+
+    // Once per environment: the next interactive run is not asked again.
+    let (mut child, _tty, screen) = run_in_pty(&sb, &[]);
+    child.wait().unwrap();
+    assert!(
+        screen.wait_for("pipeline finished", WAIT),
+        "{}",
+        screen.text()
+    );
+    assert!(!screen.text().contains(PROMPT));
+}
+
+#[test]
+fn no_declines() {
+    let sb = Sandbox::new();
+    let (screen, status) = answer(&sb, "n\n");
+    assert!(status.success(), "{screen}");
+    assert!(screen.contains("Telemetry stays off"), "{screen}");
+    assert_eq!(status_line(&sb), "Telemetry: Disabled");
+    let audit = sb.audit_lines();
+    assert_eq!(audit.len(), 1);
+    assert!(
+        audit[0].ends_with(" unset -> disabled (prompt)"),
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn plain_enter_declines() {
+    let sb = Sandbox::new();
+    let (screen, status) = answer(&sb, "\n");
+    assert!(status.success(), "{screen}");
+    assert_eq!(status_line(&sb), "Telemetry: Disabled");
+    assert!(sb.audit_lines()[0].ends_with(" unset -> disabled (prompt)"));
+}
+
+#[test]
+fn no_answer_times_out_to_no() {
+    let sb = Sandbox::new();
+    let start = Instant::now();
+    let (mut child, _tty, screen) = run_in_pty(&sb, &[]);
+    assert!(
+        screen.wait_for(PROMPT, WAIT),
+        "no prompt: {:?}",
+        screen.text()
+    );
+    let status = child.wait().unwrap();
+    let took = start.elapsed();
+    screen.wait_for("pipeline finished", Duration::from_secs(2));
+    assert!(status.success(), "{}", screen.text());
+    assert!(
+        screen.text().contains("No answer: telemetry stays off"),
+        "{}",
+        screen.text()
+    );
+    // The real default: 10 s, then on with the host's work.
+    assert!(took >= Duration::from_secs(10), "{took:?}");
+    assert!(took < Duration::from_secs(10) + WAIT, "{took:?}");
+    assert_eq!(status_line(&sb), "Telemetry: Disabled");
+    assert!(sb.audit_lines()[0].ends_with(" unset -> disabled (prompt)"));
+}
+
+#[test]
+fn never_when_stdin_is_not_a_terminal() {
+    let sb = Sandbox::new();
+    let pty = openpty();
+    let mut child = sb
+        .command(&["run"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stderr(Stdio::from(pty.slave.try_clone().unwrap()))
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let screen = Screen::new(pty.master);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        screen.wait_for("pipeline finished", WAIT),
+        "{}",
+        screen.text()
+    );
+    assert!(!screen.text().contains(PROMPT), "{}", screen.text());
+    assert!(!sb.config_dir().exists(), "nothing recorded");
+}
+
+#[test]
+fn never_in_ci_even_at_a_terminal() {
+    let sb = Sandbox::new();
+    let (mut child, _tty, screen) = run_in_pty(&sb, &[("CI", "true")]);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        screen.wait_for("pipeline finished", WAIT),
+        "{}",
+        screen.text()
+    );
+    assert!(!screen.text().contains(PROMPT), "{}", screen.text());
+    assert!(!sb.config_dir().exists());
+}
