@@ -43,8 +43,15 @@ fn pipeline() -> Result<usize, Flaky> {
 }
 
 fn config() -> telemetry::Config {
-    telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"))
-        .endpoint("https://telemetry.acme.example/v1/batch")
+    let config = telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"))
+        .endpoint("https://telemetry.acme.example/v1/batch");
+    // For this example's own tests only: they point the system policy file (normally
+    // /etc/acme/telemetry.toml) at a file of theirs, so they never depend on the machine.
+    // A real host leaves this out.
+    match std::env::var_os("ACME_EXAMPLE_SYSTEM_POLICY") {
+        Some(path) => config.policy_file(path),
+        None => config,
+    }
 }
 
 const HELP: &str = "\
@@ -54,6 +61,7 @@ Usage: acme <command>
 
 Commands:
   run                  Run a small pipeline
+  hello                Ask your name on stdin, and greet you
   telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset, help
   help, --help         Show this message
 ";
@@ -76,6 +84,16 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Some("hello") => {
+            let _telemetry = telemetry::init(config());
+            telemetry::first_run_prompt(&config());
+            // The host reads stdin right after the prompt: the prompt must leave it alone.
+            eprint!("Your name? ");
+            let mut name = String::new();
+            let _ = std::io::stdin().read_line(&mut name);
+            println!("hello, {}", name.trim());
+            ExitCode::SUCCESS
         }
         None | Some("help" | "--help" | "-h") => {
             print!("{HELP}");

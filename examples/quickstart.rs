@@ -1,13 +1,16 @@
 //! The main job, as a newcomer meets it: `cargo run --example quickstart`.
 //!
-//! Runs a small flow whose tasks use real retries and a real cache, with the call-path
-//! counters switched on for this process only, then prints what was counted. Nothing is
-//! sent anywhere: the sending pipeline is not part of this build yet, and the numbers below
-//! are read straight from this process's memory.
+//! Starts a receiver on 127.0.0.1 inside this process, switches telemetry on for this run
+//! only (your saved decision, if any, is not touched, and `DO_NOT_TRACK` still wins), runs a
+//! small flow whose tasks really retry and really cache, flushes, and prints exactly what the
+//! receiver got.
+
+#[path = "../tests/common/receiver.rs"]
+mod receiver;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use telemetry::{flow, task};
+use telemetry::{Config, Env, flow, task};
 
 #[derive(Debug)]
 struct Unavailable;
@@ -40,44 +43,54 @@ fn nightly() -> Result<usize, Unavailable> {
 }
 
 fn main() {
-    // Counting on for this process only; no consent is recorded and nothing leaves it.
-    telemetry::set_recording(true);
+    let receiver = receiver::Receiver::start();
+    // A scratch config dir, so the demo writes nothing where your real settings live.
+    let scratch = std::env::temp_dir().join(format!("telemetry-quickstart-{}", std::process::id()));
+    let env = Env::process()
+        .with("ACME_TELEMETRY_ENABLED", "1")
+        .with("ACME_TELEMETRY_ENDPOINT", receiver.url());
+    let guard = telemetry::init(
+        Config::new("acme", env!("CARGO_PKG_VERSION"))
+            .env(env)
+            .config_dir(&scratch),
+    );
+    let decision = guard.decision();
+    println!(
+        "Telemetry for this run: {}",
+        if decision.enabled { "on" } else { "off" }
+    );
+    println!("Decided by: {}", decision.rule);
 
     let result = nightly();
-    println!("nightly() returned {result:?}");
+    println!("\nnightly() returned {result:?}");
     println!(
-        "fetch ran {} times for one call (2 failures + 1 success)\n",
+        "fetch's body ran {} times for one call (2 failures, then success); word_count's once for 3 calls",
         FETCH_ATTEMPTS.load(Ordering::Relaxed)
     );
 
-    println!(
-        "{} flow(s) and {} task(s) defined in this binary; what was counted:\n",
-        telemetry::flows_defined(),
-        telemetry::tasks_defined()
-    );
-    println!(
-        "{:<6} {:<11} {:>5} {:>3} {:>3} {:>6} {:>7} {:>10} {:>12}  features",
-        "kind", "fn", "calls", "ok", "err", "panics", "retries", "cache hits", "cache misses"
-    );
-    for site in telemetry::callsites() {
-        let c = site.counts;
-        let features: Vec<_> = site.features.names().collect();
-        println!(
-            "{:<6} {:<11} {:>5} {:>3} {:>3} {:>6} {:>7} {:>10} {:>12}  {}",
-            format!("{:?}", site.kind).to_lowercase(),
-            site.name,
-            c.calls(),
-            c.ok,
-            c.err,
-            c.panics,
-            c.retries,
-            c.cache_hits,
-            c.cache_misses,
-            features.join(", ")
-        );
+    // Dropping the guard flushes, bounded by the flush timeout.
+    drop(guard);
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let bodies = receiver.bodies();
+    if bodies.is_empty() {
+        println!("\nThe receiver got nothing: telemetry is off for this run (see above).");
+        return;
     }
     println!(
-        "\nFn names are shown here, locally, to tell the rows apart; they are never part of \
-         anything telemetry sends."
+        "\nThe receiver on {} got {} batch(es), {} bytes in all. Every byte of it:\n",
+        receiver.url(),
+        bodies.len(),
+        bodies.iter().map(Vec::len).sum::<usize>()
+    );
+    for body in bodies {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(batch) => println!("{:#}", batch),
+            Err(_) => println!("{}", String::from_utf8_lossy(&body)),
+        }
+    }
+    println!(
+        "\nNo fn names, arguments, results, messages, paths or exact times: only counts, \
+         flags, buckets, versions and random ids (the types are in telemetry-runtime/src/schema.rs)."
     );
 }

@@ -53,6 +53,11 @@ pub use telemetry_runtime::{
     is_recording, set_recording, tasks_defined,
 };
 
+// The pipeline (SPEC §6, §7).
+pub use telemetry_runtime::{
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, Diagnostics, KnownError,
+};
+
 #[doc(hidden)]
 pub mod __private {
     pub use telemetry_runtime::__private::*;

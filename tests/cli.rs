@@ -28,7 +28,10 @@ fn the_cli_library_writes_to_the_given_writers() {
     assert!(err.is_empty());
     let lines: Vec<_> = out.lines().collect();
     assert_eq!(lines[0], "Telemetry: Disabled");
-    assert!(lines[1].starts_with("Decided by: "));
+    assert_eq!(
+        lines[1],
+        "Decided by: the default (opt-in: off until enabled)"
+    );
     assert_eq!(lines[2], "Installation ID: <none>");
     assert!(lines[3].starts_with("Session ID: ") && lines[3].len() == "Session ID: ".len() + 36);
     assert_eq!(lines[4], "Last sent: Never");

@@ -47,47 +47,63 @@ fn fresh_is_disabled_then_enable_enables() {
 fn each_off_switch_disables_and_names_the_rule() {
     let sb = Sandbox::new();
     sb.stdout(&["telemetry", "enable"], &[]);
-    let mut cases: Vec<(String, String, String)> = vec![
-        ("DO_NOT_TRACK".into(), "1".into(), "DO_NOT_TRACK".into()),
+    let mut cases: Vec<(Vec<(String, String)>, String)> = vec![
         (
-            "ACME_DISABLE_TELEMETRY".into(),
-            "1".into(),
+            vec![("DO_NOT_TRACK".into(), "1".into())],
+            "DO_NOT_TRACK".into(),
+        ),
+        (
+            vec![("ACME_DISABLE_TELEMETRY".into(), "1".into())],
             "ACME_DISABLE_TELEMETRY".into(),
         ),
-        ("CI".into(), "true".into(), "CI environment (CI)".into()),
+        (
+            vec![("CI".into(), "true".into())],
+            "CI environment (CI)".into(),
+        ),
+        (
+            vec![("CI".into(), "woodpecker".into())],
+            "CI environment: Woodpecker (CI=woodpecker)".into(),
+        ),
+        (
+            vec![
+                ("TASK_ID".into(), "1".into()),
+                ("RUN_ID".into(), "2".into()),
+            ],
+            "CI environment: TaskCluster (TASK_ID with RUN_ID)".into(),
+        ),
+        (
+            vec![("CI_NAME".into(), "codeship".into())],
+            "CI environment: Codeship (CI_NAME=codeship)".into(),
+        ),
     ];
+    // Every row of the table, `Equals` and `With` rows included, each with the environment
+    // that shows it; `Decided by:` names the service and the variable as it matched.
     for row in telemetry::CI_ENVIRONMENTS {
         let env = row.example_env();
-        // `With` rows need a second variable; the rest one.
-        if let telemetry::CiMatch::With(_) | telemetry::CiMatch::Equals(_) = row.matches {
-            continue; // exercised below, with their full environment
-        }
-        assert!(env.get(row.variable).is_some());
-        cases.push((
-            row.variable.into(),
-            "true".into(),
-            format!("CI environment ({})", row.variable),
-        ));
+        let mut vars = vec![(row.variable.to_owned(), env.get(row.variable).unwrap())];
+        let how = match row.matches {
+            telemetry::CiMatch::Set => row.variable.to_owned(),
+            telemetry::CiMatch::Equals(value) => format!("{}={value}", row.variable),
+            telemetry::CiMatch::Without(other) => format!("{} without {other}", row.variable),
+            telemetry::CiMatch::With(other) => {
+                vars.push((other.to_owned(), env.get(other).unwrap()));
+                format!("{} with {other}", row.variable)
+            }
+        };
+        let rule = if row.service == row.variable {
+            format!("CI environment ({how})")
+        } else {
+            format!("CI environment: {} ({how})", row.service)
+        };
+        cases.push((vars, rule));
     }
-    for (var, value, rule) in &cases {
-        let out = sb.stdout(&["telemetry", "status"], &[(var, value)]);
+    for (vars, rule) in &cases {
+        let extra: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (&**k, &**v)).collect();
+        let out = sb.stdout(&["telemetry", "status"], &extra);
         let (first, second) = first_two_lines(&out);
-        assert_eq!(first, "Telemetry: Disabled", "{var}={value}");
-        assert_eq!(second, format!("Decided by: {rule}"), "{var}={value}");
+        assert_eq!(first, "Telemetry: Disabled", "{vars:?}");
+        assert_eq!(second, format!("Decided by: {rule}"), "{vars:?}");
     }
-    let out = sb.stdout(
-        &["telemetry", "status"],
-        &[("TASK_ID", "1"), ("RUN_ID", "2")],
-    );
-    assert_eq!(
-        first_two_lines(&out).1,
-        "Decided by: CI environment (TASK_ID)"
-    );
-    let out = sb.stdout(&["telemetry", "status"], &[("CI_NAME", "codeship")]);
-    assert_eq!(
-        first_two_lines(&out).1,
-        "Decided by: CI environment (CI_NAME)"
-    );
     // Still enabled without them.
     assert!(
         sb.stdout(&["telemetry", "status"], &[])
@@ -111,6 +127,19 @@ fn app_enabled_overrides_ci_but_not_the_policy_file() {
             "Decided by: ACME_TELEMETRY_ENABLED".into()
         )
     );
+    // The variable's file cannot hide the system one (`/etc/acme/telemetry.toml`).
+    std::fs::write(sb.system_policy_file(), "disabled = true\n").unwrap();
+    let mut skip = on.to_vec();
+    skip.push(("ACME_TELEMETRY_POLICY_FILE", "/nonexistent/telemetry.toml"));
+    let out = sb.stdout(&["telemetry", "status"], &skip);
+    assert_eq!(
+        first_two_lines(&out),
+        (
+            "Telemetry: Disabled".into(),
+            "Decided by: the system policy file (disabled = true)".into()
+        )
+    );
+    std::fs::remove_file(sb.system_policy_file()).unwrap();
     std::fs::write(sb.policy_file(), "disabled = true\n").unwrap();
     let out = sb.stdout(&["telemetry", "status"], &on);
     assert_eq!(
@@ -145,6 +174,35 @@ fn a_garbage_state_file_is_kept_aside_and_decides_off() {
     assert_eq!(kept.len(), 1);
     assert_eq!(std::fs::read_to_string(&kept[0]).unwrap(), garbage);
     assert!(second.contains(kept[0].file_name().unwrap().to_str().unwrap()));
+    // The next runs too, even for a host whose default is on: the user's last word is
+    // unknown. Until a new decision, which clears the condition.
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    assert_eq!(first_two_lines(&out), (first, second));
+    sb.stdout(&["telemetry", "disable"], &[]);
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    assert!(out.contains("Decided by: your decision"), "{out}");
+    // `reset` forgets the kept copy (it may hold the old installation id).
+    sb.stdout(&["telemetry", "reset"], &[]);
+    assert!(!kept[0].exists());
+    let out = sb.stdout(&["telemetry", "status"], &[]);
+    assert!(out.contains("Decided by: the default"), "{out}");
+}
+
+#[test]
+fn a_relative_config_dir_decides_off_and_says_so() {
+    let sb = Sandbox::new();
+    let out = sb.stdout(
+        &["telemetry", "status"],
+        &[("ACME_TELEMETRY_CONFIG_DIR", "conf")],
+    );
+    assert_eq!(
+        first_two_lines(&out),
+        (
+            "Telemetry: Disabled".into(),
+            "Decided by: ACME_TELEMETRY_CONFIG_DIR is not an absolute path".into()
+        )
+    );
+    assert!(!sb.work_dir().join("conf").exists());
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn add(a: u64, b: u64) -> u64 {
 
 #[task(retries = 2)]
 fn flaky(n: u64) -> Result<u64, u64> {
-    if n % 3 == 0 { Err(n) } else { Ok(n) }
+    if n.is_multiple_of(3) { Err(n) } else { Ok(n) }
 }
 
 #[task(cache)]

@@ -35,6 +35,17 @@ fn openpty() -> Pty {
         )
     };
     assert_eq!(rc, 0, "openpty failed");
+    // openpty's descriptors are inherited by every child; tests run in parallel, so another
+    // test's child would keep this terminal open (and its reader would never see the end).
+    // Close-on-exec on both: the child gets its own copy through `Stdio` (dup2 clears it).
+    for fd in [master, slave] {
+        // SAFETY: fcntl on a descriptor we just opened and still own.
+        let ok = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
+        };
+        assert!(ok, "fcntl(FD_CLOEXEC) failed");
+    }
     // SAFETY: both fds were just opened and are owned by nobody else.
     unsafe {
         Pty {
@@ -82,10 +93,15 @@ impl Screen {
 
 /// `acme run` with stdin, stdout and stderr on a fresh terminal.
 fn run_in_pty(sb: &Sandbox, extra: &[(&str, &str)]) -> (Child, File, Screen) {
+    cmd_in_pty(sb, "run", extra)
+}
+
+/// `acme <cmd>` with stdin, stdout and stderr on a fresh terminal.
+fn cmd_in_pty(sb: &Sandbox, cmd: &str, extra: &[(&str, &str)]) -> (Child, File, Screen) {
     let pty = openpty();
     let slave = || Stdio::from(pty.slave.try_clone().unwrap());
     let child = sb
-        .command(&["run"], extra)
+        .command(&[cmd], extra)
         .stdin(slave())
         .stdout(slave())
         .stderr(slave())
@@ -240,4 +256,47 @@ fn never_in_ci_even_at_a_terminal() {
     );
     assert!(!screen.text().contains(PROMPT), "{}", screen.text());
     assert!(!sb.config_dir().exists());
+}
+
+#[test]
+fn never_when_stderr_is_not_a_terminal() {
+    let sb = Sandbox::new();
+    let pty = openpty();
+    let child = sb
+        .command(&["run"], &[])
+        .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(pty.slave);
+    let _screen = Screen::new(pty.master);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "pipeline finished: 8 words\n"
+    );
+    assert!(out.stderr.is_empty(), "no prompt: {out:?}");
+    assert!(!sb.config_dir().exists(), "nothing recorded");
+}
+
+#[test]
+fn after_a_timeout_the_host_still_reads_its_own_input() {
+    let sb = Sandbox::new();
+    let (mut child, mut tty, screen) = cmd_in_pty(&sb, "hello", &[]);
+    assert!(
+        screen.wait_for("Your name? ", WAIT + Duration::from_secs(10)),
+        "{}",
+        screen.text()
+    );
+    assert!(screen.text().contains("No answer: telemetry stays off"));
+    tty.write_all(b"Ada\n").unwrap();
+    assert!(
+        screen.wait_for("hello, Ada", WAIT),
+        "the prompt swallowed the host's line: {}",
+        screen.text()
+    );
+    assert!(child.wait().unwrap().success());
+    assert_eq!(status_line(&sb), "Telemetry: Disabled");
 }

@@ -42,7 +42,15 @@ fn concurrent_processes_toggle_safely() {
     let leftovers: Vec<_> = std::fs::read_dir(sb.config_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "telemetry_state.toml" && n != "telemetry_audit.log")
+        // The lock file stays (it is never deleted: see `state.rs`); nothing else may.
+        .filter(|n| {
+            ![
+                "telemetry_state.toml",
+                "telemetry_audit.log",
+                "telemetry_state.lock",
+            ]
+            .contains(&n.as_str())
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -33,6 +33,6 @@ async fn nightly() -> Result<(), PipelineError> {
             __telemetry_retries.delay().await;
         }
     };
-    __telemetry_call.finish(::telemetry::__private::is_err!(__telemetry_result));
+    __telemetry_call.finish(::telemetry::__private::outcome!(__telemetry_result));
     __telemetry_result
 }

@@ -16,6 +16,6 @@ fn add(a: u32, b: u32) -> u32 {
     ::telemetry::__private::register!(__TELEMETRY_CALLSITE);
     let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
     let __telemetry_result = ::telemetry::__private::run(|| -> u32 { a + b });
-    __telemetry_call.finish(::telemetry::__private::is_err!(__telemetry_result));
+    __telemetry_call.finish(::telemetry::__private::outcome!(__telemetry_result));
     __telemetry_result
 }

@@ -31,10 +31,10 @@ pub fn parse(&self, raw: &str) -> Parsed {
     };
     __telemetry_call.cache_miss();
     let __telemetry_result = ::telemetry::__private::run(|| -> Parsed { self.parser.parse(raw) });
-    let __telemetry_is_err = ::telemetry::__private::is_err!(__telemetry_result);
-    if !__telemetry_is_err {
+    let __telemetry_outcome = ::telemetry::__private::outcome!(__telemetry_result);
+    if !__telemetry_outcome.is_err() {
         __telemetry_miss.store(&__telemetry_result);
     }
-    __telemetry_call.finish(__telemetry_is_err);
+    __telemetry_call.finish(__telemetry_outcome);
     __telemetry_result
 }

@@ -19,6 +19,6 @@ fn fetch(id: u32) -> Result<Record, FetchError> {
         let __telemetry_body = || -> Result<Record, FetchError> { download(id) };
         ::telemetry::__private::retry(&__telemetry_call, 3u32, 0u64, __telemetry_body)
     };
-    __telemetry_call.finish(::telemetry::__private::is_err!(__telemetry_result));
+    __telemetry_call.finish(::telemetry::__private::outcome!(__telemetry_result));
     __telemetry_result
 }

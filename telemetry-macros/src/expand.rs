@@ -322,16 +322,16 @@ fn body(kind: Kind, options: &Options, func: &ItemFn, instrument: bool) -> Token
 
     match (options.cache.is_some(), instrument) {
         (true, _) => {
-            let finish = instrument.then(|| quote!(#call.finish(__telemetry_is_err);));
+            let finish = instrument.then(|| quote!(#call.finish(__telemetry_outcome);));
             out.extend(quote! {
-                let __telemetry_is_err = #p::is_err!(__telemetry_result);
-                if !__telemetry_is_err {
+                let __telemetry_outcome = #p::outcome!(__telemetry_result);
+                if !__telemetry_outcome.is_err() {
                     __telemetry_miss.store(&__telemetry_result);
                 }
                 #finish
             });
         }
-        (false, true) => out.extend(quote!(#call.finish(#p::is_err!(__telemetry_result));)),
+        (false, true) => out.extend(quote!(#call.finish(#p::outcome!(__telemetry_result));)),
         (false, false) => {}
     }
     out.extend(quote!(__telemetry_result));

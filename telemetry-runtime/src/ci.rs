@@ -112,7 +112,10 @@ pub const CI_ENVIRONMENTS: &[CiVariable] = &[
     row("Solano CI", "TDDIUM"),
     row_if("TaskCluster", "TASK_ID", CiMatch::With("RUN_ID")),
     row("JetBrains Space Automation", "JB_SPACE_EXECUTION_NUMBER"),
-    // Hosted builds and deploys.
+    // Hosted builds and deploys. Some of these variables (`RENDER`, `VERCEL`, `NETLIFY`) are
+    // also set while the built app *runs* on that host, not only while it builds. That is
+    // intended: a match only ever turns telemetry off, and a hosted service has nobody at the
+    // keyboard to consent either.
     row("Netlify", "NETLIFY"),
     row("Vercel", "VERCEL"),
     row("Vercel", "NOW_BUILDER"),
@@ -227,6 +230,30 @@ mod tests {
             let row = detect_ci(&Env::empty().with(var, "x")).expect(var);
             assert_eq!(row.variable, var);
         }
+    }
+
+    #[test]
+    fn rows_sharing_a_variable_are_told_apart() {
+        let woodpecker = detect_ci(&Env::from_pairs([("CI", "woodpecker")])).unwrap();
+        let plain = detect_ci(&Env::from_pairs([("CI", "true")])).unwrap();
+        let show = |row: &'static CiVariable| crate::consent::Rule::Ci(row).to_string();
+        assert_eq!(
+            show(woodpecker),
+            "CI environment: Woodpecker (CI=woodpecker)"
+        );
+        assert_eq!(show(plain), "CI environment (CI)");
+        let runbot = detect_ci(&Env::from_pairs([("RUNBOT_WORKER_ID", "1")])).unwrap();
+        assert_eq!(show(runbot), "CI environment: Runbot (RUNBOT_WORKER_ID)");
+        let task = detect_ci(&Env::from_pairs([("TASK_ID", "1"), ("RUN_ID", "2")])).unwrap();
+        assert_eq!(
+            show(task),
+            "CI environment: TaskCluster (TASK_ID with RUN_ID)"
+        );
+        // Every row reads differently.
+        let mut all: Vec<String> = CI_ENVIRONMENTS.iter().map(show).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), CI_ENVIRONMENTS.len());
     }
 
     #[test]

@@ -42,8 +42,12 @@ where
 /// ```
 /// use telemetry_runtime::{Config, Env, cli};
 ///
-/// let dir = std::env::temp_dir().join(format!("acme-doc-cli-{}", std::process::id()));
-/// let config = Config::new("acme", "1.0").env(Env::empty()).config_dir(&dir).current_dir(&dir);
+/// let dir = tempfile::tempdir().unwrap();
+/// let config = Config::new("acme", "1.0")
+///     .env(Env::empty())
+///     .config_dir(dir.path().join("conf"))
+///     .policy_file(dir.path().join("policy.toml")) // not the real /etc/acme/telemetry.toml
+///     .current_dir(dir.path());
 /// let (mut out, mut err) = (Vec::new(), Vec::new());
 /// assert_eq!(cli::run_with(&config, ["status"], &mut out, &mut err), 0);
 /// assert!(String::from_utf8(out).unwrap().starts_with("Telemetry: Disabled\n"));
@@ -151,7 +155,7 @@ pub fn status_of(config: &Config) -> Status {
     };
     Status {
         decision,
-        installation_id: state.installation_id,
+        installation_id: state.installation_id.map(|id| id.to_string()),
         session_id: session_id().to_owned(),
         last_sent: state.last_sent.map(|d| d.to_string()),
         endpoint: config.effective_endpoint(),

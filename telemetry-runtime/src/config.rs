@@ -1,12 +1,14 @@
 //! What a host passes to `init`: its name and version, where batches go, its default, and
 //! (for tests) where the environment, files and today's date come from.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::calendar::Clock;
 use crate::env::Env;
 use crate::paths;
+use crate::state::StateError;
 
 /// The host's default when nobody decided (SPEC §4, rule 9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,6 +24,10 @@ pub enum DefaultConsent {
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the first-run prompt waits for an answer before taking it as No.
 pub const DEFAULT_PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest dropping the guard may take to send what is pending (SPEC §7).
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a long-running process sends a `heartbeat` event (SPEC §6).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(600);
 
 /// The host's telemetry settings, built step by step.
 ///
@@ -36,7 +42,7 @@ pub const DEFAULT_PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// assert_eq!(config.env_prefix(), "ACME");
 /// assert_eq!(config.endpoint_url(), Some("https://telemetry.acme.example/v1/batch"));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub(crate) app: String,
     pub(crate) version: String,
@@ -49,6 +55,30 @@ pub struct Config {
     pub(crate) clock: Clock,
     pub(crate) recheck_interval: Duration,
     pub(crate) prompt_timeout: Duration,
+    pub(crate) flush_timeout: Duration,
+    pub(crate) heartbeat_interval: Duration,
+}
+
+impl fmt::Debug for Config {
+    // Paths are shown only as set or not: they usually hold the user's name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |p: &Option<PathBuf>| if p.is_some() { "<set>" } else { "<none>" };
+        f.debug_struct("Config")
+            .field("app", &self.app)
+            .field("version", &self.version)
+            .field("endpoint", &self.endpoint)
+            .field("default", &self.default)
+            .field("env", &self.env)
+            .field("config_dir", &format_args!("{}", set(&self.config_dir)))
+            .field("policy_file", &format_args!("{}", set(&self.policy_file)))
+            .field("current_dir", &format_args!("{}", set(&self.current_dir)))
+            .field("clock", &self.clock)
+            .field("recheck_interval", &self.recheck_interval)
+            .field("prompt_timeout", &self.prompt_timeout)
+            .field("flush_timeout", &self.flush_timeout)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .finish()
+    }
 }
 
 impl Config {
@@ -66,10 +96,14 @@ impl Config {
             clock: Clock::System,
             recheck_interval: DEFAULT_RECHECK_INTERVAL,
             prompt_timeout: DEFAULT_PROMPT_TIMEOUT,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
         }
     }
 
-    /// Where batches are sent (used once sending exists; shown by `status`).
+    /// Where batches are sent: `https://…`, `http://` to a loopback address only, or
+    /// `file:///absolute/path` to append them as JSON lines. `APP_TELEMETRY_ENDPOINT`
+    /// overrides it.
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint = Some(url.into());
         self
@@ -93,7 +127,8 @@ impl Config {
         self
     }
 
-    /// Reads the system policy from `path`, before `APP_TELEMETRY_POLICY_FILE` and `/etc`.
+    /// Reads the system policy from `path` instead of `/etc/APP/telemetry.toml` (for tests;
+    /// `APP_TELEMETRY_POLICY_FILE`, when set, is read in addition either way).
     pub fn policy_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.policy_file = Some(path.into());
         self
@@ -121,6 +156,21 @@ impl Config {
     /// How long the first-run prompt waits ([`DEFAULT_PROMPT_TIMEOUT`] unless set).
     pub fn prompt_timeout(mut self, timeout: Duration) -> Self {
         self.prompt_timeout = timeout;
+        self
+    }
+
+    /// The longest dropping the guard may take to send what is pending
+    /// ([`DEFAULT_FLUSH_TIMEOUT`] unless set). What is not delivered by then waits in the
+    /// spool for the next process.
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// How often a long-running process sends a `heartbeat` event
+    /// ([`DEFAULT_HEARTBEAT_INTERVAL`] unless set).
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
         self
     }
 
@@ -154,16 +204,35 @@ impl Config {
 
     /// The config dir in effect, if one can be determined.
     pub fn resolved_config_dir(&self) -> Option<PathBuf> {
-        self.config_dir
-            .clone()
-            .or_else(|| paths::config_dir(&self.app, &self.env))
+        self.state_dir().ok()
     }
 
-    /// The policy file in effect.
+    /// The config dir in effect, or why there is none.
+    pub(crate) fn state_dir(&self) -> Result<PathBuf, StateError> {
+        match &self.config_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => paths::config_dir(&self.app, &self.env),
+        }
+    }
+
+    /// The system policy file: the one given to [`policy_file`](Self::policy_file), else
+    /// `/etc/APP/telemetry.toml`. `APP_TELEMETRY_POLICY_FILE` is read in addition.
     pub fn resolved_policy_file(&self) -> Option<PathBuf> {
         self.policy_file
             .clone()
-            .or_else(|| paths::policy_file(&self.app, &self.env))
+            .or_else(|| paths::system_policy_file(&self.app, &self.env))
+    }
+
+    /// Every policy file consent reads: the system one, and `APP_TELEMETRY_POLICY_FILE`.
+    /// Either saying `disabled = true` decides off.
+    pub(crate) fn policy_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = self.resolved_policy_file().into_iter().collect();
+        if let Some(path) = paths::env_policy_file(&self.app, &self.env)
+            && !files.contains(&path)
+        {
+            files.push(path);
+        }
+        files
     }
 
     /// The environment consent reads.
@@ -174,5 +243,22 @@ impl Config {
     /// `APP_suffix`.
     pub(crate) fn var(&self, suffix: &str) -> String {
         paths::var(&self.app, suffix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_paths() {
+        let config = Config::new("acme", "1.0")
+            .env(Env::empty())
+            .config_dir("/home/jane.doe/.config/acme")
+            .policy_file("/home/jane.doe/policy.toml")
+            .current_dir("/home/jane.doe/src");
+        let text = format!("{config:?}");
+        assert!(!text.contains("jane"), "{text}");
+        assert!(text.contains("config_dir: <set>"), "{text}");
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::calendar::Date;
-use crate::ci::detect_ci;
+use crate::ci::{CiMatch, CiVariable, detect_ci};
 use crate::config::{Config, DefaultConsent};
 use crate::env::{self, Switch};
 use crate::paths::{PROJECT_FILE, SPOOL_DIR};
@@ -56,8 +56,9 @@ pub enum Rule {
     AppEnabled(String),
     /// 5: `APP_TELEMETRY_ENABLED` holds something other than `1/true/yes/0/false/no`.
     AppEnabledInvalid(String),
-    /// 6: a CI or build environment; the variable that showed it.
-    Ci(&'static str),
+    /// 6: a CI or build environment; the row of [`CI_ENVIRONMENTS`](crate::CI_ENVIRONMENTS)
+    /// that matched (service and variable).
+    Ci(&'static CiVariable),
     /// 7: a `.telemetry` project file.
     Project,
     /// 7: a `.telemetry` project file that could not be read or has a bad value.
@@ -70,6 +71,12 @@ pub enum Rule {
     StateUnreadable(String),
     /// 9: the host's default.
     Default(DefaultConsent),
+    /// 9: this run showed the first-run notice, so it sends nothing (whatever the answer).
+    FirstRunNotice,
+    /// 8: the decision was reset in this run: off until the next start.
+    Reset,
+    /// The OS random source failed: no id can be made, so nothing can be sent.
+    NoRandomness,
     /// Something unexpected went wrong while deciding (never reaches the host as a panic).
     InternalError,
 }
@@ -85,9 +92,9 @@ impl Rule {
             Rule::AppEnabled(_) | Rule::AppEnabledInvalid(_) => 5,
             Rule::Ci(_) => 6,
             Rule::Project | Rule::ProjectUnreadable | Rule::CurrentDirUnknown => 7,
-            Rule::User(_) | Rule::StateUnreadable(_) => 8,
-            Rule::Default(_) => 9,
-            Rule::InternalError => 0,
+            Rule::User(_) | Rule::StateUnreadable(_) | Rule::Reset => 8,
+            Rule::Default(_) | Rule::FirstRunNotice => 9,
+            Rule::InternalError | Rule::NoRandomness => 0,
         }
     }
 
@@ -108,6 +115,9 @@ impl Rule {
             Rule::User(_) => "user_decision",
             Rule::StateUnreadable(_) => "state_file_error",
             Rule::Default(_) => "default",
+            Rule::FirstRunNotice => "first_run_notice",
+            Rule::Reset => "reset",
+            Rule::NoRandomness => "random_source_error",
             Rule::InternalError => "internal_error",
         }
     }
@@ -122,6 +132,7 @@ impl Rule {
                 | Rule::CurrentDirUnknown
                 | Rule::StateUnreadable(_)
                 | Rule::InternalError
+                | Rule::NoRandomness
         )
     }
 }
@@ -137,7 +148,7 @@ impl fmt::Display for Rule {
             Rule::AppEnabledInvalid(var) => {
                 write!(f, "{var} has a value other than 1/true/yes or 0/false/no")
             }
-            Rule::Ci(var) => write!(f, "CI environment ({var})"),
+            Rule::Ci(row) => write_ci(f, row),
             Rule::Project => write!(f, "the project file {PROJECT_FILE}"),
             Rule::ProjectUnreadable => {
                 write!(f, "the project file {PROJECT_FILE} could not be read")
@@ -152,8 +163,28 @@ impl fmt::Display for Rule {
             Rule::Default(DefaultConsent::OptOut) => {
                 f.write_str("the default (opt-out: on until disabled)")
             }
+            Rule::FirstRunNotice => {
+                f.write_str("the first-run notice (nothing is sent in the run that shows it)")
+            }
+            Rule::Reset => f.write_str("reset in this run (off until the next start)"),
+            Rule::NoRandomness => f.write_str("the system's random number source failed"),
             Rule::InternalError => f.write_str("an internal error"),
         }
+    }
+}
+
+/// `CI environment: GitHub Actions (GITHUB_ACTIONS)`, `CI environment: Woodpecker
+/// (CI=woodpecker)`, `CI environment (CI)`: the service, and the variable as it matched.
+fn write_ci(f: &mut fmt::Formatter<'_>, row: &CiVariable) -> fmt::Result {
+    f.write_str("CI environment")?;
+    if row.service != row.variable {
+        write!(f, ": {}", row.service)?;
+    }
+    match row.matches {
+        CiMatch::Set => write!(f, " ({})", row.variable),
+        CiMatch::Equals(value) => write!(f, " ({}={value})", row.variable),
+        CiMatch::Without(other) => write!(f, " ({} without {other})", row.variable),
+        CiMatch::With(other) => write!(f, " ({} with {other})", row.variable),
     }
 }
 
@@ -167,17 +198,18 @@ impl Decision {
 }
 
 /// Decides, applying all nine rules in order. May rename a corrupt state file aside (and
-/// then decides off); writes nothing else.
+/// then decides off, also in later runs until a new decision is recorded); writes nothing
+/// else, and never waits for another process's lock (a busy state file decides off).
 ///
 /// ```
 /// use telemetry_runtime::{Config, Env, resolve};
 ///
-/// let dir = std::env::temp_dir(); // nothing is written: no decision is stored there
+/// let dir = tempfile::tempdir().unwrap();
 /// let config = Config::new("acme", "1.0")
 ///     .env(Env::from_pairs([("CI", "true"), ("ACME_TELEMETRY_ENABLED", "1")]))
-///     .config_dir(dir.join("acme-doc-never-created"))
-///     .policy_file(dir.join("acme-doc-no-policy.toml"))
-///     .current_dir(&dir);
+///     .config_dir(dir.path().join("conf"))
+///     .policy_file(dir.path().join("policy.toml")) // not the real /etc/acme/telemetry.toml
+///     .current_dir(dir.path());
 /// let decision = resolve(&config);
 /// assert!(decision.enabled || cfg!(telemetry_disabled)); // rule 5 beats rule 6
 /// ```
@@ -212,7 +244,7 @@ pub(crate) fn above_user(config: &Config, compiled_out: bool) -> Option<Decision
         return Some(decision);
     }
     if let Some(ci) = detect_ci(&config.env) {
-        return Some(Decision::off(Rule::Ci(ci.variable)));
+        return Some(Decision::off(Rule::Ci(ci)));
     }
     project_rule(config)
 }
@@ -256,23 +288,32 @@ pub fn recheck(config: &Config) -> Option<Decision> {
     }
 }
 
-/// Whether the policy file says `disabled = true`. A missing file says nothing.
+/// Whether a policy file says `disabled = true`: the system one and the one named by
+/// `APP_TELEMETRY_POLICY_FILE` are both read, and either decides off (the variable adds a
+/// file, it never hides the system one). A missing file says nothing; an unreadable one is
+/// an error, unless another file already said `disabled = true`.
 fn read_policy(config: &Config) -> Result<bool, ()> {
     #[derive(Deserialize)]
     struct Policy {
         #[serde(default)]
         disabled: bool,
     }
-    let Some(path) = config.resolved_policy_file() else {
-        return Ok(false);
-    };
-    match fs::read_to_string(path) {
-        Ok(text) => toml::from_str::<Policy>(&text)
-            .map(|p| p.disabled)
-            .map_err(|_| ()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(_) => Err(()),
+    let mut result = Ok(false);
+    for path in config.policy_files() {
+        let read = match fs::read_to_string(path) {
+            Ok(text) => toml::from_str::<Policy>(&text)
+                .map(|p| p.disabled)
+                .map_err(|_| ()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(_) => Err(()),
+        };
+        match read {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(()) => result = Err(()),
+        }
     }
+    result
 }
 
 /// Rule 7: the nearest `.telemetry`, from the current directory up to the repository root.
@@ -341,10 +382,7 @@ fn parse_project(text: &str) -> Result<Option<bool>, ()> {
 
 /// Rule 8: the decision in the state file, and when it was made.
 fn user_decision(config: &Config, today: Date) -> Result<Option<(bool, Option<Date>)>, StateError> {
-    let dir = config
-        .resolved_config_dir()
-        .ok_or(StateError::NoConfigDir)?;
-    let state = StateStore::new(dir).read_or_set_aside(today)?;
+    let state = StateStore::new(config.state_dir()?).read_or_set_aside(today)?;
     Ok(state.enabled.map(|on| (on, state.decision_date)))
 }
 
@@ -364,21 +402,22 @@ pub struct Change {
 /// ```
 /// use telemetry_runtime::{Config, Env, set_consent};
 ///
-/// let dir = std::env::temp_dir().join(format!("acme-doc-consent-{}", std::process::id()));
-/// let config = Config::new("acme", "1.0").env(Env::empty()).config_dir(&dir);
+/// let dir = tempfile::tempdir().unwrap();
+/// let config = Config::new("acme", "1.0").env(Env::empty()).config_dir(dir.path());
 /// if !cfg!(telemetry_disabled) {
 ///     let change = set_consent(&config, true).unwrap();
 ///     assert_eq!(change.new.enabled, Some(true));
 ///     assert!(change.new.installation_id.is_some());
-///     std::fs::remove_dir_all(&dir).unwrap();
 /// }
 /// ```
 pub fn set_consent(config: &Config, enabled: bool) -> Result<Change, StateError> {
     record(config, enabled, How::Api)
 }
 
-/// Forgets the installation id and the decision (a fresh start; the prompt shows again).
-/// Audited as `reset` when there was anything to forget.
+/// Forgets the installation id and the decision (a fresh start; the prompt shows again),
+/// and deletes the corrupt state files kept aside (they may hold the old installation id).
+/// Audited as `reset` when a decision was forgotten. This process stays off until it
+/// restarts.
 pub fn reset_consent(config: &Config) -> Result<Change, StateError> {
     reset_with(config)
 }
@@ -387,13 +426,12 @@ pub(crate) fn record(config: &Config, enabled: bool, how: How) -> Result<Change,
     if cfg!(telemetry_disabled) {
         return Err(StateError::CompiledOut);
     }
-    let dir = config
-        .resolved_config_dir()
-        .ok_or(StateError::NoConfigDir)?;
+    let dir = config.state_dir()?;
     let today = config.clock.today();
     if !enabled {
-        // Off now, before anything else: turning off never sends anything.
-        crate::counters::set_recording(false);
+        // Off now, before anything else: turning off never sends anything. The whole
+        // process follows: the guard's decision, the counters, the re-check thread.
+        crate::init::switch_off(Rule::User(Some(today)));
     }
     let store = StateStore::new(&dir);
     let (old, new) = store.update(today, how, |s| s.decide(enabled, today))?;
@@ -407,20 +445,24 @@ pub(crate) fn reset_with(config: &Config) -> Result<Change, StateError> {
     if cfg!(telemetry_disabled) {
         return Err(StateError::CompiledOut);
     }
-    let dir = config
-        .resolved_config_dir()
-        .ok_or(StateError::NoConfigDir)?;
+    let dir = config.state_dir()?;
     let store = StateStore::new(&dir);
+    // Kept corrupt copies may hold the old installation id: a fresh start forgets them too
+    // (this also ends the "state file could not be read" condition).
+    store.delete_corrupt_copies();
     if !store.state_path().exists() {
-        // Nothing to forget; create nothing.
+        // Nothing else to forget; create nothing.
         return Ok(Change {
             old: State::default(),
             new: State::default(),
         });
     }
-    crate::counters::set_recording(false);
+    crate::init::switch_off(Rule::Reset);
     let today = config.clock.today();
-    let (old, new) = store.update(today, How::Reset, |s| *s = State::default())?;
+    let (old, new) = store.update(today, How::Reset, |s| {
+        *s = State::default();
+        Ok(())
+    })?;
     delete_spool(&dir);
     Ok(Change { old, new })
 }

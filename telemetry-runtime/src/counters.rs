@@ -13,6 +13,9 @@ use std::sync::{Mutex, PoisonError};
 
 use crate::callsite::{Callsite, registry};
 use crate::clock;
+use crate::errors::CallOutcome;
+use crate::queue::{self, Message};
+use crate::schema::ErrorType;
 
 /// The run-duration buckets of SPEC §6, in order.
 pub const DURATION_BUCKETS: [&str; 6] = ["<1s", "1-10s", "10-60s", "1-5min", "5-30min", ">30min"];
@@ -197,15 +200,18 @@ impl Call {
         }
     }
 
-    /// The body returned; `is_err` says whether it returned an `Err`.
+    /// The body returned, and this is how the call ended.
     #[inline(always)]
-    pub fn finish(mut self, is_err: bool) {
+    pub fn finish(mut self, outcome: CallOutcome) {
         if let Some(cs) = self.callsite.take() {
             let bucket = clock::bucket(clock::ticks().wrapping_sub(self.start));
             with_slot(cs, |s| {
-                bump(if is_err { &s.err } else { &s.ok });
+                bump(if outcome.is_err() { &s.err } else { &s.ok });
                 bump(&s.durations[bucket]);
             });
+            if let CallOutcome::Err(error) = outcome {
+                queue::push(Message::Error(error));
+            }
         }
     }
 }
@@ -226,6 +232,7 @@ impl Drop for Call {
 fn record_unfinished(cs: &Callsite) {
     if std::thread::panicking() {
         with_slot(cs, |s| bump(&s.panics));
+        queue::push(Message::Error(ErrorType::Panic));
     }
 }
 

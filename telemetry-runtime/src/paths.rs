@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::env::Env;
+use crate::state::StateError;
 
 /// The state file, in the config dir.
 pub const STATE_FILE: &str = "telemetry_state.toml";
@@ -43,15 +44,21 @@ pub(crate) fn var(app: &str, suffix: &str) -> String {
 }
 
 /// The config dir: `APP_TELEMETRY_CONFIG_DIR` if set, else the platform's config dir for
-/// the app. `None` when neither can be known (no home directory in the environment).
-pub(crate) fn config_dir(app: &str, env: &Env) -> Option<PathBuf> {
-    if let Some(dir) = env
-        .get(&var(app, "TELEMETRY_CONFIG_DIR"))
-        .filter(|d| !d.is_empty())
-    {
-        return Some(PathBuf::from(dir));
+/// the app. An error when neither can be known (no home directory in the environment), or
+/// when the variable holds a relative path: that would depend on the current directory, so
+/// it is refused (like a relative `XDG_CONFIG_HOME`) and consent decides off.
+pub(crate) fn config_dir(app: &str, env: &Env) -> Result<PathBuf, StateError> {
+    let name = var(app, "TELEMETRY_CONFIG_DIR");
+    if let Some(dir) = env.get(&name).filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        if !dir.is_absolute() {
+            return Err(StateError::RelativeConfigDir(name));
+        }
+        return Ok(dir);
     }
-    platform_config_dir(env).map(|base| base.join(app))
+    platform_config_dir(env)
+        .map(|base| base.join(app))
+        .ok_or(StateError::NoConfigDir)
 }
 
 /// The base config dir of the platform, from the environment.
@@ -69,15 +76,9 @@ fn platform_config_dir(env: &Env) -> Option<PathBuf> {
     }
 }
 
-/// The system policy file: `APP_TELEMETRY_POLICY_FILE` if set, else `/etc/APP/telemetry.toml`
-/// (`%ProgramData%\app\telemetry.toml` on Windows).
-pub(crate) fn policy_file(app: &str, env: &Env) -> Option<PathBuf> {
-    if let Some(path) = env
-        .get(&var(app, "TELEMETRY_POLICY_FILE"))
-        .filter(|p| !p.is_empty())
-    {
-        return Some(PathBuf::from(path));
-    }
+/// The system policy file: `/etc/APP/telemetry.toml` (`%ProgramData%\\app\\telemetry.toml`
+/// on Windows).
+pub(crate) fn system_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
     if cfg!(windows) {
         env.get("ProgramData")
             .filter(|p| !p.is_empty())
@@ -85,6 +86,14 @@ pub(crate) fn policy_file(app: &str, env: &Env) -> Option<PathBuf> {
     } else {
         Some(PathBuf::from("/etc").join(app).join("telemetry.toml"))
     }
+}
+
+/// The policy file named by `APP_TELEMETRY_POLICY_FILE`, if set. Read *in addition* to the
+/// system one: a user who can set a variable must not be able to skip the organisation's file.
+pub(crate) fn env_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
+    env.get(&var(app, "TELEMETRY_POLICY_FILE"))
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
 }
 
 #[cfg(test)]
@@ -105,35 +114,63 @@ mod tests {
             ("HOME", "/home/u"),
             ("XDG_CONFIG_HOME", "/xdg"),
         ]);
-        assert_eq!(config_dir("acme", &env), Some(PathBuf::from("/x/conf")));
-        assert_eq!(config_dir("acme", &Env::empty()), None);
+        assert_eq!(
+            config_dir("acme", &env).ok(),
+            Some(PathBuf::from("/x/conf"))
+        );
+        assert!(matches!(
+            config_dir("acme", &Env::empty()),
+            Err(StateError::NoConfigDir)
+        ));
+    }
+
+    #[test]
+    fn a_relative_config_dir_is_refused() {
+        let env = Env::from_pairs([("ACME_TELEMETRY_CONFIG_DIR", "conf"), ("HOME", "/home/u")]);
+        let err = config_dir("acme", &env).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ACME_TELEMETRY_CONFIG_DIR is not an absolute path"
+        );
     }
 
     #[cfg(all(unix, not(target_os = "macos")))]
     #[test]
     fn config_dir_follows_xdg_then_home() {
         let env = Env::from_pairs([("HOME", "/home/u"), ("XDG_CONFIG_HOME", "/xdg")]);
-        assert_eq!(config_dir("acme", &env), Some(PathBuf::from("/xdg/acme")));
+        assert_eq!(
+            config_dir("acme", &env).ok(),
+            Some(PathBuf::from("/xdg/acme"))
+        );
         let env = Env::from_pairs([("HOME", "/home/u"), ("XDG_CONFIG_HOME", "relative")]);
         assert_eq!(
-            config_dir("acme", &env),
+            config_dir("acme", &env).ok(),
             Some(PathBuf::from("/home/u/.config/acme"))
         );
         let env = Env::from_pairs([("HOME", "/home/u")]);
         assert_eq!(
-            config_dir("acme", &env),
+            config_dir("acme", &env).ok(),
             Some(PathBuf::from("/home/u/.config/acme"))
         );
     }
 
     #[cfg(unix)]
     #[test]
-    fn policy_file_defaults_to_etc() {
+    fn policy_files_are_etc_and_the_variable() {
         assert_eq!(
-            policy_file("acme", &Env::empty()),
+            system_policy_file("acme", &Env::empty()),
             Some(PathBuf::from("/etc/acme/telemetry.toml"))
         );
+        assert_eq!(env_policy_file("acme", &Env::empty()), None);
         let env = Env::from_pairs([("ACME_TELEMETRY_POLICY_FILE", "/p.toml")]);
-        assert_eq!(policy_file("acme", &env), Some(PathBuf::from("/p.toml")));
+        assert_eq!(
+            env_policy_file("acme", &env),
+            Some(PathBuf::from("/p.toml"))
+        );
+        // The variable does not replace the system file.
+        assert_eq!(
+            system_policy_file("acme", &env),
+            Some(PathBuf::from("/etc/acme/telemetry.toml"))
+        );
     }
 }

@@ -2,17 +2,21 @@
 //! once per environment, only for a person at a terminal, and only when nothing above the
 //! user's own decision (rules 1–7) already decided.
 //!
-//! The answer is read on a helper thread so it can time out (No after 10 s by default). If it
-//! times out, that thread stays blocked on stdin until a line arrives or the process exits;
-//! the host should not read stdin concurrently with the prompt anyway.
+//! The run that shows the notice sends nothing (SPEC §4, rule 9): showing it switches this
+//! process off, whatever the answer; the answer takes effect at the next start.
+//!
+//! On unix the answer is read on the calling thread: `poll` on fd 0 with the timeout (No
+//! after 10 s by default), then one `read` of what the terminal delivered, straight from the
+//! descriptor. No helper thread is left behind, and after a timeout nothing holds std's
+//! stdin lock or swallows the host's next line. Elsewhere a helper thread reads one line
+//! with std's stdin; after a timeout it stays blocked there until a line arrives or the
+//! process exits, and that line is lost to the host (a documented limitation).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, DefaultConsent};
 use crate::consent::{self, Rule};
 use crate::state::{How, StateStore};
 
@@ -27,11 +31,11 @@ pub enum PromptOutcome {
     Declined,
     /// No answer in time; recorded as No.
     TimedOut,
-    /// The prompt was not shown.
+    /// The prompt was not shown, or its answer was not stored.
     NotShown(NotShown),
 }
 
-/// Why the first-run prompt was not shown.
+/// Why the first-run prompt was not shown (or its answer not stored).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NotShown {
     /// A rule above the user's decision (1–7: kill switch, environment, policy, CI, project
@@ -39,7 +43,9 @@ pub enum NotShown {
     Decided(Rule),
     /// Stdin or stderr is not a terminal: nobody is there to answer.
     NotATerminal,
-    /// Shown before in this environment, or the user already decided.
+    /// Shown before in this environment, or the user already decided, possibly while the
+    /// prompt waited (`enable` in another terminal, or another prompt): that decision is
+    /// kept and the answer given here is not stored.
     AlreadyAsked,
     /// The state file cannot be read or written, so the answer could not be kept.
     StateUnavailable,
@@ -53,7 +59,10 @@ pub enum NotShown {
 /// ```
 /// use telemetry_runtime::{Config, Env, NotShown, PromptOutcome, first_run_prompt};
 ///
-/// let config = Config::new("acme", "1.0").env(Env::from_pairs([("CI", "true")]));
+/// let dir = tempfile::tempdir().unwrap();
+/// let config = Config::new("acme", "1.0")
+///     .env(Env::from_pairs([("CI", "true")]))
+///     .policy_file(dir.path().join("policy.toml")); // not the real /etc/acme/telemetry.toml
 /// assert!(matches!(first_run_prompt(&config), PromptOutcome::NotShown(NotShown::Decided(_))));
 /// ```
 pub fn first_run_prompt(config: &Config) -> PromptOutcome {
@@ -64,6 +73,12 @@ pub fn first_run_prompt(config: &Config) -> PromptOutcome {
 /// Whether this process showed the first-run notice (then it sends nothing, SPEC §4 rule 9).
 pub fn notice_shown_this_run() -> bool {
     SHOWN_THIS_RUN.load(Ordering::Relaxed)
+}
+
+/// Forgets that the notice was shown (unit tests run many "processes" in one).
+#[cfg(test)]
+pub(crate) fn forget_notice_shown() {
+    SHOWN_THIS_RUN.store(false, Ordering::Relaxed);
 }
 
 /// The prompt, with the terminal check, the output and the input injected.
@@ -80,7 +95,7 @@ pub(crate) fn prompt_with(
         return PromptOutcome::NotShown(NotShown::NotATerminal);
     }
     let today = config.clock.today();
-    let Some(store) = config.resolved_config_dir().map(StateStore::new) else {
+    let Ok(store) = config.state_dir().map(StateStore::new) else {
         return PromptOutcome::NotShown(NotShown::StateUnavailable);
     };
     match store.read_or_set_aside(today) {
@@ -91,9 +106,12 @@ pub(crate) fn prompt_with(
         Err(_) => return PromptOutcome::NotShown(NotShown::StateUnavailable),
     }
 
+    // Rule 9: the run that shows the notice sends nothing, whatever the answer. For an
+    // opt-out host `init` may already have turned recording on: off, now, before showing it.
     SHOWN_THIS_RUN.store(true, Ordering::Relaxed);
+    crate::init::switch_off(Rule::FirstRunNotice);
     // Writing to stderr can fail (closed); the prompt then simply gets no answer.
-    let _ = notice(config.app(), err);
+    let _ = notice(config, err);
     let answer = read(config.prompt_timeout);
     let outcome = match answer.as_deref().map(|a| a.trim().to_ascii_lowercase()) {
         Some(a) if a == "y" || a == "yes" => PromptOutcome::Accepted,
@@ -101,10 +119,18 @@ pub(crate) fn prompt_with(
         None => PromptOutcome::TimedOut,
     };
     let yes = outcome == PromptOutcome::Accepted;
+    // Store the answer only if nobody decided while we waited (another terminal's `enable`,
+    // another prompt): theirs was given later than the question and wins.
+    let mut decided_meanwhile = false;
     let saved = store.update(today, How::Prompt, |s| {
+        if s.prompted || s.enabled.is_some() {
+            decided_meanwhile = true;
+            return Ok(());
+        }
+        s.decide(yes, today)?;
         s.prompted = true;
         s.prompt_date = Some(today);
-        s.decide(yes, today);
+        Ok(())
     });
     let app = config.app();
     let _ = match (&outcome, saved) {
@@ -112,6 +138,14 @@ pub(crate) fn prompt_with(
             err,
             "\nTelemetry stays off (your answer could not be saved: {e})."
         ),
+        (_, Ok(_)) if decided_meanwhile => {
+            let _ = writeln!(
+                err,
+                "\nA decision was recorded meanwhile (e.g. in another terminal); it is kept. \
+                 ('{app} telemetry status' shows it)"
+            );
+            return PromptOutcome::NotShown(NotShown::AlreadyAsked);
+        }
         (PromptOutcome::Accepted, Ok(_)) => writeln!(
             err,
             "Telemetry enabled from the next run. Thank you! ('{app} telemetry disable' to stop)"
@@ -130,16 +164,25 @@ pub(crate) fn prompt_with(
     outcome
 }
 
-fn notice(app: &str, err: &mut dyn Write) -> io::Result<()> {
-    let prefix = crate::paths::env_prefix(app);
-    let lines = [
+fn notice(config: &Config, err: &mut dyn Write) -> io::Result<()> {
+    let app = config.app();
+    let prefix = config.env_prefix();
+    let mut lines = vec![
         format!("{app} can send anonymous usage statistics to its maintainers:"),
         "which features are used, how often, OS and versions.".to_owned(),
         "Never names, paths, arguments, messages or your data.".to_owned(),
-        "Nothing is sent unless you say yes. Change it any time with".to_owned(),
-        format!("  {app} telemetry enable | disable | status"),
-        format!("or DO_NOT_TRACK=1 / {prefix}_DISABLE_TELEMETRY=1."),
     ];
+    match config.default {
+        DefaultConsent::OptIn => {
+            lines.push("Nothing is sent unless you say yes. Change it any time with".to_owned());
+        }
+        DefaultConsent::OptOut => {
+            lines.push("It is on by default, but nothing is sent in this run;".to_owned());
+            lines.push("say no (or nothing) to turn it off. Change it any time with".to_owned());
+        }
+    }
+    lines.push(format!("  {app} telemetry enable | disable | status"));
+    lines.push(format!("or DO_NOT_TRACK=1 / {prefix}_DISABLE_TELEMETRY=1."));
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     let mut text = format!("╭{}╮\n", "─".repeat(width + 2));
     for line in &lines {
@@ -152,8 +195,105 @@ fn notice(app: &str, err: &mut dyn Write) -> io::Result<()> {
     err.flush()
 }
 
-/// One line from stdin, or `None` after `timeout` (or at end of input: treated as No).
+/// One line from stdin, or `None` after `timeout` (at end of input: `Some("")`, a No).
+///
+/// Waits with `poll` on fd 0 on this thread, then reads what arrived straight from the
+/// descriptor (a terminal in canonical mode delivers one whole line per `read`), bypassing
+/// std's buffered `Stdin`, so nothing is left blocked or buffered after a timeout.
+#[cfg(unix)]
 fn read_answer(timeout: Duration) -> Option<String> {
+    use std::time::Instant;
+
+    let deadline = Instant::now() + timeout;
+    let mut line = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let mut fds = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, and its count.
+        let ready = unsafe { libc::poll(&mut fds, 1, millis) };
+        if ready < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Some(String::new()); // cannot wait on stdin: No
+        }
+        if ready == 0 {
+            continue; // the deadline check above ends it
+        }
+        if fds.revents & libc::POLLNVAL != 0 {
+            // Some systems (older macOS) cannot poll a terminal; `select` can. Never `read`
+            // without knowing input is there: that would block past the timeout.
+            match select_readable(left) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Some(String::new()), // cannot wait on stdin: No
+            }
+        }
+        let mut buf = [0u8; 256];
+        // SAFETY: reads at most `buf.len()` bytes into `buf`, which lives across the call.
+        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error().kind();
+            if e == io::ErrorKind::Interrupted || e == io::ErrorKind::WouldBlock {
+                continue;
+            }
+            return Some(String::new()); // closed or broken: No
+        }
+        let n = n as usize; // non-negative, checked above
+        if n == 0 {
+            return Some(String::from_utf8_lossy(&line).into_owned()); // end of input
+        }
+        line.extend_from_slice(&buf[..n]);
+        if line.contains(&b'\n') || line.len() > 1024 {
+            return Some(String::from_utf8_lossy(&line).into_owned());
+        }
+    }
+}
+
+/// Whether fd 0 becomes readable within `timeout`, by `select`.
+#[cfg(unix)]
+fn select_readable(timeout: Duration) -> io::Result<bool> {
+    // SAFETY: `fd_set` and `timeval` are plain data, initialised here (FD_ZERO, then FD_SET
+    // of fd 0, which is below FD_SETSIZE); every pointer is valid for the call.
+    let ready = unsafe {
+        let mut set: libc::fd_set = std::mem::zeroed();
+        libc::FD_ZERO(&mut set);
+        libc::FD_SET(0, &mut set);
+        let mut tv = libc::timeval {
+            tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_usec: timeout.subsec_micros() as libc::suseconds_t, // < 1_000_000: fits
+        };
+        libc::select(
+            1,
+            &mut set,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut tv,
+        )
+    };
+    if ready < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ready > 0)
+    }
+}
+
+/// One line from stdin on a helper thread, or `None` after `timeout` (at end of input:
+/// `Some("")`, a No). After a timeout the thread stays blocked on stdin (see module docs).
+#[cfg(not(unix))]
+fn read_answer(timeout: Duration) -> Option<String> {
+    use std::sync::mpsc;
+    use std::thread;
+
     let (tx, rx) = mpsc::channel();
     let spawned = thread::Builder::new()
         .name("telemetry-prompt".into())
@@ -187,6 +327,7 @@ mod tests {
     }
 
     fn run(config: &Config, interactive: bool, answer: Option<&str>) -> (PromptOutcome, String) {
+        let _process = crate::init::test_lock();
         let mut err = Vec::new();
         let outcome = prompt_with(config, interactive, &mut err, |_| answer.map(str::to_owned));
         (outcome, String::from_utf8(err).unwrap())
@@ -263,8 +404,80 @@ mod tests {
     fn not_after_an_explicit_decision() {
         let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path());
-        consent::record(&config, false, How::Cli).unwrap();
+        {
+            let _process = crate::init::test_lock();
+            consent::record(&config, false, How::Cli).unwrap();
+        }
         let (got, _) = run(&config, true, Some("y\n"));
         assert_eq!(got, PromptOutcome::NotShown(NotShown::AlreadyAsked));
+    }
+
+    #[test]
+    fn the_notice_switches_this_run_off_and_says_what_the_default_is() {
+        for (default, answer) in [
+            (DefaultConsent::OptOut, "n\n"),
+            (DefaultConsent::OptOut, "y\n"),
+            (DefaultConsent::OptIn, "y\n"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let config = config(dir.path()).default_consent(default);
+            let _process = crate::init::test_lock();
+            crate::prompt::forget_notice_shown();
+            let guard = crate::init::init(config.clone());
+            assert_eq!(guard.is_enabled(), default == DefaultConsent::OptOut);
+            let mut err = Vec::new();
+            prompt_with(&config, true, &mut err, |_| Some(answer.to_owned()));
+            let err = String::from_utf8(err).unwrap();
+            assert!(!guard.is_enabled(), "{default:?} {answer:?}");
+            assert!(!crate::counters::is_recording());
+            if default == DefaultConsent::OptOut {
+                assert_eq!(guard.decision().rule, Rule::FirstRunNotice);
+                assert!(err.contains("It is on by default"), "{err}");
+                assert!(!err.contains("Nothing is sent unless you say yes"), "{err}");
+            } else {
+                assert_eq!(guard.decision().rule, Rule::Default(DefaultConsent::OptIn));
+                assert!(err.contains("Nothing is sent unless you say yes"), "{err}");
+            }
+            drop(guard);
+            // A later `init` in the same run (after the prompt) stays off too.
+            let guard = crate::init::init(config.clone());
+            assert!(!guard.is_enabled());
+            assert!(!crate::counters::is_recording());
+            drop(guard);
+            crate::prompt::forget_notice_shown();
+        }
+    }
+
+    #[test]
+    fn a_decision_made_while_the_prompt_waits_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path());
+        let _process = crate::init::test_lock();
+        let mut err = Vec::new();
+        // `acme telemetry enable` in another terminal during the 10 s wait; then "n" here.
+        let outcome = prompt_with(&config, true, &mut err, |_| {
+            consent::record(&config, true, How::Cli).unwrap();
+            Some("n\n".to_owned())
+        });
+        assert_eq!(outcome, PromptOutcome::NotShown(NotShown::AlreadyAsked));
+        let store = StateStore::new(dir.path().join("conf"));
+        assert_eq!(store.read().unwrap().enabled, Some(true));
+        assert_eq!(
+            store.audit_lines().unwrap(),
+            ["2032-03-04 unset -> enabled (cli)"]
+        );
+        assert!(String::from_utf8(err).unwrap().contains("it is kept"));
+        // Two prompts at once: the second answer is not stored either.
+        let dir = tempfile::tempdir().unwrap();
+        let config = self::config(dir.path());
+        let outcome = prompt_with(&config, true, &mut Vec::new(), |_| {
+            let inner = prompt_with(&config, true, &mut Vec::new(), |_| Some("y\n".into()));
+            assert_eq!(inner, PromptOutcome::Accepted);
+            Some("n\n".to_owned())
+        });
+        assert_eq!(outcome, PromptOutcome::NotShown(NotShown::AlreadyAsked));
+        let store = StateStore::new(dir.path().join("conf"));
+        assert_eq!(store.read().unwrap().enabled, Some(true));
+        assert_eq!(store.audit_lines().unwrap().len(), 1);
     }
 }

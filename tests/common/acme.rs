@@ -38,8 +38,9 @@ pub fn acme_exe() -> &'static Path {
     })
 }
 
-/// An isolated place for one test: a config dir (not created), a policy file path (absent)
-/// and a working directory (outside any repository).
+/// An isolated place for one test: a config dir (not created), two policy file paths (the
+/// variable's and the stand-in for `/etc`, both absent) and a working directory (outside any
+/// repository).
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
 }
@@ -55,8 +56,14 @@ impl Sandbox {
         self.dir.path().join("conf")
     }
 
+    /// The file `ACME_TELEMETRY_POLICY_FILE` names.
     pub fn policy_file(&self) -> PathBuf {
         self.dir.path().join("policy.toml")
+    }
+
+    /// What stands in for `/etc/acme/telemetry.toml` (absent unless a test writes it).
+    pub fn system_policy_file(&self) -> PathBuf {
+        self.dir.path().join("system-policy.toml")
     }
 
     pub fn work_dir(&self) -> PathBuf {
@@ -70,6 +77,7 @@ impl Sandbox {
             .env_clear()
             .env("ACME_TELEMETRY_CONFIG_DIR", self.config_dir())
             .env("ACME_TELEMETRY_POLICY_FILE", self.policy_file())
+            .env("ACME_EXAMPLE_SYSTEM_POLICY", self.system_policy_file())
             .current_dir(self.work_dir());
         for (k, v) in extra {
             cmd.env(k, v);

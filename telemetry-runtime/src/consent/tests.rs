@@ -89,7 +89,12 @@ fn every_rule_alone() {
         ),
         (&[Enabled(true)], true, 5, "ACME_TELEMETRY_ENABLED"),
         (&[Enabled(false)], false, 5, "ACME_TELEMETRY_ENABLED"),
-        (&[Ci], false, 6, "CI environment (GITHUB_ACTIONS)"),
+        (
+            &[Ci],
+            false,
+            6,
+            "CI environment: GitHub Actions (GITHUB_ACTIONS)",
+        ),
         (&[Project(true)], true, 7, "the project file .telemetry"),
         (&[Project(false)], false, 7, "the project file .telemetry"),
         (&[User(true)], true, 8, "your decision (on 2031-07-08)"),
@@ -232,11 +237,30 @@ fn errors_decide_off_and_say_so() {
             .exists()
     );
 
-    // No config dir at all.
+    // The next run: the state file is gone, but its kept copy still decides off (rule 9
+    // would say on for this opt-out host, maybe after the user said no).
+    let d = resolve_inner(&s.config, false);
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "the state file could not be read (kept as telemetry_state.toml.corrupt-2031-07-08)"
+    );
+    // A new decision ends it.
+    {
+        let _process = crate::init::test_lock();
+        record(&s.config, false, How::Cli).unwrap();
+    }
+    assert_eq!(
+        resolve_inner(&s.config, false).rule,
+        Rule::User(Some(today()))
+    );
+
+    // No config dir at all, or a relative one.
+    let dir = tempfile::tempdir().unwrap();
     let config = Config::new("acme", "1.0")
         .env(Env::empty())
-        .policy_file("/nonexistent/policy.toml")
-        .current_dir(std::env::temp_dir())
+        .policy_file(dir.path().join("policy.toml"))
+        .current_dir(dir.path())
         .default_consent(DefaultConsent::OptOut);
     let d = resolve_inner(&config, false);
     assert!(!d.enabled);
@@ -244,6 +268,36 @@ fn errors_decide_off_and_say_so() {
         d.rule.to_string(),
         "no config directory could be determined"
     );
+    let config = config.env(Env::from_pairs([
+        ("ACME_TELEMETRY_CONFIG_DIR", "conf"),
+        ("HOME", "/nowhere"),
+    ]));
+    let d = resolve_inner(&config, false);
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "ACME_TELEMETRY_CONFIG_DIR is not an absolute path"
+    );
+    assert!(!dir.path().join("conf").exists());
+}
+
+#[test]
+fn a_busy_lock_decides_off_at_once() {
+    let s = setup(&[OptOut]);
+    let conf = s.config.resolved_config_dir().unwrap();
+    fs::create_dir_all(&conf).unwrap();
+    fs::write(conf.join("telemetry_state.toml"), "garbage").unwrap();
+    let lock = fs::File::create(conf.join(crate::paths::LOCK_FILE)).unwrap();
+    lock.lock().unwrap();
+    let start = std::time::Instant::now();
+    let d = resolve_inner(&s.config, false);
+    assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    assert!(!d.enabled);
+    assert_eq!(
+        d.rule.to_string(),
+        "the state file is busy (locked by another process)"
+    );
+    assert!(conf.join("telemetry_state.toml").exists());
 }
 
 #[test]
@@ -309,15 +363,36 @@ fn the_policy_file_comes_from_the_environment_too() {
         .unwrap()
         .with_extension("policy");
     fs::write(&policy, "# org-wide\ndisabled = true\nother = 1\n").unwrap();
-    let mut config = s.config.clone();
-    config.policy_file = None;
-    let config = config.env(Env::from_pairs([(
+    // The system file (injected: never the real /etc) is absent here.
+    let config = s.config.clone().env(Env::from_pairs([(
         "ACME_TELEMETRY_POLICY_FILE",
         policy.to_str().unwrap(),
     )]));
     assert_eq!(resolve_inner(&config, false).rule, Rule::Policy);
     fs::write(&policy, "disabled = false\n").unwrap();
     assert_eq!(resolve_inner(&config, false).rule.number(), 8);
+}
+
+#[test]
+fn the_variable_cannot_hide_the_system_policy_file() {
+    let s = setup(&[User(true), Policy]);
+    let config = s.config.clone().env(Env::from_pairs([(
+        "ACME_TELEMETRY_POLICY_FILE",
+        "/nonexistent/telemetry.toml",
+    )]));
+    assert_eq!(resolve_inner(&config, false).rule, Rule::Policy);
+    // Either file saying `disabled = true` decides, whatever the other one says.
+    let other = s
+        .config
+        .resolved_config_dir()
+        .unwrap()
+        .with_extension("policy");
+    fs::write(&other, "disabled = maybe").unwrap();
+    let config = s.config.clone().env(Env::from_pairs([(
+        "ACME_TELEMETRY_POLICY_FILE",
+        other.to_str().unwrap(),
+    )]));
+    assert_eq!(resolve_inner(&config, false).rule, Rule::Policy);
 }
 
 #[test]
@@ -372,18 +447,27 @@ fn recheck_sees_rules_2_to_5_only() {
 
 #[test]
 fn set_and_reset_consent_audit_each_change_once() {
+    let _process = crate::init::test_lock();
     let s = setup(&[]);
     let store = StateStore::new(s.config.resolved_config_dir().unwrap());
     // Reset with nothing stored creates nothing.
     reset_with(&s.config).unwrap();
     assert!(!store.dir().exists());
     let on = record(&s.config, true, How::Cli).unwrap();
-    let id = on.new.installation_id.clone().unwrap();
+    let id = on.new.installation_id.unwrap();
     record(&s.config, true, How::Cli).unwrap();
     let off = record(&s.config, false, How::Api).unwrap();
     assert_eq!(off.new.installation_id, Some(id));
     fs::create_dir_all(store.dir().join(SPOOL_DIR)).unwrap();
+    // A kept corrupt copy holds the old installation id: reset deletes it too.
+    let kept = store.dir().join("telemetry_state.toml.corrupt-2031-07-01");
+    fs::write(
+        &kept,
+        format!("installation_id = \"{}\"", on.new.installation_id.unwrap()),
+    )
+    .unwrap();
     let reset = reset_with(&s.config).unwrap();
+    assert!(!kept.exists());
     assert_eq!(reset.new, State::default());
     assert!(
         !store.dir().join(SPOOL_DIR).exists(),

@@ -1,0 +1,520 @@
+//! Everything that can leave the machine, as types. A reviewer reads this one file to know
+//! the whole privacy surface.
+//!
+//! Only counts, booleans, closed enumerations, duration buckets, validated version strings,
+//! the hour, and random ids. No field can hold a name, a path, a message, a value of the
+//! host's data, or an exact time: there is no `String` the host or the user could fill with
+//! free text (versions are checked against a strict pattern and replaced by `"invalid"`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::calendar::Date;
+
+/// The version of this wire format.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One POST: `{"schema_version": 1, "batch_id": "<uuid>", "events": [...]}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Batch {
+    pub schema_version: u32,
+    /// Random per batch; the same on every retry, so a receiver can drop duplicates.
+    pub batch_id: Id,
+    pub events: Vec<Event>,
+}
+
+/// A random UUID v4. Never derived from anything about the machine or the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Id(uuid::Uuid);
+
+impl Id {
+    /// A fresh random id; `None` if the OS random source failed (then nothing is sent).
+    pub fn random() -> Option<Id> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).ok()?;
+        Some(Id(uuid::Builder::from_random_bytes(bytes).into_uuid()))
+    }
+
+    /// An id read back from the state file; only a well-formed UUID is accepted.
+    pub fn parse(s: &str) -> Option<Id> {
+        uuid::Uuid::try_parse(s).ok().map(Id)
+    }
+}
+
+impl From<uuid::Uuid> for Id {
+    fn from(id: uuid::Uuid) -> Id {
+        Id(id)
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A time truncated to the hour (UTC), shown as `2026-11-21T04:00:00Z`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hour(i64);
+
+impl Hour {
+    /// The current hour.
+    pub fn now() -> Hour {
+        let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        };
+        Hour::from_unix_secs(secs)
+    }
+
+    /// The hour that contains `secs` seconds after the Unix epoch.
+    pub fn from_unix_secs(secs: i64) -> Hour {
+        Hour(secs.div_euclid(3600))
+    }
+}
+
+impl fmt::Display for Hour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let date = Date::from_unix_days(self.0.div_euclid(24));
+        write!(f, "{date}T{:02}:00:00Z", self.0.rem_euclid(24))
+    }
+}
+
+impl Serialize for Hour {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A version string that passed a strict check: digits and dots, with an optional short
+/// `-pre.release` or `+build` tag of ASCII letters, digits, dots and dashes. Anything else
+/// (spaces, slashes, long strings) becomes `"invalid"`, so it cannot carry free text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version(String);
+
+impl Version {
+    /// `text` if it looks like a version, else `"invalid"`.
+    pub fn new(text: &str) -> Version {
+        Version(if is_version(text) {
+            text.to_string()
+        } else {
+            "invalid".to_string()
+        })
+    }
+
+    /// The checked text.
+    #[cfg(test)]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_version(text: &str) -> bool {
+    let (core, tag) = match text.find(['-', '+']) {
+        Some(i) => (&text[..i], &text[i + 1..]),
+        None => (text, ""),
+    };
+    let core_ok = !core.is_empty()
+        && core.len() <= 20
+        && core
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let tag_ok = tag.len() <= 24
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'+');
+    core_ok && tag_ok
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// One event: the fields every event carries, then those of its type.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    pub event_id: Id,
+    /// Random per process.
+    pub session_id: Id,
+    /// Random per installation; present only once the user has consented.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<Id>,
+    /// When the event was made, truncated to the hour.
+    pub timestamp: Hour,
+    /// This crate's version.
+    pub sdk_version: Version,
+    /// The host application's version.
+    pub app_version: Version,
+    /// The version of rustc that built the host.
+    pub rust_version: Version,
+    /// `std::env::consts::OS`: a fixed set of names.
+    pub os: &'static str,
+    /// `std::env::consts::ARCH`: a fixed set of names.
+    pub arch: &'static str,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+/// What an event is about; serialised as `"event_type"` plus the type's own fields.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event_type", rename_all = "snake_case")]
+pub enum Body {
+    /// The environment, once per process.
+    Session {
+        /// Whether stdin and stderr are terminals (a person at a CLI) or not (a program).
+        interactive: bool,
+        /// `APP_TELEMETRY_ENVIRONMENT`, mapped onto a closed set.
+        environment: Environment,
+    },
+    /// Aggregates since the previous batch.
+    Usage {
+        features: FeatureUse,
+        metrics: Metrics,
+    },
+    /// The types of errors returned and panics, since the previous batch.
+    Error { errors: Errors },
+    /// A long-running process is still there.
+    Heartbeat {
+        /// When this process started, truncated to the hour.
+        session_start: Hour,
+    },
+}
+
+/// The deployment environment, from a closed set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Production,
+    Staging,
+    Development,
+    Test,
+    /// Set to something else: the value itself is not sent.
+    Other,
+}
+
+impl Environment {
+    /// Maps the variable's value; unset means production.
+    pub fn from_setting(value: Option<&str>) -> Environment {
+        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("" | "production" | "prod") => Environment::Production,
+            Some("staging" | "stage") => Environment::Staging,
+            Some("development" | "dev" | "local") => Environment::Development,
+            Some("test" | "testing") => Environment::Test,
+            Some(_) => Environment::Other,
+        }
+    }
+}
+
+/// Which features the host's binary uses: whether any annotated fn has each one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct FeatureUse {
+    pub flow_decorator: bool,
+    pub task_decorator: bool,
+    pub async_tasks: bool,
+    pub methods: bool,
+    pub generics: bool,
+    pub retries: bool,
+    pub retry_delay: bool,
+    pub caching: bool,
+    pub cache_ttl: bool,
+}
+
+/// Counts since the previous batch, summed over all annotated fns of a kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    pub flows_defined: u64,
+    pub tasks_defined: u64,
+    pub flow_runs: Calls,
+    pub task_runs: Calls,
+    pub retry_attempts: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub flow_durations: Durations,
+    pub task_durations: Durations,
+    /// Discrete events dropped because the queue was full (never the events themselves).
+    pub dropped_events: u64,
+}
+
+/// Completed calls and how they ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Calls {
+    pub calls: u64,
+    pub ok: u64,
+    pub err: u64,
+    pub panics: u64,
+}
+
+/// Completed calls per run-duration bucket (approximate: a 100 ms clock).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Durations {
+    #[serde(rename = "<1s")]
+    pub under_1s: u64,
+    #[serde(rename = "1-10s")]
+    pub s1_10: u64,
+    #[serde(rename = "10-60s")]
+    pub s10_60: u64,
+    #[serde(rename = "1-5min")]
+    pub m1_5: u64,
+    #[serde(rename = "5-30min")]
+    pub m5_30: u64,
+    #[serde(rename = ">30min")]
+    pub over_30min: u64,
+}
+
+impl Durations {
+    /// From counts in the order of the buckets.
+    pub fn from_buckets(b: [u64; 6]) -> Durations {
+        Durations {
+            under_1s: b[0],
+            s1_10: b[1],
+            s10_60: b[2],
+            m1_5: b[3],
+            m5_30: b[4],
+            over_30min: b[5],
+        }
+    }
+}
+
+/// `errors.exception_types`: how often each error type occurred.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Errors {
+    pub exception_types: BTreeMap<ErrorType, u64>,
+}
+
+/// The type of an error, from an allowlist of public types; never a message. Anything not
+/// on the list is `other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorType {
+    /// `std::io::Error`, with its kind.
+    Io(IoKind),
+    ParseInt,
+    ParseFloat,
+    ParseBool,
+    ParseChar,
+    AddrParse,
+    Utf8,
+    FromUtf8,
+    TryFromInt,
+    Fmt,
+    SystemTime,
+    /// The body panicked.
+    Panic,
+    /// Any other type.
+    Other,
+}
+
+/// The `std::io::ErrorKind`s we name; any other kind is `other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IoKind {
+    NotFound,
+    PermissionDenied,
+    ConnectionRefused,
+    ConnectionReset,
+    ConnectionAborted,
+    NotConnected,
+    AddrInUse,
+    AddrNotAvailable,
+    BrokenPipe,
+    AlreadyExists,
+    WouldBlock,
+    InvalidInput,
+    InvalidData,
+    TimedOut,
+    WriteZero,
+    Interrupted,
+    Unsupported,
+    UnexpectedEof,
+    OutOfMemory,
+    Other,
+}
+
+impl IoKind {
+    /// Maps a kind onto the named set.
+    pub fn of(kind: std::io::ErrorKind) -> IoKind {
+        use std::io::ErrorKind as K;
+        match kind {
+            K::NotFound => IoKind::NotFound,
+            K::PermissionDenied => IoKind::PermissionDenied,
+            K::ConnectionRefused => IoKind::ConnectionRefused,
+            K::ConnectionReset => IoKind::ConnectionReset,
+            K::ConnectionAborted => IoKind::ConnectionAborted,
+            K::NotConnected => IoKind::NotConnected,
+            K::AddrInUse => IoKind::AddrInUse,
+            K::AddrNotAvailable => IoKind::AddrNotAvailable,
+            K::BrokenPipe => IoKind::BrokenPipe,
+            K::AlreadyExists => IoKind::AlreadyExists,
+            K::WouldBlock => IoKind::WouldBlock,
+            K::InvalidInput => IoKind::InvalidInput,
+            K::InvalidData => IoKind::InvalidData,
+            K::TimedOut => IoKind::TimedOut,
+            K::WriteZero => IoKind::WriteZero,
+            K::Interrupted => IoKind::Interrupted,
+            K::Unsupported => IoKind::Unsupported,
+            K::UnexpectedEof => IoKind::UnexpectedEof,
+            K::OutOfMemory => IoKind::OutOfMemory,
+            _ => IoKind::Other,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            IoKind::NotFound => "std::io::Error(NotFound)",
+            IoKind::PermissionDenied => "std::io::Error(PermissionDenied)",
+            IoKind::ConnectionRefused => "std::io::Error(ConnectionRefused)",
+            IoKind::ConnectionReset => "std::io::Error(ConnectionReset)",
+            IoKind::ConnectionAborted => "std::io::Error(ConnectionAborted)",
+            IoKind::NotConnected => "std::io::Error(NotConnected)",
+            IoKind::AddrInUse => "std::io::Error(AddrInUse)",
+            IoKind::AddrNotAvailable => "std::io::Error(AddrNotAvailable)",
+            IoKind::BrokenPipe => "std::io::Error(BrokenPipe)",
+            IoKind::AlreadyExists => "std::io::Error(AlreadyExists)",
+            IoKind::WouldBlock => "std::io::Error(WouldBlock)",
+            IoKind::InvalidInput => "std::io::Error(InvalidInput)",
+            IoKind::InvalidData => "std::io::Error(InvalidData)",
+            IoKind::TimedOut => "std::io::Error(TimedOut)",
+            IoKind::WriteZero => "std::io::Error(WriteZero)",
+            IoKind::Interrupted => "std::io::Error(Interrupted)",
+            IoKind::Unsupported => "std::io::Error(Unsupported)",
+            IoKind::UnexpectedEof => "std::io::Error(UnexpectedEof)",
+            IoKind::OutOfMemory => "std::io::Error(OutOfMemory)",
+            IoKind::Other => "std::io::Error(Other)",
+        }
+    }
+}
+
+impl ErrorType {
+    /// The name sent on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorType::Io(kind) => kind.name(),
+            ErrorType::ParseInt => "core::num::ParseIntError",
+            ErrorType::ParseFloat => "core::num::ParseFloatError",
+            ErrorType::ParseBool => "core::str::ParseBoolError",
+            ErrorType::ParseChar => "core::char::ParseCharError",
+            ErrorType::AddrParse => "core::net::AddrParseError",
+            ErrorType::Utf8 => "core::str::Utf8Error",
+            ErrorType::FromUtf8 => "alloc::string::FromUtf8Error",
+            ErrorType::TryFromInt => "core::num::TryFromIntError",
+            ErrorType::Fmt => "core::fmt::Error",
+            ErrorType::SystemTime => "std::time::SystemTimeError",
+            ErrorType::Panic => "panic",
+            ErrorType::Other => "other",
+        }
+    }
+}
+
+impl Serialize for ErrorType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_are_truncated_and_formatted() {
+        assert_eq!(Hour::from_unix_secs(0).to_string(), "1970-01-01T00:00:00Z");
+        // 2026-11-21 04:59:59 UTC
+        assert_eq!(
+            Hour::from_unix_secs(1_795_237_199).to_string(),
+            "2026-11-21T04:00:00Z"
+        );
+        assert_eq!(
+            Hour::from_unix_secs(1_795_237_200).to_string(),
+            "2026-11-21T05:00:00Z"
+        );
+        assert_eq!(Hour::from_unix_secs(-1).to_string(), "1969-12-31T23:00:00Z");
+    }
+
+    #[test]
+    fn versions_cannot_carry_free_text() {
+        for ok in ["1", "0.1.0", "1.95.0", "2.0.0-beta.1", "1.0.0+build.7"] {
+            assert_eq!(Version::new(ok).as_str(), ok);
+        }
+        for bad in [
+            "",
+            "v1.0",
+            "1.0 beta",
+            "1..0",
+            "/home/alice",
+            "1.0.0-alice@example.com",
+            "1.0.0-an-extremely-long-tag-that-could-hold-a-name",
+            "1.0\n",
+        ] {
+            assert_eq!(Version::new(bad).as_str(), "invalid", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn environment_values_map_onto_a_closed_set() {
+        assert_eq!(Environment::from_setting(None), Environment::Production);
+        assert_eq!(
+            Environment::from_setting(Some("Staging")),
+            Environment::Staging
+        );
+        assert_eq!(
+            Environment::from_setting(Some("dev")),
+            Environment::Development
+        );
+        assert_eq!(
+            Environment::from_setting(Some("alice-laptop")),
+            Environment::Other
+        );
+    }
+
+    #[test]
+    fn an_event_serialises_with_the_spec_keys() {
+        let id = Id::parse("00000000-0000-4000-8000-000000000000").unwrap();
+        let event = Event {
+            event_id: id,
+            session_id: id,
+            installation_id: None,
+            timestamp: Hour::from_unix_secs(3600 * 24),
+            sdk_version: Version::new("0.1.0"),
+            app_version: Version::new("2.3.4"),
+            rust_version: Version::new("1.95.0"),
+            os: "linux",
+            arch: "x86_64",
+            body: Body::Error {
+                errors: Errors {
+                    exception_types: [(ErrorType::Io(IoKind::NotFound), 2), (ErrorType::Panic, 1)]
+                        .into_iter()
+                        .collect(),
+                },
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["event_type"], "error");
+        assert_eq!(json["timestamp"], "1970-01-02T00:00:00Z");
+        assert!(json.get("installation_id").is_none());
+        assert_eq!(
+            json["errors"]["exception_types"]["std::io::Error(NotFound)"],
+            2
+        );
+        assert_eq!(json["errors"]["exception_types"]["panic"], 1);
+        for key in [
+            "event_id",
+            "session_id",
+            "sdk_version",
+            "app_version",
+            "rust_version",
+            "os",
+            "arch",
+        ] {
+            assert!(json.get(key).is_some(), "{key}");
+        }
+    }
+}
