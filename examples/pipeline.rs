@@ -72,8 +72,8 @@ fn main() {
     if args.iter().any(|a| a == "--diagnostics") {
         let d = guard.diagnostics();
         println!(
-            "queue_len={} queue_capacity={} spool_files={} spool_bytes={}",
-            d.queue_len, d.queue_capacity, d.spool_files, d.spool_bytes
+            "queue_len={} queue_capacity={} dropped_events={} spool_files={} spool_bytes={}",
+            d.queue_len, d.queue_capacity, d.dropped_events, d.spool_files, d.spool_bytes
         );
     }
     let started = Instant::now();

@@ -219,6 +219,42 @@ fn with_consent_off_nothing_is_sent_and_nothing_is_written() {
         assert!(out.stderr.is_empty(), "{extra:?}");
         assert!(!host.config_dir().exists(), "{extra:?} wrote a file");
     }
+    // A project file, and a saved "no", each keep everything off too.
+    let host = Host::new();
+    std::fs::write(host.dir.path().join("work/.telemetry"), "consent: false\n").unwrap();
+    let out = host.run(
+        &["--errors", "2"],
+        &[("ACME_TELEMETRY_ENDPOINT", url.as_str())],
+    );
+    assert!(out.status.success());
+    assert!(!host.config_dir().exists());
+    let host = Host::new();
+    let acme = Command::new(common::example_exe("acme"))
+        .args(["telemetry", "disable"])
+        .env_clear()
+        .env("ACME_TELEMETRY_CONFIG_DIR", host.config_dir())
+        .env(
+            "ACME_EXAMPLE_SYSTEM_POLICY",
+            host.dir.path().join("system-policy.toml"),
+        )
+        .output()
+        .unwrap();
+    assert!(acme.status.success());
+    let listing = |dir: &Path| -> Vec<_> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(&host.config_dir());
+    let out = host.run(
+        &["--errors", "2"],
+        &[("ACME_TELEMETRY_ENDPOINT", url.as_str())],
+    );
+    assert!(out.status.success());
+    assert_eq!(listing(&host.config_dir()), before, "no new file while off");
     // The organisation's policy wins over the user's variable.
     let host = Host::new();
     std::fs::write(host.dir.path().join("policy.toml"), "disabled = true\n").unwrap();
@@ -278,11 +314,18 @@ fn faults_leave_the_host_unchanged_and_exit_bounded() {
 
 #[test]
 fn after_a_404_no_further_request_is_made() {
-    let receiver = Receiver::with_script(vec![Reply::Status(404)]);
+    // A first process leaves a batch in the spool, so the next one has two to send.
     let host = Host::new();
+    host.run_on(&refused_url(), &["--calls", "10"]);
+    assert!(host.spool_files() >= 1);
+    let receiver = Receiver::with_script(vec![Reply::Status(404)]);
     check_fault(&receiver, &host);
-    assert_eq!(receiver.requests(), 1);
-    assert_eq!(host.spool_files(), 0, "a rejected batch is not kept");
+    assert_eq!(
+        receiver.requests(),
+        1,
+        "the 404 stops sending for the process"
+    );
+    assert!(receiver.bodies().is_empty());
 }
 
 #[test]
@@ -303,7 +346,10 @@ fn a_429_with_retry_after_is_honoured() {
         vec![("Retry-After".into(), "1".into())],
     )]);
     let host = Host::new();
-    check_fault(&receiver, &host);
+    let out = check_fault(&receiver, &host);
+    // The one-second wait happened (inside the flush, which is bounded by flush_timeout).
+    assert!(field(&out, "drop_ms") >= 900, "{}", stdout(&out));
+    assert_eq!(receiver.requests(), 2);
     let events = events(&batches(&receiver));
     assert_eq!(usage_sum(&events, &["task_runs", "calls"]), 2 * 100 + 2);
 }
@@ -366,6 +412,8 @@ fn memory_stays_bounded_when_the_endpoint_is_down() {
     let capacity = field(&out, "queue_capacity");
     assert!(capacity > 0);
     assert!(field(&out, "queue_len") <= capacity);
+    // The queue really filled up: events were dropped (and counted) instead of growing it.
+    assert!(field(&out, "dropped_events") > 0, "{}", stdout(&out));
     assert!(field(&out, "spool_files") <= 32);
     assert!(field(&out, "spool_bytes") <= 1024 * 1024);
     assert!(host.spool_files() <= 32);
@@ -426,4 +474,43 @@ fn disable_deletes_the_spool() {
         .unwrap();
     assert!(acme.status.success(), "{acme:?}");
     assert_eq!(host.spool_files(), 0);
+}
+
+#[test]
+fn the_quickstart_prints_the_batch_its_receiver_got() {
+    let out = Command::new(common::example_exe("quickstart"))
+        .env_remove("DO_NOT_TRACK")
+        .env_remove("ACME_DISABLE_TELEMETRY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    if text.contains("Telemetry for this run: on") {
+        assert!(text.contains("\"schema_version\": 1"), "{text}");
+        assert!(text.contains("\"event_type\": \"usage\""), "{text}");
+        assert!(text.contains("\"retry_attempts\": 2"), "{text}");
+    } else {
+        // An organisation policy on this machine said no: the demo must respect it.
+        assert!(text.contains("The receiver got nothing"), "{text}");
+    }
+}
+
+#[test]
+fn a_worker_stuck_on_a_hanging_endpoint_still_spools_the_exit_batch() {
+    let host = Host::new();
+    // First process: nothing listens, its batch waits in the spool.
+    host.run_on(&refused_url(), &["--threads", "1", "--calls", "11"]);
+    assert!(host.spool_files() >= 1);
+    // Second: the endpoint accepts and never answers, so the worker is stuck sending the
+    // spooled batch when the guard drops. The guard's bounded flush spools this run's counts.
+    let hanging = Receiver::with_script(vec![Reply::NeverAnswer; 8]);
+    let out = host.run_on(&hanging.url(), &["--threads", "1", "--calls", "13"]);
+    assert!(out.status.success());
+    assert!(field(&out, "drop_ms") <= 3000);
+    // Third: a live endpoint gets both earlier runs' counts, and its own.
+    let live = Receiver::start();
+    host.run_on(&live.url(), &["--threads", "1", "--calls", "17"]);
+    let events = events(&batches(&live));
+    assert_eq!(usage_sum(&events, &["task_runs", "calls"]), 11 + 13 + 17);
+    assert_eq!(usage_sum(&events, &["flow_runs", "calls"]), 3);
 }

@@ -57,6 +57,7 @@ pub struct Config {
     pub(crate) prompt_timeout: Duration,
     pub(crate) flush_timeout: Duration,
     pub(crate) heartbeat_interval: Duration,
+    pub(crate) integrations: Vec<&'static str>,
 }
 
 impl fmt::Debug for Config {
@@ -77,6 +78,7 @@ impl fmt::Debug for Config {
             .field("prompt_timeout", &self.prompt_timeout)
             .field("flush_timeout", &self.flush_timeout)
             .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("integrations", &self.integrations)
             .finish()
     }
 }
@@ -98,6 +100,7 @@ impl Config {
             prompt_timeout: DEFAULT_PROMPT_TIMEOUT,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            integrations: Vec::new(),
         }
     }
 
@@ -171,6 +174,21 @@ impl Config {
     /// ([`DEFAULT_HEARTBEAT_INTERVAL`] unless set).
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.heartbeat_interval = interval;
+        self
+    }
+
+    /// Declares a name the `session` event lists under `integrations`: a cargo feature or
+    /// plugin the host enabled, written in its source. Only 1–32 lowercase letters, digits,
+    /// `_` and `-` (starting with a letter) are kept; anything else is left out.
+    ///
+    /// ```
+    /// let config = telemetry_runtime::Config::new("acme", "1.0")
+    ///     .integration("postgres")
+    ///     .integration(if cfg!(feature = "s3") { "s3" } else { "local-files" });
+    /// # let _ = config;
+    /// ```
+    pub fn integration(mut self, name: &'static str) -> Self {
+        self.integrations.push(name);
         self
     }
 

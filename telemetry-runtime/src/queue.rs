@@ -23,6 +23,7 @@ pub(crate) enum Message {
 
 static QUEUE: OnceLock<(Sender<Message>, Receiver<Message>)> = OnceLock::new();
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+static DROPPED_TOTAL: AtomicU64 = AtomicU64::new(0);
 
 /// Queues `message` if a worker exists; never blocks, never allocates.
 #[inline]
@@ -31,6 +32,7 @@ pub(crate) fn push(message: Message) {
         && tx.try_send(message).is_err()
     {
         DROPPED.fetch_add(1, Relaxed);
+        DROPPED_TOTAL.fetch_add(1, Relaxed);
     }
 }
 
@@ -42,6 +44,11 @@ pub(crate) fn receiver() -> Receiver<Message> {
 /// Events dropped since the last call.
 pub(crate) fn take_dropped() -> u64 {
     DROPPED.swap(0, Relaxed)
+}
+
+/// Events dropped since the process started.
+pub(crate) fn dropped_total() -> u64 {
+    DROPPED_TOTAL.load(Relaxed)
 }
 
 /// Events waiting now.

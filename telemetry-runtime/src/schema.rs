@@ -95,9 +95,10 @@ impl Serialize for Hour {
     }
 }
 
-/// A version string that passed a strict check: digits and dots, with an optional short
-/// `-pre.release` or `+build` tag of ASCII letters, digits, dots and dashes. Anything else
-/// (spaces, slashes, long strings) becomes `"invalid"`, so it cannot carry free text.
+/// A version string that passed a strict check: up to four dot-separated numbers, with an
+/// optional pre-release tag made of `alpha`, `beta`, `rc`, `pre` or `dev` and numbers
+/// (`2.0.0-beta.1`, `1.0.0-rc2`). Anything else (build metadata, names, spaces, paths)
+/// becomes `"invalid"`, so it cannot carry free text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Version(String);
 
@@ -119,25 +120,55 @@ impl Version {
 }
 
 fn is_version(text: &str) -> bool {
-    let (core, tag) = match text.find(['-', '+']) {
-        Some(i) => (&text[..i], &text[i + 1..]),
-        None => (text, ""),
+    let numbers = |part: &str| {
+        !part.is_empty() && part.len() <= 9 && part.bytes().all(|b| b.is_ascii_digit())
     };
-    let core_ok = !core.is_empty()
-        && core.len() <= 20
-        && core
-            .split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let tag_ok = tag.len() <= 24
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'+');
+    let (core, tag) = match text.split_once('-') {
+        Some((core, tag)) => (core, Some(tag)),
+        None => (text, None),
+    };
+    let core_ok = core.split('.').count() <= 4 && core.split('.').all(numbers);
+    let tag_ok = tag.is_none_or(|tag| {
+        tag.split('.').all(|part| {
+            let rest = ["alpha", "beta", "rc", "pre", "dev"]
+                .iter()
+                .find_map(|word| part.strip_prefix(word));
+            match rest {
+                Some(rest) => rest.is_empty() || numbers(rest),
+                None => numbers(part),
+            }
+        })
+    });
     core_ok && tag_ok
 }
 
 impl Serialize for Version {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
+    }
+}
+
+/// A name the host declared in its source (`&'static str`), checked: 1 to 32 lowercase
+/// ASCII letters, digits, `_` and `-`, starting with a letter. Never built from run-time
+/// input, so it cannot carry the user's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(&'static str);
+
+impl Name {
+    /// `name` if it passes the check.
+    pub fn new(name: &'static str) -> Option<Name> {
+        let ok = (1..=32).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        ok.then_some(Name(name))
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
     }
 }
 
@@ -176,6 +207,8 @@ pub enum Body {
         interactive: bool,
         /// `APP_TELEMETRY_ENVIRONMENT`, mapped onto a closed set.
         environment: Environment,
+        /// Names the host declared in its code (enabled cargo features, plugins).
+        integrations: Vec<Name>,
     },
     /// Aggregates since the previous batch.
     Usage {
@@ -441,7 +474,14 @@ mod tests {
 
     #[test]
     fn versions_cannot_carry_free_text() {
-        for ok in ["1", "0.1.0", "1.95.0", "2.0.0-beta.1", "1.0.0+build.7"] {
+        for ok in [
+            "1",
+            "0.1.0",
+            "1.95.0",
+            "2.0.0-beta.1",
+            "1.0.0-rc2",
+            "3.1.4-dev",
+        ] {
             assert_eq!(Version::new(ok).as_str(), ok);
         }
         for bad in [
@@ -453,8 +493,20 @@ mod tests {
             "1.0.0-alice@example.com",
             "1.0.0-an-extremely-long-tag-that-could-hold-a-name",
             "1.0\n",
+            "1.0.0+build.7",
+            "1.0.0-alice",
+            "1.0.0+alice-laptop",
         ] {
             assert_eq!(Version::new(bad).as_str(), "invalid", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_short_lowercase_identifiers() {
+        assert!(Name::new("serde").is_some());
+        assert!(Name::new("tokio-runtime_2").is_some());
+        for bad in ["", "Serde", "a b", "/tmp", "1abc", "x".repeat(33).leak()] {
+            assert!(Name::new(bad).is_none(), "{bad:?}");
         }
     }
 

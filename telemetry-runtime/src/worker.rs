@@ -11,21 +11,25 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::thread::{self, JoinHandle};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, after, bounded, select, unbounded};
 
-use crate::calendar::Clock;
+use crate::calendar::{Clock, Date};
 use crate::callsite::{CallsiteSnapshot, Features, Kind, callsites};
 use crate::config::Config;
+use crate::consent::recheck;
 use crate::counters::{Counts, is_recording};
 use crate::env::truthy;
+use crate::init::switch_off;
 use crate::paths::SPOOL_DIR;
 use crate::queue::{self, Message};
 use crate::schema::{
     Batch, Body, Calls, Durations, Environment, ErrorType, Errors, Event, FeatureUse, Hour, Id,
-    Metrics, SCHEMA_VERSION, Version,
+    Metrics, Name, SCHEMA_VERSION, Version,
 };
 use crate::spool::Spool;
 use crate::state::{How, StateStore};
@@ -49,23 +53,46 @@ pub(crate) struct Settings {
     pub installation_id: Option<Id>,
     pub session_id: Id,
     pub environment: Environment,
+    /// Host-declared names (cargo features, plugins), already checked.
+    pub integrations: Vec<Name>,
     pub transport: TransportOptions,
+    /// For re-checking consent before each send; `None` in unit tests.
+    pub config: Option<Config>,
 }
 
 /// Defaults of SPEC §7.
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 100;
 pub(crate) const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_secs(300);
+/// Settings beyond these are clamped: larger values would only overflow a clock.
+const MAX_BATCH_SIZE: u64 = 1_000_000;
+const MAX_INTERVAL_SECS: u64 = 86_400;
+
+/// How long a periodic send (not the final flush) may take, retries included.
+const PERIODIC_SEND_BUDGET: Duration = Duration::from_secs(10);
+/// A full queue sends a batch, but never more often than this: a loop of errors must not
+/// turn into a stream of requests and disk writes.
+const MIN_SEND_GAP: Duration = Duration::from_secs(5);
+/// Spooled batches larger than this are not sent (they were not written by us).
+const MAX_SPOOLED_BATCH: usize = 256 * 1024;
 
 impl Settings {
     /// The settings in force for `config`: its own, then `APP_TELEMETRY_*` variables.
     pub(crate) fn from_config(config: &Config, session_id: Id) -> Settings {
         let var = |suffix: &str| config.environment().get(&config.var(suffix));
-        let number = |suffix: &str| {
+        let number = |suffix: &str, max: u64| {
             var(suffix)
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .filter(|n| *n > 0)
+                .map(|n| n.min(max))
         };
         let state_dir = config.resolved_config_dir();
+        // Only a user who said yes (`enable` or the prompt) has an installation id.
+        let installation_id = state_dir
+            .as_ref()
+            .and_then(|d| StateStore::new(d).read().ok())
+            .filter(|s| s.enabled == Some(true))
+            .and_then(|s| s.installation_id)
+            .map(Id::from);
         Settings {
             // An endpoint that is not allowed (plain http to a remote host, say) sends
             // nothing rather than something unsafe.
@@ -73,26 +100,34 @@ impl Settings {
                 .effective_endpoint()
                 .and_then(|e| Endpoint::parse(&e).ok()),
             debug: truthy(var("TELEMETRY_DEBUG").as_deref()),
-            batch_size: number("TELEMETRY_BATCH_SIZE").map_or(DEFAULT_BATCH_SIZE, |n| n as usize),
-            batch_interval: number("TELEMETRY_BATCH_INTERVAL_SECONDS")
+            batch_size: number("TELEMETRY_BATCH_SIZE", MAX_BATCH_SIZE)
+                .map_or(DEFAULT_BATCH_SIZE, |n| n as usize),
+            batch_interval: number("TELEMETRY_BATCH_INTERVAL_SECONDS", MAX_INTERVAL_SECS)
                 .map_or(DEFAULT_BATCH_INTERVAL, Duration::from_secs),
-            heartbeat_interval: config.heartbeat_interval,
+            heartbeat_interval: config
+                .heartbeat_interval
+                .min(Duration::from_secs(MAX_INTERVAL_SECS)),
             spool_dir: state_dir.as_ref().map(|d| d.join(SPOOL_DIR)),
-            state_dir: state_dir.clone(),
+            state_dir,
             today: config.clock,
             app_version: Version::new(config.version()),
             user_agent: format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION")),
-            // Only a user who said yes (`enable` or the prompt) has an installation id.
-            installation_id: state_dir
-                .as_ref()
-                .and_then(|d| StateStore::new(d).read().ok())
-                .filter(|s| s.enabled == Some(true))
-                .and_then(|s| s.installation_id)
-                .map(Id::from),
+            installation_id,
             session_id,
             environment: Environment::from_setting(var("TELEMETRY_ENVIRONMENT").as_deref()),
+            integrations: config
+                .integrations
+                .iter()
+                .filter_map(|n| Name::new(n))
+                .collect(),
             transport: TransportOptions::default(),
+            config: Some(config.clone()),
         }
+    }
+
+    /// Whether anything can ever leave: an endpoint, or debug output.
+    fn can_send(&self) -> bool {
+        self.debug || self.endpoint.is_some()
     }
 }
 
@@ -104,6 +139,8 @@ pub struct Diagnostics {
     pub queue_len: usize,
     /// The most that can wait; beyond it events are dropped and counted.
     pub queue_capacity: usize,
+    /// Events dropped because the queue was full, since the process started.
+    pub dropped_events: u64,
     /// Batches waiting in the spool.
     pub spool_files: usize,
     /// Their size in bytes.
@@ -117,13 +154,45 @@ pub(crate) fn diagnostics(state_dir: Option<PathBuf>) -> Diagnostics {
     Diagnostics {
         queue_len: queue::len(),
         queue_capacity: queue::CAPACITY,
+        dropped_events: queue::dropped_total(),
         spool_files,
         spool_bytes,
     }
 }
 
-/// How long a periodic send (not the final flush) may take, retries included.
-const PERIODIC_SEND_BUDGET: Duration = Duration::from_secs(30);
+/// What this process has already reported. One per process, shared by every worker (there
+/// is one at a time) and by the guard's last-resort flush, so a second `init` neither
+/// repeats counts nor sends a second `session` event.
+struct Reported {
+    previous: Vec<Counts>,
+    session_sent: bool,
+    usage_sent: bool,
+    errors: BTreeMap<ErrorType, u64>,
+    pending_events: usize,
+    session_start: Hour,
+    last_heartbeat: Instant,
+}
+
+fn reported() -> MutexGuard<'static, Reported> {
+    static REPORTED: OnceLock<Mutex<Reported>> = OnceLock::new();
+    REPORTED
+        .get_or_init(|| {
+            Mutex::new(Reported {
+                previous: Vec::new(),
+                session_sent: false,
+                usage_sent: false,
+                errors: BTreeMap::new(),
+                pending_events: 0,
+                session_start: Hour::now(),
+                last_heartbeat: Instant::now(),
+            })
+        })
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The worker in charge; an older one stops at its next step.
+static CURRENT_WORKER: AtomicU64 = AtomicU64::new(0);
 
 enum Control {
     /// Send what is pending by `deadline`, then stop.
@@ -133,145 +202,77 @@ enum Control {
 /// The handle `init`'s guard keeps.
 pub(crate) struct Worker {
     control: Sender<Control>,
-    _thread: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+/// What the worker thread and the guard both use.
+struct Shared {
+    settings: Settings,
+    spool: Option<Spool>,
+    events: Receiver<Message>,
 }
 
 impl Worker {
     /// Starts the worker thread; `None` if it could not be spawned (telemetry then just
     /// sends nothing).
     pub(crate) fn start(settings: Settings) -> Option<Worker> {
+        let id = CURRENT_WORKER.fetch_add(1, Relaxed) + 1;
         let (control, commands) = unbounded();
-        let events = queue::receiver();
-        let thread = thread::Builder::new()
+        let shared = Arc::new(Shared {
+            spool: settings.spool_dir.clone().map(Spool::new),
+            settings,
+            events: queue::receiver(),
+        });
+        let for_thread = Arc::clone(&shared);
+        thread::Builder::new()
             .name("telemetry-worker".into())
             .spawn(move || {
-                let mut state = State::new(settings);
                 // A panic here must never reach the host; it only ends telemetry.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    state.run(&events, &commands)
+                    Run::new(id, &for_thread).run(&commands)
                 }));
             })
             .ok()?;
-        Some(Worker {
-            control,
-            _thread: thread,
-        })
+        Some(Worker { control, shared })
     }
 
-    /// Sends what is pending and stops, waiting at most `timeout`. Whatever is not
-    /// delivered by then is already in the spool.
+    /// Sends what is pending and stops, waiting at most `timeout`. If the worker cannot
+    /// finish in time (stuck in a send to a slow endpoint), the pending data is written to
+    /// the spool from here, for the next process.
     pub(crate) fn flush(self, timeout: Duration) {
         let started = Instant::now();
-        // Leave the worker a little time to finish writing before the caller moves on.
-        let deadline = started + timeout.saturating_sub(Duration::from_millis(50));
+        // Leave a little time to write the spool if the worker does not answer.
+        let margin = Duration::from_millis(100).min(timeout / 4);
+        let deadline = started
+            .checked_add(timeout.saturating_sub(margin * 2))
+            .unwrap_or(started);
+        let wait = timeout.saturating_sub(margin);
         let (done, finished) = bounded(1);
-        if self.control.send(Control::Flush { deadline, done }).is_ok() {
-            let _ = finished.recv_timeout(timeout);
+        if self.control.send(Control::Flush { deadline, done }).is_ok()
+            && finished.recv_timeout(wait).is_ok()
+        {
+            return;
+        }
+        if is_recording() && self.shared.settings.can_send() && !self.shared.settings.debug {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.shared.drain_queue();
+                if let Some(batch) = self.shared.build()
+                    && let (Some(spool), Ok(body)) =
+                        (&self.shared.spool, serde_json::to_vec(&batch))
+                {
+                    spool.write(batch.batch_id, &body);
+                }
+            }));
         }
     }
 }
 
-struct State {
-    settings: Settings,
-    transport: Option<Transport>,
-    spool: Option<Spool>,
-    session_start: Hour,
-    session_sent: bool,
-    usage_sent: bool,
-    last_heartbeat: Instant,
-    previous: Vec<Counts>,
-    errors: BTreeMap<ErrorType, u64>,
-    pending_events: usize,
-    stopped: bool,
-    last_recorded: Option<crate::calendar::Date>,
-}
-
-impl State {
-    fn new(settings: Settings) -> State {
-        let transport = settings
-            .endpoint
-            .clone()
-            .map(|e| Transport::new(e, &settings.user_agent, settings.transport.clone()));
-        let spool = settings.spool_dir.clone().map(Spool::new);
-        State {
-            settings,
-            transport,
-            spool,
-            session_start: Hour::now(),
-            session_sent: false,
-            usage_sent: false,
-            last_heartbeat: Instant::now(),
-            previous: Vec::new(),
-            errors: BTreeMap::new(),
-            pending_events: 0,
-            stopped: false,
-            last_recorded: None,
+impl Shared {
+    fn drain_queue(&self) {
+        let mut reported = reported();
+        while let Ok(message) = self.events.try_recv() {
+            add(&mut reported, message);
         }
-    }
-
-    fn run(&mut self, events: &Receiver<Message>, commands: &Receiver<Control>) {
-        // Batches left by earlier processes go first, consent permitting.
-        if is_recording() {
-            self.send_spooled(Instant::now() + PERIODIC_SEND_BUDGET);
-        }
-        let mut next = Instant::now() + self.settings.batch_interval;
-        loop {
-            let wait = next.saturating_duration_since(Instant::now());
-            select! {
-                recv(events) -> message => {
-                    if let Ok(message) = message {
-                        self.add(message);
-                    }
-                    if self.pending_events >= self.settings.batch_size {
-                        if !self.send_pending(Instant::now() + PERIODIC_SEND_BUDGET) {
-                            return;
-                        }
-                        next = Instant::now() + self.settings.batch_interval;
-                    }
-                }
-                recv(commands) -> command => {
-                    match command {
-                        Ok(Control::Flush { deadline, done }) => {
-                            while let Ok(message) = events.try_recv() {
-                                self.add(message);
-                            }
-                            self.send_pending(deadline);
-                            let _ = done.send(());
-                        }
-                        // The guard went away without flushing: stop quietly.
-                        Err(_) => {}
-                    }
-                    return;
-                }
-                recv(after(wait)) -> _ => {
-                    if !self.send_pending(Instant::now() + PERIODIC_SEND_BUDGET) {
-                        return;
-                    }
-                    next = Instant::now() + self.settings.batch_interval;
-                }
-            }
-        }
-    }
-
-    fn add(&mut self, message: Message) {
-        match message {
-            Message::Error(error) => *self.errors.entry(error).or_insert(0) += 1,
-        }
-        self.pending_events += 1;
-    }
-
-    /// Builds and sends a batch of what is pending. Returns false once the worker should
-    /// stop (consent was switched off).
-    fn send_pending(&mut self, deadline: Instant) -> bool {
-        if !is_recording() {
-            // Consent was withdrawn while running: nothing more leaves the process.
-            self.errors.clear();
-            return false;
-        }
-        if let Some(batch) = self.build() {
-            self.deliver(&batch, deadline);
-        }
-        true
     }
 
     fn event(&self, body: Body) -> Option<Event> {
@@ -289,40 +290,42 @@ impl State {
         })
     }
 
-    fn build(&mut self) -> Option<Batch> {
+    /// The next batch: what changed since the last one was built (sent or spooled).
+    fn build(&self) -> Option<Batch> {
+        let mut reported = reported();
         let mut events = Vec::new();
-        if !self.session_sent {
+        if !reported.session_sent {
             let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
             events.extend(self.event(Body::Session {
                 interactive,
                 environment: self.settings.environment,
+                integrations: self.settings.integrations.clone(),
             }));
-            self.session_sent = true;
+            reported.session_sent = true;
         }
         let sites = callsites();
-        let (features, metrics) = usage(&sites, &self.previous, queue::take_dropped());
-        self.previous = sites.iter().map(|s| s.counts).collect();
+        let (features, metrics) = usage(&sites, &reported.previous, queue::take_dropped());
+        reported.previous = sites.iter().map(|s| s.counts).collect();
         let moved = metrics.flow_runs != Calls::default()
             || metrics.task_runs != Calls::default()
             || metrics.retry_attempts + metrics.cache_hits + metrics.cache_misses > 0
             || metrics.dropped_events > 0;
-        if moved || !self.usage_sent {
+        if moved || !reported.usage_sent {
             events.extend(self.event(Body::Usage { features, metrics }));
-            self.usage_sent = true;
+            reported.usage_sent = true;
         }
-        if !self.errors.is_empty() {
+        if !reported.errors.is_empty() {
             let errors = Errors {
-                exception_types: std::mem::take(&mut self.errors),
+                exception_types: std::mem::take(&mut reported.errors),
             };
             events.extend(self.event(Body::Error { errors }));
         }
-        if self.last_heartbeat.elapsed() >= self.settings.heartbeat_interval {
-            events.extend(self.event(Body::Heartbeat {
-                session_start: self.session_start,
-            }));
-            self.last_heartbeat = Instant::now();
+        if reported.last_heartbeat.elapsed() >= self.settings.heartbeat_interval {
+            let session_start = reported.session_start;
+            events.extend(self.event(Body::Heartbeat { session_start }));
+            reported.last_heartbeat = Instant::now();
         }
-        self.pending_events = 0;
+        reported.pending_events = 0;
         if events.is_empty() {
             return None;
         }
@@ -332,9 +335,128 @@ impl State {
             events,
         })
     }
+}
+
+fn add(reported: &mut Reported, message: Message) {
+    match message {
+        Message::Error(error) => *reported.errors.entry(error).or_insert(0) += 1,
+    }
+    reported.pending_events += 1;
+}
+
+/// One worker thread's run.
+struct Run<'a> {
+    id: u64,
+    shared: &'a Shared,
+    transport: Option<Transport>,
+    stopped: bool,
+    last_send: Option<Instant>,
+    last_recorded: Option<Date>,
+}
+
+impl<'a> Run<'a> {
+    fn new(id: u64, shared: &'a Shared) -> Run<'a> {
+        let transport = shared.settings.endpoint.clone().map(|e| {
+            Transport::new(
+                e,
+                &shared.settings.user_agent,
+                shared.settings.transport.clone(),
+            )
+        });
+        Run {
+            id,
+            shared,
+            transport,
+            stopped: false,
+            last_send: None,
+            last_recorded: None,
+        }
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    fn run(&mut self, commands: &Receiver<Control>) {
+        // Batches left by earlier processes go first, consent permitting; a flush request
+        // is checked between them, so exiting is never held up by old batches.
+        if !self.settings().debug && self.consent_holds() {
+            self.send_spooled(Instant::now() + PERIODIC_SEND_BUDGET, Some(commands));
+        }
+        let events = self.shared.events.clone();
+        let mut next = later(self.settings().batch_interval);
+        loop {
+            let wait = next.saturating_duration_since(Instant::now());
+            select! {
+                recv(events) -> message => {
+                    if let Ok(message) = message {
+                        add(&mut reported(), message);
+                    }
+                    let full = reported().pending_events >= self.settings().batch_size;
+                    let gap_ok = self.last_send.is_none_or(|t| t.elapsed() >= MIN_SEND_GAP);
+                    if full && gap_ok {
+                        if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
+                            return;
+                        }
+                        next = later(self.settings().batch_interval);
+                    }
+                }
+                recv(commands) -> command => {
+                    if let Ok(Control::Flush { deadline, done }) = command {
+                        self.shared.drain_queue();
+                        self.send_pending(deadline);
+                        let _ = done.send(());
+                    }
+                    // Either way (flushed, or the guard went away), this run is over.
+                    return;
+                }
+                recv(after(wait)) -> _ => {
+                    if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
+                        return;
+                    }
+                    next = later(self.settings().batch_interval);
+                }
+            }
+        }
+    }
+
+    /// Consent still holds, and this is still the worker in charge. Re-checks rules 2–5
+    /// itself, so switching off takes effect before the next send, not at the next
+    /// background check.
+    fn consent_holds(&self) -> bool {
+        if CURRENT_WORKER.load(Relaxed) != self.id || !is_recording() {
+            return false;
+        }
+        if let Some(config) = &self.settings().config
+            && let Some(decision) = recheck(config).filter(|d| !d.enabled)
+        {
+            switch_off(decision.rule);
+            return false;
+        }
+        true
+    }
+
+    /// Builds and sends a batch of what is pending. Returns false once the worker should
+    /// stop (consent was switched off, or another worker took over).
+    fn send_pending(&mut self, deadline: Instant) -> bool {
+        if !self.consent_holds() {
+            // Nothing more leaves the process.
+            reported().errors.clear();
+            return false;
+        }
+        if self.stopped || !self.settings().can_send() {
+            // Nothing can be sent for the rest of the process: build nothing, keep nothing.
+            return true;
+        }
+        if let Some(batch) = self.shared.build() {
+            self.last_send = Some(Instant::now());
+            self.deliver(&batch, deadline);
+        }
+        true
+    }
 
     fn deliver(&mut self, batch: &Batch, deadline: Instant) {
-        if self.settings.debug {
+        if self.settings().debug {
             // Asked for by the user (`APP_TELEMETRY_DEBUG`): show, never send.
             if let Ok(text) = serde_json::to_string_pretty(batch) {
                 eprintln!("telemetry (debug, not sent):\n{text}");
@@ -344,7 +466,9 @@ impl State {
         let Ok(body) = serde_json::to_vec(batch) else {
             return;
         };
+        // Written before sending, so that an exit during the send loses nothing.
         let spooled = self
+            .shared
             .spool
             .as_ref()
             .and_then(|s| s.write(batch.batch_id, &body));
@@ -354,7 +478,7 @@ impl State {
                     Spool::remove(&path);
                 }
                 self.record_delivery();
-                self.send_spooled(deadline);
+                self.send_spooled(deadline, None);
             }
             Some(SendOutcome::Rejected | SendOutcome::Stopped) => {
                 // The endpoint refuses this batch for good: keep nothing of it.
@@ -379,12 +503,12 @@ impl State {
 
     /// Notes the day of the delivery in the state file (`status` shows it), once a day.
     fn record_delivery(&mut self) {
-        let today = self.settings.today.today();
+        let today = self.settings().today.today();
         if self.last_recorded == Some(today) {
             return;
         }
         self.last_recorded = Some(today);
-        if let Some(dir) = &self.settings.state_dir {
+        if let Some(dir) = &self.settings().state_dir {
             let store = StateStore::new(dir);
             if store.read().is_ok_and(|s| s.last_sent != Some(today)) {
                 let _ = store.update(today, How::Api, |s| {
@@ -395,16 +519,23 @@ impl State {
         }
     }
 
-    /// Sends spooled batches, oldest first, until one fails or the deadline passes.
-    fn send_spooled(&mut self, deadline: Instant) {
-        let Some(pending) = self.spool.as_ref().map(Spool::pending) else {
+    /// Sends spooled batches, oldest first, until one fails, the deadline passes, or (at
+    /// start-up) the guard asks to flush.
+    fn send_spooled(&mut self, deadline: Instant, interrupt: Option<&Receiver<Control>>) {
+        let Some(pending) = self.shared.spool.as_ref().map(Spool::pending) else {
             return;
         };
         for path in pending {
-            if Instant::now() >= deadline || !is_recording() {
+            if Instant::now() >= deadline
+                || !self.consent_holds()
+                || interrupt.is_some_and(|c| !c.is_empty())
+            {
                 return;
             }
-            let Some(body) = Spool::read(&path) else {
+            // Only what looks like one of our batches is sent: a stray file in the spool
+            // directory never reaches the wire.
+            let Some(body) = Spool::read(&path).filter(|b| is_batch(b)) else {
+                Spool::remove(&path);
                 continue;
             };
             match self.send(&body, deadline) {
@@ -413,6 +544,23 @@ impl State {
             }
         }
     }
+}
+
+/// Whether a spooled file is a batch of this schema version, of a sane size.
+fn is_batch(body: &[u8]) -> bool {
+    body.len() <= MAX_SPOOLED_BATCH
+        && serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+            v["schema_version"] == SCHEMA_VERSION
+                && v["batch_id"].is_string()
+                && v["events"].is_array()
+        })
+}
+
+/// `now + d`, or far in the future if that overflows.
+fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(MAX_INTERVAL_SECS))
 }
 
 /// The `usage` payload: which features the binary uses, and counts since `previous`.
@@ -469,22 +617,28 @@ mod tests {
     use super::*;
     use crate::schema::IoKind;
 
-    fn settings(heartbeat: Duration) -> Settings {
-        Settings {
-            endpoint: None,
-            debug: false,
-            batch_size: DEFAULT_BATCH_SIZE,
-            batch_interval: DEFAULT_BATCH_INTERVAL,
-            heartbeat_interval: heartbeat,
-            spool_dir: None,
-            state_dir: None,
-            today: Clock::System,
-            app_version: Version::new("1.2.3"),
-            user_agent: "test".into(),
-            installation_id: None,
-            session_id: Id::random().unwrap(),
-            environment: Environment::Test,
-            transport: TransportOptions::default(),
+    fn shared(heartbeat: Duration) -> Shared {
+        Shared {
+            settings: Settings {
+                endpoint: None,
+                debug: false,
+                batch_size: DEFAULT_BATCH_SIZE,
+                batch_interval: DEFAULT_BATCH_INTERVAL,
+                heartbeat_interval: heartbeat,
+                spool_dir: None,
+                state_dir: None,
+                today: Clock::System,
+                app_version: Version::new("1.2.3"),
+                user_agent: "test".into(),
+                installation_id: None,
+                session_id: Id::random().unwrap(),
+                environment: Environment::Test,
+                integrations: vec![Name::new("postgres").unwrap()],
+                transport: TransportOptions::default(),
+                config: None,
+            },
+            spool: None,
+            events: queue::receiver(),
         }
     }
 
@@ -501,37 +655,51 @@ mod tests {
             .collect()
     }
 
+    // One test: what was reported is process-wide, so the steps must not interleave.
     #[test]
-    fn the_first_batch_has_the_session_and_later_ones_only_what_changed() {
-        let mut state = State::new(settings(Duration::from_secs(3600)));
-        let first = state.build().unwrap();
+    fn batches_carry_the_session_once_then_only_what_changed() {
+        let long = shared(Duration::from_secs(3600));
+        let first = long.build().unwrap();
         assert_eq!(types(&first), ["session", "usage"]);
+        let json = serde_json::to_value(&first).unwrap();
+        assert_eq!(json["events"][0]["integrations"][0], "postgres");
         // Nothing happened since: nothing to send.
-        assert!(state.build().is_none());
-        state.add(Message::Error(ErrorType::Io(IoKind::NotFound)));
-        state.add(Message::Error(ErrorType::Io(IoKind::NotFound)));
-        state.add(Message::Error(ErrorType::Panic));
-        let batch = state.build().unwrap();
+        assert!(long.build().is_none());
+        {
+            let mut r = reported();
+            add(&mut r, Message::Error(ErrorType::Io(IoKind::NotFound)));
+            add(&mut r, Message::Error(ErrorType::Io(IoKind::NotFound)));
+            add(&mut r, Message::Error(ErrorType::Panic));
+        }
+        let batch = long.build().unwrap();
         assert_eq!(types(&batch), ["error"]);
         let Body::Error { errors } = &batch.events[0].body else {
             unreachable!()
         };
         assert_eq!(errors.exception_types[&ErrorType::Io(IoKind::NotFound)], 2);
         assert_eq!(errors.exception_types[&ErrorType::Panic], 1);
-        assert!(state.build().is_none(), "errors are sent once");
-    }
+        assert!(long.build().is_none(), "errors are sent once");
 
-    #[test]
-    fn a_long_running_process_sends_heartbeats() {
-        let mut state = State::new(settings(Duration::ZERO));
-        let first = state.build().unwrap();
-        assert!(types(&first).contains(&"heartbeat"));
-        let next = state.build().unwrap();
+        // A second worker in the same process (a second `init`) sends no second session.
+        let short = shared(Duration::ZERO);
+        let next = short.build().unwrap();
         assert_eq!(types(&next), ["heartbeat"]);
         let Body::Heartbeat { session_start } = next.events[0].body else {
             unreachable!()
         };
-        assert_eq!(session_start, state.session_start);
+        assert_eq!(session_start, reported().session_start);
+    }
+
+    #[test]
+    fn only_our_own_batches_are_sent_from_the_spool() {
+        assert!(is_batch(
+            br#"{"schema_version":1,"batch_id":"x","events":[]}"#
+        ));
+        assert!(!is_batch(b"/home/alice/secret.txt"));
+        assert!(!is_batch(
+            br#"{"schema_version":2,"batch_id":"x","events":[]}"#
+        ));
+        assert!(!is_batch(&vec![b' '; MAX_SPOOLED_BATCH + 1]));
     }
 
     #[test]
