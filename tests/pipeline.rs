@@ -56,6 +56,20 @@ impl Host {
         cmd.output().expect("run the pipeline example")
     }
 
+    /// Runs `examples/acme.rs` (same app name, so same config dir) with `args`.
+    fn acme(&self, args: &[&str]) -> Output {
+        Command::new(common::example_exe("acme"))
+            .args(args)
+            .env_clear()
+            .env("ACME_TELEMETRY_CONFIG_DIR", self.config_dir())
+            .env(
+                "ACME_EXAMPLE_SYSTEM_POLICY",
+                self.dir.path().join("system-policy.toml"),
+            )
+            .output()
+            .expect("run the acme example")
+    }
+
     /// Runs with telemetry switched on for this process and sent to `endpoint`.
     fn run_on(&self, endpoint: &str, args: &[&str]) -> Output {
         self.run(
@@ -229,16 +243,7 @@ fn with_consent_off_nothing_is_sent_and_nothing_is_written() {
     assert!(out.status.success());
     assert!(!host.config_dir().exists());
     let host = Host::new();
-    let acme = Command::new(common::example_exe("acme"))
-        .args(["telemetry", "disable"])
-        .env_clear()
-        .env("ACME_TELEMETRY_CONFIG_DIR", host.config_dir())
-        .env(
-            "ACME_EXAMPLE_SYSTEM_POLICY",
-            host.dir.path().join("system-policy.toml"),
-        )
-        .output()
-        .unwrap();
+    let acme = host.acme(&["telemetry", "disable"]);
     assert!(acme.status.success());
     let listing = |dir: &Path| -> Vec<_> {
         let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -462,16 +467,7 @@ fn disable_deletes_the_spool() {
     let host = Host::new();
     host.run_on(&refused_url(), &["--calls", "10"]);
     assert!(host.spool_files() >= 1);
-    let acme = Command::new(common::example_exe("acme"))
-        .args(["telemetry", "disable"])
-        .env_clear()
-        .env("ACME_TELEMETRY_CONFIG_DIR", host.config_dir())
-        .env(
-            "ACME_EXAMPLE_SYSTEM_POLICY",
-            host.dir.path().join("system-policy.toml"),
-        )
-        .output()
-        .unwrap();
+    let acme = host.acme(&["telemetry", "disable"]);
     assert!(acme.status.success(), "{acme:?}");
     assert_eq!(host.spool_files(), 0);
 }
