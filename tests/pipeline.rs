@@ -90,6 +90,15 @@ fn refused_url() -> String {
     format!("http://127.0.0.1:{port}/v1/batch")
 }
 
+/// Telemetry wrote nothing to stderr (nothing logged, nothing printed).
+fn assert_quiet(out: &Output) {
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -146,11 +155,7 @@ fn counts_from_several_threads_arrive_exactly_once_in_well_formed_batches() {
     let args = ["--threads", "4", "--calls", "2500", "--errors", "3"];
     let out = host.run_on(&receiver.url(), &args);
     assert!(out.status.success(), "{out:?}");
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_quiet(&out);
     assert_eq!(stdout(&out).lines().next().unwrap(), baseline(&args));
 
     let batches = batches(&receiver);
@@ -274,11 +279,7 @@ fn check_fault(receiver: &Receiver, host: &Host) -> Output {
     let args = ["--threads", "2", "--calls", "100", "--errors", "1"];
     let out = host.run_on(&receiver.url(), &args);
     assert!(out.status.success(), "{out:?}");
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_quiet(&out);
     let text = stdout(&out);
     let lines: Vec<_> = text.lines().collect();
     assert_eq!(lines.len(), 2, "only the host's own output: {text:?}");

@@ -4,38 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+
+#[path = "example.rs"]
+mod example;
 
 /// The path of the `acme` example binary, built (once per test binary) if needed.
 pub fn acme_exe() -> &'static Path {
-    static EXE: OnceLock<PathBuf> = OnceLock::new();
-    EXE.get_or_init(|| {
-        // <target>/<profile>/deps/<test binary> → <target>/<profile>/examples/acme
-        let test_exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = test_exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        // Cheap when `cargo test` already built it; makes `--test x` runs work too.
-        let mut build = Command::new(env!("CARGO"));
-        build
-            .args(["build", "--quiet", "--example", "acme", "--manifest-path"])
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(target_dir);
-        if release {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build --example acme");
-        assert!(status.success(), "cargo build --example acme failed");
-        let exe = profile_dir
-            .join("examples")
-            .join(format!("acme{}", std::env::consts::EXE_SUFFIX));
-        assert!(exe.exists(), "{} missing", exe.display());
-        exe
-    })
+    example::example_exe("acme")
 }
 
 /// An isolated place for one test: a config dir (not created), two policy file paths (the
