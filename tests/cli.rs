@@ -1,14 +1,10 @@
 //! The management commands as a library call, with injected environment and writers.
 
-use telemetry::{Config, Env};
+use telemetry::Env;
 
-fn config(dir: &std::path::Path, env: Env) -> Config {
-    Config::new("acme", "1.0")
-        .env(env)
-        .config_dir(dir.join("conf"))
-        .policy_file(dir.join("policy.toml"))
-        .current_dir(dir)
-}
+mod common;
+
+use common::isolated_config as config;
 
 #[test]
 fn the_cli_library_writes_to_the_given_writers() {

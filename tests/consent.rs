@@ -2,15 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use telemetry::{Config, DefaultConsent, Env};
+use telemetry::{DefaultConsent, Env};
 
-fn config(dir: &std::path::Path, env: Env) -> Config {
-    Config::new("acme", "1.0")
-        .env(env)
-        .config_dir(dir.join("conf"))
-        .policy_file(dir.join("policy.toml"))
-        .current_dir(dir)
-}
+mod common;
+
+use common::isolated_config as config;
 
 // One test: recording is process-wide, so the steps must not interleave with other tests.
 #[test]

@@ -8,6 +8,7 @@ pub mod receiver;
 pub use example::example_exe;
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -45,4 +46,14 @@ pub fn counts(module: &str, name: &str) -> telemetry::Counts {
         .collect();
     assert_eq!(found.len(), 1, "expected one callsite {module}::{name}");
     found[0].counts
+}
+
+/// Settings for the host `acme` that read nothing from the machine: the given environment,
+/// and a config dir, policy file and working directory inside `dir`.
+pub fn isolated_config(dir: &Path, env: telemetry::Env) -> telemetry::Config {
+    telemetry::Config::new("acme", "1.0")
+        .env(env)
+        .config_dir(dir.join("conf"))
+        .policy_file(dir.join("policy.toml"))
+        .current_dir(dir)
 }
