@@ -4,7 +4,9 @@
 //! cargo run --example acme -- --help
 //! cargo run --example acme -- telemetry status
 //! cargo run --example acme -- telemetry enable
-//! cargo run --example acme -- run
+//! cargo run --example acme -- run --pipeline nightly --env staging
+//! cargo run --example acme -- telemetry preview
+//! cargo run --example acme -- telemetry schema
 //! ```
 //!
 //! Set `ACME_TELEMETRY_CONFIG_DIR` to try it without touching your real config dir.
@@ -42,6 +44,13 @@ fn pipeline() -> Result<usize, Flaky> {
     Ok(words + again)
 }
 
+/// The words of acme's command line that may be sent as they are; every other word the user
+/// types is sent as `*****` (`acme run --pipeline ***** --env *****`).
+static COMMANDS: telemetry::Commands = telemetry::Commands::new("acme")
+    .subcommands(&["run", "hello", "help", "telemetry"])
+    .switches(&["--verbose"])
+    .options(&["--pipeline", "--env"]);
+
 fn config() -> telemetry::Config {
     let config = telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.acme.example/v1/batch");
@@ -60,9 +69,11 @@ acme: an example host CLI
 Usage: acme <command>
 
 Commands:
-  run                  Run a small pipeline
+  run [--pipeline NAME] [--env ENV] [--verbose]
+                       Run a small pipeline
   hello                Ask your name on stdin, and greet you
-  telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset, help
+  telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset,
+                       preview, schema, help
   help, --help         Show this message
 ";
 
@@ -74,8 +85,13 @@ fn main() -> ExitCode {
             let _telemetry = telemetry::init(config());
             // Interactive command: ask once (on stderr, never without a terminal or in CI).
             telemetry::first_run_prompt(&config());
+            telemetry::record_command(&COMMANDS, &args);
+            let verbose = args.iter().any(|a| a == "--verbose");
             match pipeline() {
                 Ok(n) => {
+                    if verbose {
+                        eprintln!("pipeline {:?} done", pipeline_name(&args));
+                    }
                     println!("pipeline finished: {n} words");
                     ExitCode::SUCCESS
                 }
@@ -88,6 +104,7 @@ fn main() -> ExitCode {
         Some("hello") => {
             let _telemetry = telemetry::init(config());
             telemetry::first_run_prompt(&config());
+            telemetry::record_command(&COMMANDS, &args);
             // The host reads stdin right after the prompt: the prompt must leave it alone.
             eprint!("Your name? ");
             let mut name = String::new();
@@ -104,4 +121,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The value of `--pipeline NAME` or `--pipeline=NAME` (this example only prints it).
+fn pipeline_name(args: &[String]) -> &str {
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--pipeline") {
+            Some("") => args.get(i + 1).map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        })
+        .unwrap_or("default")
 }

@@ -47,7 +47,7 @@
 // Lets the facade's own code and doctests use `::telemetry::…` paths like users do.
 extern crate self as telemetry;
 
-pub use telemetry_macros::{flow, task};
+pub use telemetry_macros::{Event, EventValue, flow, task};
 pub use telemetry_runtime::{
     CallsiteSnapshot, Counts, DURATION_BUCKETS, Features, Kind, callsites, flows_defined,
     is_recording, set_recording, tasks_defined,
@@ -55,7 +55,14 @@ pub use telemetry_runtime::{
 
 // The pipeline (SPEC §6, §7).
 pub use telemetry_runtime::{
-    DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, Diagnostics, KnownError,
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, Diagnostics, ErrorType, IoKind, KnownError,
+};
+
+// What a host may add to what is sent (SPEC §6): its masked command line, its own events
+// and the names of its own error types.
+pub use telemetry_runtime::{
+    Bucket, Commands, Event, EventField, EventValue, FieldValue, MASK, MaskedCommand, Name,
+    Version, record, record_command,
 };
 
 #[doc(hidden)]

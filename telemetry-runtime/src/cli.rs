@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::consent::{self, Decision};
 use crate::init::session_id;
 use crate::state::{How, State, StateStore};
+use crate::worker::{self, Preview};
 
 /// Runs one management command (`args` are what follows `telemetry` on the host's command
 /// line) with output on stdout and errors on stderr.
@@ -69,14 +70,12 @@ where
         ["enable"] => decide(config, true, out, err),
         ["disable"] => decide(config, false, out, err),
         ["reset"] => reset(config, out, err),
-        ["preview" | "schema", ..] => writeln!(
-            err,
-            "{app} telemetry {}: not yet available in this version",
-            args[0]
-        )
-        .map(|()| 1),
+        ["preview"] => preview(config, out, err),
+        ["schema"] => out
+            .write_all(crate::schema_doc::markdown().as_bytes())
+            .map(|()| 0),
         [
-            cmd @ ("status" | "enable" | "disable" | "reset" | "help"),
+            cmd @ ("status" | "enable" | "disable" | "reset" | "preview" | "schema" | "help"),
             extra,
             ..,
         ] => writeln!(
@@ -112,11 +111,11 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "  preview          Show what would be sent (not yet available)"
+        "  preview          Print the next batch that would be sent (sends nothing)"
     )?;
     writeln!(
         out,
-        "  schema           List every field that can be sent (not yet available)"
+        "  schema           List every field that can ever be sent, as Markdown"
     )?;
     writeln!(out, "  help             Show this message")?;
     writeln!(out)?;
@@ -234,6 +233,51 @@ fn decide(config: &Config, on: bool, out: &mut dyn Write, err: &mut dyn Write) -
             Ok(1)
         }
     }
+}
+
+/// Prints the next batch as pretty JSON on `out` (and only that, so it can be piped to a
+/// JSON tool); what it is, and whether it would be sent, goes to `err`.
+fn preview(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+    let app = config.app();
+    let decision = consent::resolve(config);
+    let json = match worker::preview(config) {
+        Some(Preview::Spooled { json, more }) => {
+            writeln!(
+                err,
+                "The next batch to send (left by an earlier run{}):",
+                match more {
+                    0 => String::new(),
+                    1 => "; 1 more waits after it".to_owned(),
+                    n => format!("; {n} more wait after it"),
+                }
+            )?;
+            json
+        }
+        Some(Preview::Example(batch)) => {
+            writeln!(
+                err,
+                "Nothing is waiting to be sent. A run of {app} sends batches like this one \
+                 (a `usage` event holds counts since the previous batch):"
+            )?;
+            serde_json::to_string_pretty(&batch).map_err(io::Error::other)?
+        }
+        None => {
+            writeln!(
+                err,
+                "error: no batch can be made here (no random source for ids)"
+            )?;
+            return Ok(1);
+        }
+    };
+    writeln!(out, "{json}")?;
+    if !decision.enabled {
+        writeln!(
+            err,
+            "Telemetry is disabled here (decided by: {}), so nothing is sent.",
+            decision.rule
+        )?;
+    }
+    Ok(0)
 }
 
 fn reset(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {

@@ -4,11 +4,14 @@
 mod cache;
 mod callsite;
 mod clock;
+mod command;
 mod counters;
+mod custom;
 mod errors;
 mod queue;
 mod retry;
 mod schema;
+mod schema_doc;
 mod spool;
 mod timer;
 
@@ -26,8 +29,11 @@ mod transport;
 mod worker;
 
 pub use callsite::{CallsiteSnapshot, Features, Kind, callsites, flows_defined, tasks_defined};
+pub use command::{Commands, record_command};
 pub use counters::{Counts, DURATION_BUCKETS, is_recording, set_recording};
+pub use custom::{Event, EventField, EventValue, record};
 pub use errors::KnownError;
+pub use schema::{Bucket, ErrorType, FieldValue, IoKind, MASK, MaskedCommand, Name, Version};
 
 pub use calendar::{BadDate, Clock, Date};
 pub use ci::{CI_ENVIRONMENTS, CiMatch, CiVariable, detect_ci};

@@ -9,16 +9,19 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::schema::ErrorType;
+use crate::schema::{Body, ErrorType};
 
 /// How many events may wait for the worker.
 pub(crate) const CAPACITY: usize = 1024;
 
 /// A discrete event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Message {
     /// A call returned an `Err` of this type, or panicked.
     Error(ErrorType),
+    /// An event sent as it is: a `cli_command` or a `custom` event. Boxed so the queue's
+    /// slots stay small for the errors of the call path.
+    Event(Box<Body>),
 }
 
 static QUEUE: OnceLock<(Sender<Message>, Receiver<Message>)> = OnceLock::new();
@@ -31,9 +34,14 @@ pub(crate) fn push(message: Message) {
     if let Some((tx, _)) = QUEUE.get()
         && tx.try_send(message).is_err()
     {
-        DROPPED.fetch_add(1, Relaxed);
-        DROPPED_TOTAL.fetch_add(1, Relaxed);
+        count_dropped();
     }
+}
+
+/// Counts one event that could not be kept.
+pub(crate) fn count_dropped() {
+    DROPPED.fetch_add(1, Relaxed);
+    DROPPED_TOTAL.fetch_add(1, Relaxed);
 }
 
 /// The receiving end, creating the queue on first use (by a worker).
@@ -44,6 +52,11 @@ pub(crate) fn receiver() -> Receiver<Message> {
 /// Events dropped since the last call.
 pub(crate) fn take_dropped() -> u64 {
     DROPPED.swap(0, Relaxed)
+}
+
+/// Events dropped since the last [`take_dropped`], leaving the count as it is.
+pub(crate) fn dropped_since_last_batch() -> u64 {
+    DROPPED.load(Relaxed)
 }
 
 /// Events dropped since the process started.

@@ -104,6 +104,13 @@ pub struct Version(String);
 
 impl Version {
     /// `text` if it looks like a version, else `"invalid"`.
+    ///
+    /// ```
+    /// use telemetry_runtime::Version;
+    ///
+    /// assert_eq!(Version::new("2.0.0-beta.1").as_str(), "2.0.0-beta.1");
+    /// assert_eq!(Version::new("1.0.0+alice-laptop").as_str(), "invalid");
+    /// ```
     pub fn new(text: &str) -> Version {
         Version(if is_version(text) {
             text.to_string()
@@ -113,7 +120,6 @@ impl Version {
     }
 
     /// The checked text.
-    #[cfg(test)]
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -151,19 +157,48 @@ impl Serialize for Version {
 /// A name the host declared in its source (`&'static str`), checked: 1 to 32 lowercase
 /// ASCII letters, digits, `_` and `-`, starting with a letter. Never built from run-time
 /// input, so it cannot carry the user's data.
+///
+/// ```
+/// use telemetry_runtime::Name;
+///
+/// assert!(Name::new("postgres").is_some());
+/// assert!(Name::new("/home/alice").is_none());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Name(&'static str);
 
 impl Name {
     /// `name` if it passes the check.
-    pub fn new(name: &'static str) -> Option<Name> {
-        let ok = (1..=32).contains(&name.len())
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        ok.then_some(Name(name))
+    pub const fn new(name: &'static str) -> Option<Name> {
+        if is_name(name) {
+            Some(Name(name))
+        } else {
+            None
+        }
     }
+
+    /// The checked text.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// 1 to 32 of `a-z`, `0-9`, `_`, `-`, starting with a letter. A `const fn`, so generated
+/// code can check names at compile time.
+const fn is_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 32 || !b[0].is_ascii_lowercase() {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Serialize for Name {
@@ -222,6 +257,18 @@ pub enum Body {
         /// When this process started, truncated to the hour.
         session_start: Hour,
     },
+    /// The host's command line, every value masked.
+    CliCommand {
+        /// The program, known subcommands and flag names; each value is `*****`.
+        command: MaskedCommand,
+    },
+    /// An event the host defined with `#[derive(telemetry::Event)]`.
+    Custom {
+        /// The event's name: its type's name in snake case.
+        name: Name,
+        /// Its fields: booleans, bucketed counts, declared choices and versions.
+        fields: BTreeMap<Name, FieldValue>,
+    },
 }
 
 /// The deployment environment, from a closed set.
@@ -237,6 +284,15 @@ pub enum Environment {
 }
 
 impl Environment {
+    /// Every value, in order.
+    pub const ALL: [Environment; 5] = [
+        Environment::Production,
+        Environment::Staging,
+        Environment::Development,
+        Environment::Test,
+        Environment::Other,
+    ];
+
     /// Maps the variable's value; unset means production.
     pub fn from_setting(value: Option<&str>) -> Environment {
         match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
@@ -319,6 +375,137 @@ impl Durations {
     }
 }
 
+/// A command line with every value masked: only host-declared words (the program, known
+/// subcommands and flag names) and `*****`. Made only by [`Commands::mask`](crate::Commands::mask).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaskedCommand(pub(crate) Vec<Token>);
+
+/// One word of a [`MaskedCommand`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Token {
+    /// Declared by the host in its source, and checked.
+    Known(&'static str),
+    /// Whatever the user typed there.
+    Masked,
+}
+
+/// What a masked value shows as.
+pub const MASK: &str = "*****";
+
+impl fmt::Display for MaskedCommand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, token) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(match token {
+                Token::Known(word) => word,
+                Token::Masked => MASK,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for MaskedCommand {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A field of a custom event. No variant can hold text the host did not write in its
+/// source: integers are sent as a range, choices are declared enum variants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldValue {
+    Bool(bool),
+    /// An integer, as the range it falls in.
+    Count(Bucket),
+    /// A variant of an enum deriving `telemetry::EventValue`, in snake case.
+    Choice(Name),
+    Version(Version),
+    /// An `Option` field that was `None`.
+    Absent,
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldValue::Bool(b) => s.serialize_bool(*b),
+            FieldValue::Count(bucket) => s.serialize_str(bucket.label()),
+            FieldValue::Choice(name) => name.serialize(s),
+            FieldValue::Version(version) => version.serialize(s),
+            FieldValue::Absent => s.serialize_none(),
+        }
+    }
+}
+
+/// The range an integer of a custom event falls in: an exact count could single out a
+/// user (a file size, a row count), a range cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bucket {
+    Negative,
+    Zero,
+    One,
+    From2To5,
+    From6To10,
+    From11To100,
+    From101To1000,
+    From1001To10000,
+    Over10000,
+}
+
+impl Bucket {
+    /// Every bucket, in order.
+    pub const ALL: [Bucket; 9] = [
+        Bucket::Negative,
+        Bucket::Zero,
+        Bucket::One,
+        Bucket::From2To5,
+        Bucket::From6To10,
+        Bucket::From11To100,
+        Bucket::From101To1000,
+        Bucket::From1001To10000,
+        Bucket::Over10000,
+    ];
+
+    /// The bucket of `n`.
+    ///
+    /// ```
+    /// use telemetry_runtime::Bucket;
+    ///
+    /// assert_eq!(Bucket::of(7).label(), "6-10");
+    /// assert_eq!(Bucket::of(-3).label(), "<0");
+    /// ```
+    pub fn of(n: i128) -> Bucket {
+        match n {
+            ..0 => Bucket::Negative,
+            0 => Bucket::Zero,
+            1 => Bucket::One,
+            2..=5 => Bucket::From2To5,
+            6..=10 => Bucket::From6To10,
+            11..=100 => Bucket::From11To100,
+            101..=1000 => Bucket::From101To1000,
+            1001..=10000 => Bucket::From1001To10000,
+            _ => Bucket::Over10000,
+        }
+    }
+
+    /// What is sent.
+    pub fn label(self) -> &'static str {
+        match self {
+            Bucket::Negative => "<0",
+            Bucket::Zero => "0",
+            Bucket::One => "1",
+            Bucket::From2To5 => "2-5",
+            Bucket::From6To10 => "6-10",
+            Bucket::From11To100 => "11-100",
+            Bucket::From101To1000 => "101-1000",
+            Bucket::From1001To10000 => "1001-10000",
+            Bucket::Over10000 => ">10000",
+        }
+    }
+}
+
 /// `errors.exception_types`: how often each error type occurred.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Errors {
@@ -343,6 +530,8 @@ pub enum ErrorType {
     SystemTime,
     /// The body panicked.
     Panic,
+    /// A type the host declared safe to name (see [`ErrorType::named`]).
+    Named(&'static str),
     /// Any other type.
     Other,
 }
@@ -373,6 +562,30 @@ pub enum IoKind {
 }
 
 impl IoKind {
+    /// Every kind, in order.
+    pub const ALL: [IoKind; 20] = [
+        IoKind::NotFound,
+        IoKind::PermissionDenied,
+        IoKind::ConnectionRefused,
+        IoKind::ConnectionReset,
+        IoKind::ConnectionAborted,
+        IoKind::NotConnected,
+        IoKind::AddrInUse,
+        IoKind::AddrNotAvailable,
+        IoKind::BrokenPipe,
+        IoKind::AlreadyExists,
+        IoKind::WouldBlock,
+        IoKind::InvalidInput,
+        IoKind::InvalidData,
+        IoKind::TimedOut,
+        IoKind::WriteZero,
+        IoKind::Interrupted,
+        IoKind::Unsupported,
+        IoKind::UnexpectedEof,
+        IoKind::OutOfMemory,
+        IoKind::Other,
+    ];
+
     /// Maps a kind onto the named set.
     pub fn of(kind: std::io::ErrorKind) -> IoKind {
         use std::io::ErrorKind as K;
@@ -427,6 +640,24 @@ impl IoKind {
 }
 
 impl ErrorType {
+    /// Every type named by this crate (all but the host's own, [`ErrorType::Named`]).
+    pub fn all() -> impl Iterator<Item = ErrorType> {
+        IoKind::ALL.into_iter().map(ErrorType::Io).chain([
+            ErrorType::ParseInt,
+            ErrorType::ParseFloat,
+            ErrorType::ParseBool,
+            ErrorType::ParseChar,
+            ErrorType::AddrParse,
+            ErrorType::Utf8,
+            ErrorType::FromUtf8,
+            ErrorType::TryFromInt,
+            ErrorType::Fmt,
+            ErrorType::SystemTime,
+            ErrorType::Panic,
+            ErrorType::Other,
+        ])
+    }
+
     /// The name sent on the wire.
     pub fn name(self) -> &'static str {
         match self {
@@ -442,9 +673,71 @@ impl ErrorType {
             ErrorType::Fmt => "core::fmt::Error",
             ErrorType::SystemTime => "std::time::SystemTimeError",
             ErrorType::Panic => "panic",
+            ErrorType::Named(name) => name,
             ErrorType::Other => "other",
         }
     }
+
+    /// The host's own error type, reported by the name written in its source, for hosts
+    /// that implement [`KnownError`](crate::KnownError) for their error types. The name must
+    /// look like a Rust type path (`acme::FetchError`: identifiers joined by `::`, at most
+    /// 64 bytes); anything else is reported as `other`.
+    ///
+    /// ```
+    /// use telemetry_runtime::{ErrorType, KnownError};
+    ///
+    /// #[derive(Debug)]
+    /// pub struct FetchError(String); // the message is never read
+    ///
+    /// impl KnownError for FetchError {
+    ///     fn error_type(&self) -> ErrorType {
+    ///         ErrorType::named("acme::FetchError")
+    ///     }
+    /// }
+    ///
+    /// let e = FetchError("timed out talking to db-7.internal".into());
+    /// assert_eq!(e.error_type().name(), "acme::FetchError");
+    /// assert_eq!(ErrorType::named("no spaces allowed").name(), "other");
+    /// ```
+    pub const fn named(name: &'static str) -> ErrorType {
+        if is_type_path(name) {
+            ErrorType::Named(name)
+        } else {
+            ErrorType::Other
+        }
+    }
+}
+
+/// `ident(::ident)*`, ASCII, at most 64 bytes.
+const fn is_type_path(name: &str) -> bool {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > 64 {
+        return false;
+    }
+    let mut i = 0;
+    let mut at_start = true;
+    while i < b.len() {
+        let c = b[i];
+        if c == b':' {
+            if at_start || i + 2 >= b.len() || b[i + 1] != b':' {
+                return false;
+            }
+            i += 2;
+            at_start = true;
+            continue;
+        }
+        let ok = if at_start {
+            c.is_ascii_alphabetic() || c == b'_'
+        } else {
+            c.is_ascii_alphanumeric() || c == b'_'
+        };
+        if !ok {
+            return false;
+        }
+        at_start = false;
+        i += 1;
+    }
+    !at_start
 }
 
 impl Serialize for ErrorType {

@@ -25,6 +25,7 @@ use crate::consent::recheck;
 use crate::counters::{Counts, is_recording};
 use crate::env::truthy;
 use crate::init::switch_off;
+use crate::init::try_session_id;
 use crate::paths::SPOOL_DIR;
 use crate::queue::{self, Message};
 use crate::schema::{
@@ -163,11 +164,14 @@ pub(crate) fn diagnostics(state_dir: Option<PathBuf>) -> Diagnostics {
 /// What this process has already reported. One per process, shared by every worker (there
 /// is one at a time) and by the guard's last-resort flush, so a second `init` neither
 /// repeats counts nor sends a second `session` event.
+#[derive(Clone)]
 struct Reported {
     previous: Vec<Counts>,
     session_sent: bool,
     usage_sent: bool,
     errors: BTreeMap<ErrorType, u64>,
+    /// `cli_command` and `custom` events, in the order they came.
+    discrete: Vec<Body>,
     pending_events: usize,
     session_start: Hour,
     last_heartbeat: Instant,
@@ -182,6 +186,7 @@ fn reported() -> MutexGuard<'static, Reported> {
                 session_sent: false,
                 usage_sent: false,
                 errors: BTreeMap::new(),
+                discrete: Vec::new(),
                 pending_events: 0,
                 session_start: Hour::now(),
                 last_heartbeat: Instant::now(),
@@ -275,14 +280,22 @@ impl Shared {
         }
     }
 
+    /// The next batch: what changed since the last one was built (sent or spooled).
+    fn build(&self) -> Option<Batch> {
+        self.settings
+            .build_from(&mut reported(), queue::take_dropped())
+    }
+}
+
+impl Settings {
     fn event(&self, body: Body) -> Option<Event> {
         Some(Event {
             event_id: Id::random()?,
-            session_id: self.settings.session_id,
-            installation_id: self.settings.installation_id,
+            session_id: self.session_id,
+            installation_id: self.installation_id,
             timestamp: Hour::now(),
             sdk_version: Version::new(env!("CARGO_PKG_VERSION")),
-            app_version: self.settings.app_version.clone(),
+            app_version: self.app_version.clone(),
             rust_version: Version::new(env!("TELEMETRY_RUSTC_VERSION")),
             os: std::env::consts::OS,
             arch: std::env::consts::ARCH,
@@ -290,21 +303,21 @@ impl Shared {
         })
     }
 
-    /// The next batch: what changed since the last one was built (sent or spooled).
-    fn build(&self) -> Option<Batch> {
-        let mut reported = reported();
+    /// The batch that follows what `reported` says was already reported, updating it;
+    /// `dropped` events were lost since then.
+    fn build_from(&self, reported: &mut Reported, dropped: u64) -> Option<Batch> {
         let mut events = Vec::new();
         if !reported.session_sent {
             let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
             events.extend(self.event(Body::Session {
                 interactive,
-                environment: self.settings.environment,
-                integrations: self.settings.integrations.clone(),
+                environment: self.environment,
+                integrations: self.integrations.clone(),
             }));
             reported.session_sent = true;
         }
         let sites = callsites();
-        let (features, metrics) = usage(&sites, &reported.previous, queue::take_dropped());
+        let (features, metrics) = usage(&sites, &reported.previous, dropped);
         reported.previous = sites.iter().map(|s| s.counts).collect();
         let moved = metrics.flow_runs != Calls::default()
             || metrics.task_runs != Calls::default()
@@ -320,7 +333,10 @@ impl Shared {
             };
             events.extend(self.event(Body::Error { errors }));
         }
-        if reported.last_heartbeat.elapsed() >= self.settings.heartbeat_interval {
+        for body in std::mem::take(&mut reported.discrete) {
+            events.extend(self.event(body));
+        }
+        if reported.last_heartbeat.elapsed() >= self.heartbeat_interval {
             let session_start = reported.session_start;
             events.extend(self.event(Body::Heartbeat { session_start }));
             reported.last_heartbeat = Instant::now();
@@ -337,9 +353,106 @@ impl Shared {
     }
 }
 
+/// What `telemetry preview` shows.
+pub(crate) enum Preview {
+    /// A batch an earlier run could not send: the next one the worker sends, as it is
+    /// stored (pretty-printed), and how many more wait behind it.
+    Spooled { json: String, more: usize },
+    /// Nothing waits. A batch as this process would build it now (its `session` and
+    /// `usage` events), to show what a run sends.
+    Example(Box<Batch>),
+}
+
+/// The batch `preview` prints. Reads the spool and the counters; writes nothing, sends
+/// nothing, and leaves what this process has reported as it was.
+pub(crate) fn preview(config: &Config) -> Option<Preview> {
+    let session = try_session_id().and_then(Id::parse)?;
+    let settings = Settings::from_config(config, session);
+    if let Some(dir) = &settings.spool_dir {
+        let pending = Spool::new(dir).pending();
+        for (i, path) in pending.iter().enumerate() {
+            // Skipped here exactly as the worker skips it: it would never be sent.
+            if let Some(json) = Spool::read(path)
+                .filter(|b| is_batch(b))
+                .and_then(|b| pretty(&b))
+            {
+                let more = pending.len() - i - 1;
+                return Some(Preview::Spooled { json, more });
+            }
+        }
+    }
+    let mut copy = reported().clone();
+    settings
+        .build_from(&mut copy, queue::dropped_since_last_batch())
+        .map(|b| Preview::Example(Box::new(b)))
+}
+
+/// Compact JSON re-indented the way `serde_json::to_string_pretty` writes it, keeping every
+/// byte of content and the order of keys. `None` if it is not UTF-8.
+fn pretty(compact: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(compact).ok()?;
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let (mut in_string, mut escaped) = (false, false);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+                if let Some(close) = chars.next_if(|n| matches!((c, n), ('{', '}') | ('[', ']'))) {
+                    out.push(close);
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// Discrete events kept for one batch at most; beyond this they are counted as dropped
+/// (a worker that cannot send must not grow without bound).
+const MAX_DISCRETE: usize = queue::CAPACITY;
+
 fn add(reported: &mut Reported, message: Message) {
     match message {
         Message::Error(error) => *reported.errors.entry(error).or_insert(0) += 1,
+        Message::Event(body) if reported.discrete.len() < MAX_DISCRETE => {
+            reported.discrete.push(*body);
+        }
+        Message::Event(_) => queue::count_dropped(),
     }
     reported.pending_events += 1;
 }
@@ -441,7 +554,9 @@ impl<'a> Run<'a> {
     fn send_pending(&mut self, deadline: Instant) -> bool {
         if !self.consent_holds() {
             // Nothing more leaves the process.
-            reported().errors.clear();
+            let mut reported = reported();
+            reported.errors.clear();
+            reported.discrete.clear();
             return false;
         }
         if self.stopped || !self.settings().can_send() {
@@ -651,6 +766,8 @@ mod tests {
                 Body::Usage { .. } => "usage",
                 Body::Error { .. } => "error",
                 Body::Heartbeat { .. } => "heartbeat",
+                Body::CliCommand { .. } => "cli_command",
+                Body::Custom { .. } => "custom",
             })
             .collect()
     }

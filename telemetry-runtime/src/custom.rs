@@ -1,0 +1,116 @@
+//! Custom events for hosts (`#[derive(telemetry::Event)]`), made only of fields that cannot
+//! carry free text: booleans, integers (sent as a range), enums deriving
+//! `telemetry::EventValue` (sent as the variant's name), versions, and `Option`s of those.
+//!
+//! A field of any other type is a compile error: the derive names the usual free-text types
+//! (`String`, `&str`, `PathBuf`, …) and says why; anything else fails on the missing
+//! [`EventField`] impl with the same explanation.
+
+use crate::counters::is_recording;
+use crate::queue::{self, Message};
+use crate::schema::{Body, Bucket, FieldValue, Name, Version};
+
+/// An event the host defines. Derive it; the derive checks every field's type.
+///
+/// ```
+/// use telemetry_runtime::{Event, FieldValue};
+///
+/// // What `#[derive(telemetry::Event)]` writes for `struct DeployFinished { dry_run: bool }`.
+/// struct DeployFinished {
+///     dry_run: bool,
+/// }
+///
+/// impl Event for DeployFinished {
+///     const NAME: &'static str = "deploy_finished";
+///     fn fields(&self) -> Vec<(&'static str, FieldValue)> {
+///         vec![("dry_run", telemetry_runtime::EventField::field_value(&self.dry_run))]
+///     }
+/// }
+///
+/// telemetry_runtime::record(&DeployFinished { dry_run: true });
+/// ```
+pub trait Event {
+    /// The event's name on the wire: the type's name in snake case.
+    const NAME: &'static str;
+
+    /// Each field's name and value.
+    fn fields(&self) -> Vec<(&'static str, FieldValue)>;
+}
+
+/// A type whose values cannot carry free text, so it may be a field of a custom event.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of a telemetry event",
+    label = "this field's type could carry free text",
+    note = "telemetry events may only hold values that cannot carry a name, a path, a message or an exact measurement: `bool`, integers (sent as a range such as \"6-10\"), enums deriving `telemetry::EventValue`, `telemetry::Version`, and `Option`s of those"
+)]
+pub trait EventField {
+    /// The value to send.
+    fn field_value(&self) -> FieldValue;
+}
+
+/// A field-less enum whose variants may be sent by name. Derive it
+/// (`#[derive(telemetry::EventValue)]`); the derive also implements [`EventField`].
+pub trait EventValue: EventField {
+    /// Every variant's name on the wire, in snake case.
+    const VARIANTS: &'static [&'static str];
+}
+
+impl EventField for bool {
+    fn field_value(&self) -> FieldValue {
+        FieldValue::Bool(*self)
+    }
+}
+
+macro_rules! bucketed {
+    ($($int:ty),*) => {$(
+        impl EventField for $int {
+            fn field_value(&self) -> FieldValue {
+                FieldValue::Count(Bucket::of(*self as i128))
+            }
+        }
+    )*};
+}
+
+bucketed!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl EventField for u128 {
+    fn field_value(&self) -> FieldValue {
+        FieldValue::Count(Bucket::of(i128::try_from(*self).unwrap_or(i128::MAX)))
+    }
+}
+
+impl EventField for i128 {
+    fn field_value(&self) -> FieldValue {
+        FieldValue::Count(Bucket::of(*self))
+    }
+}
+
+impl EventField for Version {
+    fn field_value(&self) -> FieldValue {
+        FieldValue::Version(self.clone())
+    }
+}
+
+impl<T: EventField> EventField for Option<T> {
+    fn field_value(&self) -> FieldValue {
+        self.as_ref().map_or(FieldValue::Absent, T::field_value)
+    }
+}
+
+/// Sends `event` with the next batch (a `custom` event). Does nothing while telemetry is
+/// off; never blocks (the event is dropped and counted if the queue is full).
+pub fn record<E: Event>(event: &E) {
+    if !is_recording() {
+        return;
+    }
+    // The derive checks names at compile time; a hand-written impl is checked here.
+    let Some(name) = Name::new(E::NAME) else {
+        return;
+    };
+    let fields = event
+        .fields()
+        .into_iter()
+        .filter_map(|(field, value)| Some((Name::new(field)?, value)))
+        .collect();
+    queue::push(Message::Event(Box::new(Body::Custom { name, fields })));
+}
