@@ -153,6 +153,24 @@ mod tests {
 
     struct Private;
 
+    /// A host's own error type, declared safe to name.
+    struct Declared(#[allow(dead_code)] String);
+
+    impl super::KnownError for Declared {
+        fn error_type(&self) -> ErrorType {
+            ErrorType::named("acme::Declared")
+        }
+    }
+
+    /// Declared with a name that is not a type path: reported as `other`.
+    struct Sloppy;
+
+    impl super::KnownError for Sloppy {
+        fn error_type(&self) -> ErrorType {
+            ErrorType::named("acme error: /home/alice")
+        }
+    }
+
     fn generic<T>(value: &T) -> CallOutcome {
         crate::__outcome!(*value)
     }
@@ -185,6 +203,16 @@ mod tests {
         );
         let boxed: Result<(), Box<dyn std::error::Error>> = Err("free text".into());
         assert_eq!(crate::__outcome!(boxed), CallOutcome::Err(ErrorType::Other));
+        let declared: Result<(), Declared> = Err(Declared("db-7.internal timed out".into()));
+        assert_eq!(
+            crate::__outcome!(declared),
+            CallOutcome::Err(ErrorType::Named("acme::Declared"))
+        );
+        let sloppy: Result<(), Sloppy> = Err(Sloppy);
+        assert_eq!(
+            crate::__outcome!(sloppy),
+            CallOutcome::Err(ErrorType::Other)
+        );
         // A generic return type cannot be inspected: it counts as ok.
         assert_eq!(generic(&io), CallOutcome::Ok);
     }

@@ -804,6 +804,80 @@ mod tests {
     }
 
     #[test]
+    fn host_error_names_must_be_type_paths() {
+        for ok in ["FetchError", "acme::FetchError", "a::b::C_2", "_x"] {
+            assert_eq!(ErrorType::named(ok).name(), ok);
+        }
+        for bad in [
+            "",
+            "acme::",
+            "::acme",
+            "acme:::x",
+            "acme:x",
+            "a b",
+            "2fast",
+            "/home/alice",
+            "acme::Error(timed out)",
+            "ünicode",
+            "x".repeat(65).leak(),
+        ] {
+            assert_eq!(ErrorType::named(bad), ErrorType::Other, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn integers_are_sent_as_ranges() {
+        let labels: Vec<&str> = [
+            -5, 0, 1, 2, 5, 6, 10, 11, 100, 101, 1000, 1001, 10000, 10001,
+        ]
+        .into_iter()
+        .map(|n| Bucket::of(n).label())
+        .collect();
+        assert_eq!(
+            labels,
+            [
+                "<0",
+                "0",
+                "1",
+                "2-5",
+                "2-5",
+                "6-10",
+                "6-10",
+                "11-100",
+                "11-100",
+                "101-1000",
+                "101-1000",
+                "1001-10000",
+                "1001-10000",
+                ">10000"
+            ]
+        );
+        assert_eq!(Bucket::of(i128::MAX), Bucket::Over10000);
+    }
+
+    #[test]
+    fn custom_events_serialise_names_and_ranges_only() {
+        let body = Body::Custom {
+            name: Name::new("deploy_finished").unwrap(),
+            fields: [
+                ("dry_run", FieldValue::Bool(true)),
+                ("targets", FieldValue::Count(Bucket::of(7))),
+                ("mode", FieldValue::Choice(Name::new("blue_green").unwrap())),
+                ("plugin", FieldValue::Version(Version::new("2.1.0"))),
+                ("region", FieldValue::Absent),
+            ]
+            .into_iter()
+            .map(|(k, v)| (Name::new(k).unwrap(), v))
+            .collect(),
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(
+            json,
+            r#"{"event_type":"custom","name":"deploy_finished","fields":{"dry_run":true,"mode":"blue_green","plugin":"2.1.0","region":null,"targets":"6-10"}}"#
+        );
+    }
+
+    #[test]
     fn environment_values_map_onto_a_closed_set() {
         assert_eq!(Environment::from_setting(None), Environment::Production);
         assert_eq!(
