@@ -47,7 +47,43 @@
 // Lets the facade's own code and doctests use `::telemetry::…` paths like users do.
 extern crate self as telemetry;
 
-pub use telemetry_macros::{Event, EventValue, flow, task};
+/// `#[derive(Event)]` makes a struct a custom event; `#[derive(EventValue)]` makes a
+/// field-less enum a value one of its fields can hold. The derives refuse, at compile time,
+/// every field type that could carry free text (`String`, `&str`, `PathBuf`, `f64`, `Vec`, …).
+///
+/// ```
+/// use telemetry::{Bucket, Event, EventValue, FieldValue};
+///
+/// #[derive(telemetry::EventValue)]
+/// enum Strategy {
+///     BlueGreen,
+///     #[telemetry(name = "canary_release")]
+///     Canary,
+/// }
+///
+/// #[derive(telemetry::Event)]
+/// struct DeployFinished {
+///     dry_run: bool,
+///     targets: u32,
+///     strategy: Strategy,
+///     retries: Option<u8>,
+/// }
+///
+/// let event = DeployFinished {
+///     dry_run: false,
+///     targets: 7,
+///     strategy: Strategy::Canary,
+///     retries: None,
+/// };
+/// assert_eq!(DeployFinished::NAME, "deploy_finished");
+/// assert_eq!(Strategy::VARIANTS, ["blue_green", "canary_release"]);
+/// assert_eq!(event.fields()[1], ("targets", FieldValue::Count(Bucket::of(7)))); // "6-10"
+/// assert_eq!(event.fields()[3], ("retries", FieldValue::Absent));
+///
+/// telemetry::record(&event); // sent with the next batch, if the user consented
+/// ```
+pub use telemetry_macros::{Event, EventValue};
+pub use telemetry_macros::{flow, task};
 pub use telemetry_runtime::{
     CallsiteSnapshot, Counts, DURATION_BUCKETS, Features, Kind, callsites, flows_defined,
     is_recording, set_recording, tasks_defined,

@@ -42,8 +42,15 @@ impl Errors {
     }
 }
 
-/// Stores an option's value, or reports it as a duplicate: the one place that rule lives.
-fn set_once<T>(slot: &mut Option<T>, value: T, name: &str, span: Span, errors: &mut Errors) {
+/// Stores an option's value, or reports it as a duplicate: the one place that rule lives,
+/// for `#[flow]`/`#[task]` and for the derives.
+pub(crate) fn set_once<T>(
+    slot: &mut Option<T>,
+    value: T,
+    name: &str,
+    span: Span,
+    errors: &mut Errors,
+) {
     if slot.is_some() {
         errors.at(
             span,

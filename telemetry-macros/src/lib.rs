@@ -1,10 +1,12 @@
-//! The `#[flow]` and `#[task]` attributes of the `telemetry` crate.
+//! The `#[flow]` and `#[task]` attributes and the `Event` / `EventValue` derives of the
+//! `telemetry` crate.
 //!
-//! Use them through the facade (`use telemetry::{flow, task};`), which documents the
-//! options; the generated code refers to the runtime through `::telemetry::__private`, or
-//! through the path given with `crate = path`.
+//! Use them through the facade (`use telemetry::{flow, task};`,
+//! `#[derive(telemetry::Event)]`), which documents them with runnable examples; the generated
+//! code refers to the facade as `::telemetry`, or by the path given with `crate = path`.
 
 mod attr;
+mod event;
 mod expand;
 
 use proc_macro::TokenStream;
@@ -23,6 +25,43 @@ pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(expand::Kind::Task, args.into(), item.into(), instrument()).into()
+}
+
+/// Derives `telemetry::Event` for a struct with named fields: a custom event, sent under
+/// the type's name in snake case (`DeployFinished` → `deploy_finished`), each field under its
+/// own name.
+///
+/// A field may only hold a value that cannot carry free text: `bool`, an integer (sent as a
+/// range such as `"6-10"`), an enum deriving [`EventValue`](derive@EventValue),
+/// `telemetry::Version`, or an `Option` of those. `String`, `&str`, `char`, `PathBuf`,
+/// `OsString`, floats, collections, addresses, URLs, times and durations are refused by name
+/// with a message saying why; any other type fails on the missing `telemetry::EventField`
+/// impl. Every problem is reported at once, each on the offending token.
+///
+/// Options, in `#[telemetry(...)]` on the struct: `name = "..."` (the event's name instead
+/// of the type's), `crate = path` (where the `telemetry` facade is, for hosts that re-export
+/// it). Generic parameters and lifetimes are refused: the derive checks each field's type as
+/// written, and a parameter could stand for `String`.
+///
+/// The `telemetry` crate re-exports this derive, with a runnable example.
+#[proc_macro_derive(Event, attributes(telemetry))]
+pub fn derive_event(item: TokenStream) -> TokenStream {
+    event::derive_event(item.into()).into()
+}
+
+/// Derives `telemetry::EventValue` (and `telemetry::EventField`) for an enum whose variants
+/// have no fields, so it can be a field of an [`Event`](derive@Event): a value is sent as its
+/// variant's name in snake case (`BlueGreen` → `blue_green`).
+///
+/// Options: `#[telemetry(name = "...")]` on a variant sends it under that name;
+/// `#[telemetry(crate = path)]` on the enum says where the `telemetry` facade is. Variants
+/// with fields are refused: they could carry any value. Names are checked against the rule
+/// of `telemetry::Name` when the macro runs, and again by the compiler in the generated code.
+///
+/// The `telemetry` crate re-exports this derive, with a runnable example.
+#[proc_macro_derive(EventValue, attributes(telemetry))]
+pub fn derive_event_value(item: TokenStream) -> TokenStream {
+    event::derive_event_value(item.into()).into()
 }
 
 /// False when this crate was built with `--cfg telemetry_disabled` (the kill switch). The

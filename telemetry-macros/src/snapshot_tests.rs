@@ -6,6 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use proc_macro2::TokenStream;
+
+use crate::event::{derive_event, derive_event_value};
 use crate::expand::{Kind, expand};
 
 fn rustfmt(code: &str) -> String {
@@ -52,6 +55,21 @@ fn check(name: &str, kind: Kind, args: &str, item: &str, instrument: bool) {
         "// Source{build}:\n{source}\n// Expansion:\n{}",
         rustfmt(&expanded.to_string())
     );
+    compare(name, actual);
+}
+
+/// The same for a derive: `item` carries its own `#[derive(...)]` line for the source shown.
+fn check_derive(name: &str, derive: fn(TokenStream) -> TokenStream, item: &str) {
+    let source: String = rustfmt(item).lines().map(|l| format!("// {l}\n")).collect();
+    let expanded = derive(item.parse().unwrap());
+    let actual = format!(
+        "// Source:\n{source}\n// Expansion:\n{}",
+        rustfmt(&expanded.to_string())
+    );
+    compare(name, actual);
+}
+
+fn compare(name: &str, actual: String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("snapshots")
         .join(format!("{name}.rs"));
@@ -125,5 +143,48 @@ fn kill_switch_keeps_behaviour_only() {
         "",
         "fn add(a: u32, b: u32) -> u32 { a + b }",
         false,
+    );
+}
+
+#[test]
+fn event_derive() {
+    check_derive(
+        "event",
+        derive_event,
+        "#[derive(Event)]
+         struct DeployFinished { dry_run: bool, targets: u32, strategy: Option<Strategy>, r#type: Kind }",
+    );
+    check_derive(
+        "event_options",
+        derive_event,
+        "#[derive(Event)]
+         #[telemetry(name = \"deploy-done\", crate = my_sdk::telemetry)]
+         struct Done;",
+    );
+}
+
+#[test]
+fn event_value_derive() {
+    check_derive(
+        "event_value",
+        derive_event_value,
+        "#[derive(EventValue)]
+         enum Strategy { BlueGreen, #[telemetry(name = \"canary_release\")] Canary, HTTPRetry }",
+    );
+    check_derive(
+        "event_value_empty",
+        derive_event_value,
+        "#[derive(EventValue)]
+         enum Never {}",
+    );
+}
+
+#[test]
+fn failed_derives_emit_errors_and_a_stub() {
+    check_derive(
+        "event_errors",
+        derive_event,
+        "#[derive(Event)]
+         struct Login { user: String, Speed: u8 }",
     );
 }

@@ -1,0 +1,34 @@
+// Source:
+// #[derive(Event)]
+// struct DeployFinished {
+//     dry_run: bool,
+//     targets: u32,
+//     strategy: Option<Strategy>,
+//     r#type: Kind,
+// }
+
+// Expansion:
+#[automatically_derived]
+impl ::telemetry::Event for DeployFinished {
+    const NAME: &'static str = "deploy_finished";
+    fn fields(&self) -> ::std::vec::Vec<(&'static str, ::telemetry::FieldValue)> {
+        ::std::vec![
+            (
+                "dry_run",
+                <bool as ::telemetry::EventField>::field_value(&self.dry_run)
+            ),
+            (
+                "targets",
+                <u32 as ::telemetry::EventField>::field_value(&self.targets)
+            ),
+            (
+                "strategy",
+                <Option<Strategy> as ::telemetry::EventField>::field_value(&self.strategy)
+            ),
+            (
+                "type",
+                <Kind as ::telemetry::EventField>::field_value(&self.r#type)
+            )
+        ]
+    }
+}

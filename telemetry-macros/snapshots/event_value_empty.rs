@@ -1,0 +1,17 @@
+// Source:
+// #[derive(EventValue)]
+// enum Never {}
+
+// Expansion:
+const _: () = {
+    #[automatically_derived]
+    impl ::telemetry::EventField for Never {
+        fn field_value(&self) -> ::telemetry::FieldValue {
+            match *self {}
+        }
+    }
+    #[automatically_derived]
+    impl ::telemetry::EventValue for Never {
+        const VARIANTS: &'static [&'static str] = &[];
+    }
+};

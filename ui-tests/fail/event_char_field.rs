@@ -1,0 +1,6 @@
+#[derive(telemetry::Event)]
+struct KeyPressed {
+    key: char,
+}
+
+fn main() {}

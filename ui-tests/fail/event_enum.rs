@@ -1,0 +1,7 @@
+#[derive(telemetry::Event)]
+enum Deploy {
+    Started,
+    Finished,
+}
+
+fn main() {}

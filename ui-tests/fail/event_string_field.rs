@@ -1,0 +1,7 @@
+#[derive(telemetry::Event)]
+struct Login {
+    user_name: String,
+    remembered: bool,
+}
+
+fn main() {}

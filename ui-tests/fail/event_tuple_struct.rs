@@ -1,0 +1,4 @@
+#[derive(telemetry::Event)]
+struct Retried(u32, bool);
+
+fn main() {}

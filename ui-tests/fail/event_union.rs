@@ -1,0 +1,7 @@
+#[derive(telemetry::Event)]
+union Bits {
+    small: u8,
+    large: u64,
+}
+
+fn main() {}

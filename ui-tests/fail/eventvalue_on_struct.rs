@@ -1,0 +1,6 @@
+#[derive(telemetry::EventValue)]
+struct Strategy {
+    blue_green: bool,
+}
+
+fn main() {}
