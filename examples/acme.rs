@@ -51,6 +51,15 @@ static COMMANDS: telemetry::Commands = telemetry::Commands::new("acme")
     .switches(&["--verbose"])
     .options(&["--pipeline", "--env"]);
 
+/// Sent as `{"event_type": "custom", "name": "pipeline_finished", "fields": {"words":
+/// "6-10", "verbose": false}}`: the count goes as a range, and a `String` field would not
+/// compile.
+#[derive(telemetry::Event)]
+struct PipelineFinished {
+    words: usize,
+    verbose: bool,
+}
+
 fn config() -> telemetry::Config {
     let config = telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"))
         .endpoint("https://telemetry.acme.example/v1/batch");
@@ -89,6 +98,7 @@ fn main() -> ExitCode {
             let verbose = args.iter().any(|a| a == "--verbose");
             match pipeline() {
                 Ok(n) => {
+                    telemetry::record(&PipelineFinished { words: n, verbose });
                     if verbose {
                         eprintln!("pipeline {:?} done", pipeline_name(&args));
                     }

@@ -166,6 +166,18 @@ fn preview_prints_the_spooled_batch_that_goes_next_and_sends_nothing() {
         .map(|e| e["command"].as_str().unwrap())
         .collect();
     assert_eq!(commands, ["acme run --pipeline *****"]);
+    let custom: Vec<&serde_json::Value> = printed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "custom")
+        .collect();
+    assert_eq!(custom.len(), 1, "{printed}");
+    assert_eq!(custom[0]["name"], "pipeline_finished");
+    assert_eq!(
+        custom[0]["fields"],
+        serde_json::json!({"verbose": false, "words": "6-10"})
+    );
 
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(receiver.connections(), 0, "preview sends nothing");
