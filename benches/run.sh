@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Every figure of the README's "Performance" section, in one command: `benches/run.sh`.
+# Extra arguments go to criterion (a row filter, `--measurement-time 5`, …).
+#
+# 1. The compiled-out rows: `call_path` built with the kill switch (`--cfg telemetry_disabled`
+#    cannot be switched inside one build), in its own target dir so the normal build is kept.
+# 2. `cargo bench`: `call_path` (every other row; it prints the README's table, the
+#    compiled-out rows included) and `worker` (throughput and exit times).
+# Both builds write their results to one criterion directory, which the table is read from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target="${CARGO_TARGET_DIR:-target}"
+export CRITERION_HOME="${CRITERION_HOME:-$target/criterion}"
+
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
+echo "Machine: $(nproc 2>/dev/null || echo '?') cores, ${cpu:-unknown CPU}; $(rustc --version)"
+
+RUSTFLAGS="${RUSTFLAGS:-} --cfg telemetry_disabled" CARGO_TARGET_DIR="$target/telemetry-disabled" \
+    cargo bench --bench call_path -- "$@"
+cargo bench --bench call_path --bench worker -- "$@"
