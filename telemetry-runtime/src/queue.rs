@@ -25,7 +25,6 @@ pub(crate) enum Message {
 }
 
 static QUEUE: OnceLock<(Sender<Message>, Receiver<Message>)> = OnceLock::new();
-static DROPPED: AtomicU64 = AtomicU64::new(0);
 static DROPPED_TOTAL: AtomicU64 = AtomicU64::new(0);
 
 /// Queues `message` if a worker exists; never blocks, never allocates.
@@ -40,23 +39,12 @@ pub(crate) fn push(message: Message) {
 
 /// Counts one event that could not be kept.
 pub(crate) fn count_dropped() {
-    DROPPED.fetch_add(1, Relaxed);
     DROPPED_TOTAL.fetch_add(1, Relaxed);
 }
 
 /// The receiving end, creating the queue on first use (by a worker).
 pub(crate) fn receiver() -> Receiver<Message> {
     QUEUE.get_or_init(|| bounded(CAPACITY)).1.clone()
-}
-
-/// Events dropped since the last call.
-pub(crate) fn take_dropped() -> u64 {
-    DROPPED.swap(0, Relaxed)
-}
-
-/// Events dropped since the last [`take_dropped`], leaving the count as it is.
-pub(crate) fn dropped_since_last_batch() -> u64 {
-    DROPPED.load(Relaxed)
 }
 
 /// Events dropped since the process started.

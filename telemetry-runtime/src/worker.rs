@@ -172,6 +172,8 @@ struct Reported {
     errors: BTreeMap<ErrorType, u64>,
     /// `cli_command` and `custom` events, in the order they came.
     discrete: Vec<Body>,
+    /// Events dropped since the process started, as of the last batch.
+    dropped_seen: u64,
     pending_events: usize,
     session_start: Hour,
     last_heartbeat: Instant,
@@ -187,6 +189,7 @@ fn reported() -> MutexGuard<'static, Reported> {
                 usage_sent: false,
                 errors: BTreeMap::new(),
                 discrete: Vec::new(),
+                dropped_seen: 0,
                 pending_events: 0,
                 session_start: Hour::now(),
                 last_heartbeat: Instant::now(),
@@ -282,8 +285,7 @@ impl Shared {
 
     /// The next batch: what changed since the last one was built (sent or spooled).
     fn build(&self) -> Option<Batch> {
-        self.settings
-            .build_from(&mut reported(), queue::take_dropped())
+        self.settings.build_from(&mut reported())
     }
 }
 
@@ -303,10 +305,12 @@ impl Settings {
         })
     }
 
-    /// The batch that follows what `reported` says was already reported, updating it;
-    /// `dropped` events were lost since then.
-    fn build_from(&self, reported: &mut Reported, dropped: u64) -> Option<Batch> {
+    /// The batch that follows what `reported` says was already reported, updating it.
+    fn build_from(&self, reported: &mut Reported) -> Option<Batch> {
         let mut events = Vec::new();
+        let dropped_total = queue::dropped_total();
+        let dropped = dropped_total.saturating_sub(reported.dropped_seen);
+        reported.dropped_seen = dropped_total;
         if !reported.session_sent {
             let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
             events.extend(self.event(Body::Session {
@@ -383,7 +387,7 @@ pub(crate) fn preview(config: &Config) -> Option<Preview> {
     }
     let mut copy = reported().clone();
     settings
-        .build_from(&mut copy, queue::dropped_since_last_batch())
+        .build_from(&mut copy)
         .map(|b| Preview::Example(Box::new(b)))
 }
 
@@ -497,21 +501,28 @@ impl<'a> Run<'a> {
             self.send_spooled(Instant::now() + PERIODIC_SEND_BUDGET, Some(commands));
         }
         let events = self.shared.events.clone();
-        let mut next = later(self.settings().batch_interval);
+        // One timer per interval, not one per event.
+        let mut timer = after(self.settings().batch_interval);
         loop {
-            let wait = next.saturating_duration_since(Instant::now());
             select! {
                 recv(events) -> message => {
-                    if let Ok(message) = message {
-                        add(&mut reported(), message);
-                    }
-                    let full = reported().pending_events >= self.settings().batch_size;
+                    let full = {
+                        // One lock for everything waiting now, not one per event.
+                        let mut reported = reported();
+                        if let Ok(message) = message {
+                            add(&mut reported, message);
+                        }
+                        for message in events.try_iter().take(queue::CAPACITY) {
+                            add(&mut reported, message);
+                        }
+                        reported.pending_events >= self.settings().batch_size
+                    };
                     let gap_ok = self.last_send.is_none_or(|t| t.elapsed() >= MIN_SEND_GAP);
                     if full && gap_ok {
                         if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
                             return;
                         }
-                        next = later(self.settings().batch_interval);
+                        timer = after(self.settings().batch_interval);
                     }
                 }
                 recv(commands) -> command => {
@@ -523,11 +534,11 @@ impl<'a> Run<'a> {
                     // Either way (flushed, or the guard went away), this run is over.
                     return;
                 }
-                recv(after(wait)) -> _ => {
+                recv(timer) -> _ => {
                     if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
                         return;
                     }
-                    next = later(self.settings().batch_interval);
+                    timer = after(self.settings().batch_interval);
                 }
             }
         }
@@ -560,7 +571,14 @@ impl<'a> Run<'a> {
             return false;
         }
         if self.stopped || !self.settings().can_send() {
-            // Nothing can be sent for the rest of the process: build nothing, keep nothing.
+            // Nothing can be sent for the rest of the process: build nothing, keep nothing,
+            // and wait a full gap before looking again (a stream of errors must not turn
+            // into a stream of consent checks).
+            let mut reported = reported();
+            reported.errors.clear();
+            reported.discrete.clear();
+            reported.pending_events = 0;
+            self.last_send = Some(Instant::now());
             return true;
         }
         if let Some(batch) = self.shared.build() {
