@@ -87,7 +87,11 @@ Commands:
 ";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `args_os`: a non-UTF-8 argument must not panic (telemetry masks it like any value).
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     match args.first().map(String::as_str) {
         Some("telemetry") => telemetry::cli::run(&config(), &args[1..]),
         Some("run") => {

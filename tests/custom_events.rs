@@ -182,6 +182,9 @@ struct Watched;
 
 static FIELDS_READ: AtomicUsize = AtomicUsize::new(0);
 
+// The sealing trait is not public API; a test may implement it to watch `record`.
+impl telemetry::__private::SealedEvent for Watched {}
+
 impl Event for Watched {
     const NAME: &'static str = "watched";
     fn fields(&self) -> Vec<(&'static str, FieldValue)> {

@@ -211,3 +211,15 @@ fn preview_and_schema_take_no_arguments() {
         assert!(stderr.contains("unexpected argument '--now'"), "{stderr}");
     }
 }
+
+#[test]
+fn preview_leaves_a_corrupt_state_file_where_it_is() {
+    let sb = Sandbox::new();
+    fs::create_dir_all(sb.config_dir()).unwrap();
+    fs::write(sb.config_dir().join("telemetry_state.toml"), "enabled = [[[").unwrap();
+    let before = snapshot(&sb.config_dir());
+    let out = sb.acme(&["telemetry", "preview"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("valid JSON");
+    assert_eq!(snapshot(&sb.config_dir()), before, "preview changes nothing");
+}

@@ -9,6 +9,8 @@
 
 // Expansion:
 #[automatically_derived]
+impl ::telemetry::__private::SealedEvent for DeployFinished {}
+#[automatically_derived]
 impl ::telemetry::Event for DeployFinished {
     const NAME: &'static str = "deploy_finished";
     fn fields(&self) -> ::std::vec::Vec<(&'static str, ::telemetry::FieldValue)> {

@@ -7,6 +7,8 @@
 
 // Expansion:
 #[automatically_derived]
+impl ::telemetry::__private::SealedEvent for Login {}
+#[automatically_derived]
 impl ::telemetry::Event for Login {
     const NAME: &'static str = "invalid";
     fn fields(&self) -> ::std::vec::Vec<(&'static str, ::telemetry::FieldValue)> {

@@ -23,6 +23,8 @@ const _: () = {
         __telemetry_name("http_retry"),
     ];
     #[automatically_derived]
+    impl ::telemetry::__private::SealedField for Strategy {}
+    #[automatically_derived]
     impl ::telemetry::EventField for Strategy {
         fn field_value(&self) -> ::telemetry::FieldValue {
             ::telemetry::FieldValue::Choice(match *self {

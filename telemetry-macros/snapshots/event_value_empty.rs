@@ -5,6 +5,8 @@
 // Expansion:
 const _: () = {
     #[automatically_derived]
+    impl ::telemetry::__private::SealedField for Never {}
+    #[automatically_derived]
     impl ::telemetry::EventField for Never {
         fn field_value(&self) -> ::telemetry::FieldValue {
             match *self {}

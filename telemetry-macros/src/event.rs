@@ -481,6 +481,9 @@ impl EventItem {
         });
         quote! {
             #[automatically_derived]
+            impl #krate::__private::SealedEvent for #ident {}
+
+            #[automatically_derived]
             impl #krate::Event for #ident {
                 const NAME: &'static str = #name;
 
@@ -531,6 +534,9 @@ fn event_stub(input: &DeriveInput, krate: &Path) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::SealedEvent for #ident #ty_generics #where_clause {}
+
         #[automatically_derived]
         impl #impl_generics #krate::Event for #ident #ty_generics #where_clause {
             const NAME: &'static str = "invalid";
@@ -659,6 +665,9 @@ impl ValueItem {
                 #checked_names
 
                 #[automatically_derived]
+                impl #impl_generics #krate::__private::SealedField for #ident #ty_generics #where_clause {}
+
+                #[automatically_derived]
                 impl #impl_generics #krate::EventField for #ident #ty_generics #where_clause {
                     fn field_value(&self) -> #krate::FieldValue {
                         #value
@@ -679,6 +688,9 @@ fn value_stub(input: &DeriveInput, krate: &Path) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::__private::SealedField for #ident #ty_generics #where_clause {}
+
         #[automatically_derived]
         impl #impl_generics #krate::EventField for #ident #ty_generics #where_clause {
             fn field_value(&self) -> #krate::FieldValue {

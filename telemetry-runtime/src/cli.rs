@@ -239,7 +239,7 @@ fn decide(config: &Config, on: bool, out: &mut dyn Write, err: &mut dyn Write) -
 /// JSON tool); what it is, and whether it would be sent, goes to `err`.
 fn preview(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
     let app = config.app();
-    let decision = consent::resolve(config);
+    let decision = consent::resolve_read_only(config);
     let json = match worker::preview(config) {
         Some(Preview::Spooled { json, more }) => {
             writeln!(

@@ -103,13 +103,15 @@ impl Commands {
             }
             if arg.starts_with('-') && arg.len() > 1 {
                 let before = tokens.len();
-                if let Some(word) = ALWAYS_KNOWN.iter().find(|w| **w == arg) {
+                // The host's own options first: a host may use `-h` for something that takes
+                // a value.
+                if let Some(word) = self.option(arg) {
+                    tokens.push(Token::Known(word));
+                    value_next = true;
+                } else if let Some(word) = ALWAYS_KNOWN.iter().find(|w| **w == arg) {
                     tokens.push(Token::Known(word));
                 } else if let Some(word) = self.switch(arg) {
                     tokens.push(Token::Known(word));
-                } else if let Some(word) = self.option(arg) {
-                    tokens.push(Token::Known(word));
-                    value_next = true;
                 } else if let Some((flag, _)) = arg.split_once('=')
                     && let Some(word) = self.option(flag).or_else(|| self.switch(flag))
                 {
@@ -264,6 +266,12 @@ mod tests {
         for (args, expected) in cases {
             assert_eq!(masked(args), *expected, "{args:?}");
         }
+        // A host whose `-h` takes a value (a host name, say): the value is masked.
+        static HOSTED: Commands = Commands::new("acme").options(&["-h"]);
+        assert_eq!(
+            HOSTED.mask(["-h", "db.internal"]).to_string(),
+            "acme -h *****"
+        );
     }
 
     #[test]

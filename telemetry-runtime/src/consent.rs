@@ -218,11 +218,21 @@ pub fn resolve(config: &Config) -> Decision {
 }
 
 pub(crate) fn resolve_inner(config: &Config, compiled_out: bool) -> Decision {
+    decide(config, compiled_out, true)
+}
+
+/// Like [`resolve`], but a corrupt state file is left where it is (and decides off): for
+/// commands that promise to change nothing, like `preview`.
+pub(crate) fn resolve_read_only(config: &Config) -> Decision {
+    decide(config, cfg!(telemetry_disabled), false)
+}
+
+fn decide(config: &Config, compiled_out: bool, set_aside: bool) -> Decision {
     if let Some(decision) = above_user(config, compiled_out) {
         return decision;
     }
     let today = config.clock.today();
-    match user_decision(config, today) {
+    match user_decision(config, today, set_aside) {
         Ok(Some((enabled, date))) => Decision {
             enabled,
             rule: Rule::User(date),
@@ -381,8 +391,17 @@ fn parse_project(text: &str) -> Result<Option<bool>, ()> {
 }
 
 /// Rule 8: the decision in the state file, and when it was made.
-fn user_decision(config: &Config, today: Date) -> Result<Option<(bool, Option<Date>)>, StateError> {
-    let state = StateStore::new(config.state_dir()?).read_or_set_aside(today)?;
+fn user_decision(
+    config: &Config,
+    today: Date,
+    set_aside: bool,
+) -> Result<Option<(bool, Option<Date>)>, StateError> {
+    let store = StateStore::new(config.state_dir()?);
+    let state = if set_aside {
+        store.read_or_set_aside(today)?
+    } else {
+        store.read()?
+    };
     Ok(state.enabled.map(|on| (on, state.decision_date)))
 }
 

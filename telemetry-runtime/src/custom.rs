@@ -10,26 +10,27 @@ use crate::counters::is_recording;
 use crate::queue::{self, Message};
 use crate::schema::{Body, Bucket, FieldValue, Name, Version};
 
-/// An event the host defines. Derive it; the derive checks every field's type.
-///
-/// ```
-/// use telemetry_runtime::{Event, FieldValue};
-///
-/// // What `#[derive(telemetry::Event)]` writes for `struct DeployFinished { dry_run: bool }`.
-/// struct DeployFinished {
-///     dry_run: bool,
-/// }
-///
-/// impl Event for DeployFinished {
-///     const NAME: &'static str = "deploy_finished";
-///     fn fields(&self) -> Vec<(&'static str, FieldValue)> {
-///         vec![("dry_run", telemetry_runtime::EventField::field_value(&self.dry_run))]
-///     }
-/// }
-///
-/// telemetry_runtime::record(&DeployFinished { dry_run: true });
-/// ```
-pub trait Event {
+/// Sealing: [`Event`] and [`EventField`] can only be implemented by the derives (and, for
+/// `EventField`, by this crate for the built-in types). A hand-written impl could put any
+/// text it likes into a field; these traits are how the derives prove it cannot.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a telemetry event by a hand-written impl",
+    note = "derive it: `#[derive(telemetry::Event)]` checks that no field can carry free text"
+)]
+pub trait SealedEvent {}
+
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of a telemetry event",
+    note = "a field may be a `bool`, an integer, an enum deriving `telemetry::EventValue`, a `telemetry::Version`, or an `Option` of those; other impls are not possible, because a hand-written impl could send free text"
+)]
+pub trait SealedField {}
+
+/// An event the host defines: derive it with `#[derive(telemetry::Event)]`, which checks
+/// every field's type at compile time (the trait is sealed: it cannot be implemented by
+/// hand). Send one with [`record`].
+pub trait Event: SealedEvent {
     /// The event's name on the wire: the type's name in snake case.
     const NAME: &'static str;
 
@@ -43,17 +44,22 @@ pub trait Event {
     label = "this field's type could carry free text",
     note = "telemetry events may only hold values that cannot carry a name, a path, a message or an exact measurement: `bool`, integers (sent as a range such as \"6-10\"), enums deriving `telemetry::EventValue`, `telemetry::Version`, and `Option`s of those"
 )]
-pub trait EventField {
+pub trait EventField: SealedField {
     /// The value to send.
     fn field_value(&self) -> FieldValue;
 }
 
 /// A field-less enum whose variants may be sent by name. Derive it
-/// (`#[derive(telemetry::EventValue)]`); the derive also implements [`EventField`].
+/// (`#[derive(telemetry::EventValue)]`); the derive also implements [`EventField`], which
+/// is sealed: the built-in types and the derive are its only impls.
 pub trait EventValue: EventField {
     /// Every variant's name on the wire, in snake case.
     const VARIANTS: &'static [&'static str];
 }
+
+impl SealedField for bool {}
+impl SealedField for Version {}
+impl<T: EventField> SealedField for Option<T> {}
 
 impl EventField for bool {
     fn field_value(&self) -> FieldValue {
@@ -63,6 +69,8 @@ impl EventField for bool {
 
 macro_rules! bucketed {
     ($($int:ty),*) => {$(
+        impl SealedField for $int {}
+
         impl EventField for $int {
             fn field_value(&self) -> FieldValue {
                 FieldValue::Count(Bucket::of(*self as i128))
@@ -73,11 +81,15 @@ macro_rules! bucketed {
 
 bucketed!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
+impl SealedField for u128 {}
+
 impl EventField for u128 {
     fn field_value(&self) -> FieldValue {
         FieldValue::Count(Bucket::of(i128::try_from(*self).unwrap_or(i128::MAX)))
     }
 }
+
+impl SealedField for i128 {}
 
 impl EventField for i128 {
     fn field_value(&self) -> FieldValue {

@@ -204,9 +204,10 @@ mod tests {
         let boxed: Result<(), Box<dyn std::error::Error>> = Err("free text".into());
         assert_eq!(crate::__outcome!(boxed), CallOutcome::Err(ErrorType::Other));
         let declared: Result<(), Declared> = Err(Declared("db-7.internal timed out".into()));
+        assert_eq!(ErrorType::named("acme::Declared").name(), "acme::Declared");
         assert_eq!(
             crate::__outcome!(declared),
-            CallOutcome::Err(ErrorType::Named("acme::Declared"))
+            CallOutcome::Err(ErrorType::named("acme::Declared"))
         );
         let sloppy: Result<(), Sloppy> = Err(Sloppy);
         assert_eq!(

@@ -33,7 +33,9 @@ pub use command::{Commands, record_command};
 pub use counters::{Counts, DURATION_BUCKETS, is_recording, set_recording};
 pub use custom::{Event, EventField, EventValue, record};
 pub use errors::KnownError;
-pub use schema::{Bucket, ErrorType, FieldValue, IoKind, MASK, MaskedCommand, Name, Version};
+pub use schema::{
+    Bucket, ErrorType, FieldValue, HostTypeName, IoKind, MASK, MaskedCommand, Name, Version,
+};
 
 pub use calendar::{BadDate, Clock, Date};
 pub use ci::{CI_ENVIRONMENTS, CiMatch, CiVariable, detect_ci};
@@ -55,6 +57,7 @@ pub mod __private {
     pub use crate::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
     pub use crate::callsite::{Callsite, Features, Kind, Registration};
     pub use crate::counters::{Call, enter};
+    pub use crate::custom::{SealedEvent, SealedField};
     pub use crate::errors::{
         CallOutcome, KnownErrOutcome, NotResultOutcome, OtherErrOutcome, Probe,
     };

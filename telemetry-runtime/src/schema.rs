@@ -125,7 +125,10 @@ impl Version {
     }
 }
 
-fn is_version(text: &str) -> bool {
+/// Versions longer than this are `"invalid"`: a long run of numbers could spell anything.
+const MAX_VERSION_LEN: usize = 32;
+
+pub(crate) fn is_version(text: &str) -> bool {
     let numbers = |part: &str| {
         !part.is_empty() && part.len() <= 9 && part.bytes().all(|b| b.is_ascii_digit())
     };
@@ -135,17 +138,18 @@ fn is_version(text: &str) -> bool {
     };
     let core_ok = core.split('.').count() <= 4 && core.split('.').all(numbers);
     let tag_ok = tag.is_none_or(|tag| {
-        tag.split('.').all(|part| {
-            let rest = ["alpha", "beta", "rc", "pre", "dev"]
-                .iter()
-                .find_map(|word| part.strip_prefix(word));
-            match rest {
-                Some(rest) => rest.is_empty() || numbers(rest),
-                None => numbers(part),
-            }
-        })
+        tag.split('.').count() <= 2
+            && tag.split('.').all(|part| {
+                let rest = ["alpha", "beta", "rc", "pre", "dev"]
+                    .iter()
+                    .find_map(|word| part.strip_prefix(word));
+                match rest {
+                    Some(rest) => rest.is_empty() || numbers(rest),
+                    None => numbers(part),
+                }
+            })
     });
-    core_ok && tag_ok
+    text.len() <= MAX_VERSION_LEN && core_ok && tag_ok
 }
 
 impl Serialize for Version {
@@ -185,7 +189,7 @@ impl Name {
 
 /// 1 to 32 of `a-z`, `0-9`, `_`, `-`, starting with a letter. A `const fn`, so generated
 /// code can check names at compile time.
-const fn is_name(name: &str) -> bool {
+pub(crate) const fn is_name(name: &str) -> bool {
     let b = name.as_bytes();
     if b.is_empty() || b.len() > 32 || !b[0].is_ascii_lowercase() {
         return false;
@@ -530,8 +534,9 @@ pub enum ErrorType {
     SystemTime,
     /// The body panicked.
     Panic,
-    /// A type the host declared safe to name (see [`ErrorType::named`]).
-    Named(&'static str),
+    /// A type the host declared safe to name; made only by [`ErrorType::named`], which
+    /// checks the name.
+    Named(HostTypeName),
     /// Any other type.
     Other,
 }
@@ -673,7 +678,7 @@ impl ErrorType {
             ErrorType::Fmt => "core::fmt::Error",
             ErrorType::SystemTime => "std::time::SystemTimeError",
             ErrorType::Panic => "panic",
-            ErrorType::Named(name) => name,
+            ErrorType::Named(name) => name.0,
             ErrorType::Other => "other",
         }
     }
@@ -699,17 +704,23 @@ impl ErrorType {
     /// assert_eq!(e.error_type().name(), "acme::FetchError");
     /// assert_eq!(ErrorType::named("no spaces allowed").name(), "other");
     /// ```
-    pub const fn named(name: &'static str) -> ErrorType {
-        if is_type_path(name) {
-            ErrorType::Named(name)
+    pub fn named(name: &'static str) -> ErrorType {
+        // A host's name may not pose as one of ours: one key, one meaning.
+        if is_type_path(name) && !ErrorType::all().any(|e| e.name() == name) {
+            ErrorType::Named(HostTypeName(name))
         } else {
             ErrorType::Other
         }
     }
 }
 
+/// The name of a host's own error type, checked by [`ErrorType::named`]; it cannot be made
+/// any other way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HostTypeName(&'static str);
+
 /// `ident(::ident)*`, ASCII, at most 64 bytes.
-const fn is_type_path(name: &str) -> bool {
+pub(crate) const fn is_type_path(name: &str) -> bool {
     let b = name.as_bytes();
     if b.is_empty() || b.len() > 64 {
         return false;
@@ -789,6 +800,9 @@ mod tests {
             "1.0.0+build.7",
             "1.0.0-alice",
             "1.0.0+alice-laptop",
+            // Numbers can spell text too: length and tag parts are capped.
+            "1.0.0-97.108.105.99.101",
+            "123456789.123456789.123456789.1234",
         ] {
             assert_eq!(Version::new(bad).as_str(), "invalid", "{bad:?}");
         }
@@ -820,6 +834,10 @@ mod tests {
             "acme::Error(timed out)",
             "ünicode",
             "x".repeat(65).leak(),
+            // Our own names cannot be claimed.
+            "panic",
+            "other",
+            "core::num::ParseIntError",
         ] {
             assert_eq!(ErrorType::named(bad), ErrorType::Other, "{bad:?}");
         }

@@ -528,6 +528,11 @@ impl<'a> Run<'a> {
                 recv(commands) -> command => {
                     if let Ok(Control::Flush { deadline, done }) = command {
                         self.shared.drain_queue();
+                        // Oldest first, as `preview` promises: what earlier runs left, then
+                        // this run's batch (which the spool keeps if time runs out).
+                        if !self.settings().debug && self.consent_holds() {
+                            self.send_spooled(deadline, None);
+                        }
                         self.send_pending(deadline);
                         let _ = done.send(());
                     }
