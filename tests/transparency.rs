@@ -216,10 +216,38 @@ fn preview_and_schema_take_no_arguments() {
 fn preview_leaves_a_corrupt_state_file_where_it_is() {
     let sb = Sandbox::new();
     fs::create_dir_all(sb.config_dir()).unwrap();
-    fs::write(sb.config_dir().join("telemetry_state.toml"), "enabled = [[[").unwrap();
+    fs::write(
+        sb.config_dir().join("telemetry_state.toml"),
+        "enabled = [[[",
+    )
+    .unwrap();
     let before = snapshot(&sb.config_dir());
     let out = sb.acme(&["telemetry", "preview"], &[]);
     assert!(out.status.success(), "{out:?}");
     serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("valid JSON");
-    assert_eq!(snapshot(&sb.config_dir()), before, "preview changes nothing");
+    assert_eq!(
+        snapshot(&sb.config_dir()),
+        before,
+        "preview changes nothing"
+    );
+}
+
+#[test]
+fn a_foreign_file_in_the_spool_is_never_previewed_as_ours() {
+    let sb = Sandbox::new();
+    sb.stdout(&["telemetry", "enable"], &[]);
+    let spool = sb.config_dir().join("telemetry_spool");
+    fs::create_dir_all(&spool).unwrap();
+    // The right shape at a glance, but not something our types could have written.
+    fs::write(
+        spool.join("batch-00000000-0000-4000-8000-000000000001.json"),
+        r#"{"schema_version":1,"batch_id":"00000000-0000-4000-8000-000000000001","events":[{"user":"alice","cwd":"/home/alice/secret"}]}"#,
+    )
+    .unwrap();
+    let out = sb.acme(&["telemetry", "preview"], &[]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains("alice"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Nothing is waiting to be sent"), "{stderr}");
 }

@@ -159,7 +159,7 @@ impl Commands {
 }
 
 /// `-x` or `--name` with a checked name: what a declared flag must look like.
-fn is_flag(word: &str) -> bool {
+pub(crate) fn is_flag(word: &str) -> bool {
     let name = word.strip_prefix("--").or_else(|| word.strip_prefix('-'));
     name.is_some_and(|n| {
         (1..=32).contains(&n.len())

@@ -8,11 +8,13 @@ mod command;
 mod counters;
 mod custom;
 mod errors;
+mod json;
 mod queue;
 mod retry;
 mod schema;
 mod schema_doc;
 mod spool;
+mod spool_check;
 mod timer;
 
 mod calendar;

@@ -8,11 +8,8 @@
 
 use std::fmt::Write as _;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use serde::Serialize;
-
 use crate::counters::DURATION_BUCKETS;
+use crate::json::{Json, tree};
 use crate::schema::{
     Batch, Body, Bucket, Calls, Durations, Environment, ErrorType, Errors, Event, FeatureUse,
     FieldValue, Hour, Id, IoKind, MASK, MaskedCommand, Metrics, Name, SCHEMA_VERSION, Token,
@@ -201,7 +198,7 @@ const WHY: &[(&str, &str)] = &[
 ];
 
 /// One event of every type, with made-up values.
-fn samples() -> Vec<Event> {
+pub(crate) fn samples() -> Vec<Event> {
     let bodies = vec![
         Body::Session {
             interactive: true,
@@ -409,13 +406,13 @@ pub(crate) fn markdown() -> String {
          preview` shows the exact batch that would be sent next.\n\n\
          Batches are JSON, sent by HTTPS POST. Each one holds:\n\n",
     );
-    let Node::Object(top) = tree(&batch) else {
+    let Json::Object(top) = tree(&batch) else {
         return md;
     };
     table_start(&mut md);
     for (key, value) in &top {
         let example = match value {
-            Node::Array(_) => "`[ … ]`".to_owned(),
+            Json::Array(_) => "`[ … ]`".to_owned(),
             other => example(other),
         };
         let kind = if key == "events" {
@@ -426,10 +423,10 @@ pub(crate) fn markdown() -> String {
         row(&mut md, key, &kind, &example);
     }
     // Fields every event has are shown once; then each type's own.
-    let trees: Vec<(&str, Vec<(String, Node)>)> = events
+    let trees: Vec<(&str, Vec<(String, Json)>)> = events
         .iter()
         .filter_map(|e| match tree(e) {
-            Node::Object(fields) => Some((event_type(&e.body), fields)),
+            Json::Object(fields) => Some((event_type(&e.body), fields)),
             _ => None,
         })
         .collect();
@@ -469,9 +466,9 @@ pub(crate) fn markdown() -> String {
 }
 
 /// Rows for `value` at `path`, descending into objects that are not maps.
-fn leaves(md: &mut String, path: &str, value: &Node) {
+fn leaves(md: &mut String, path: &str, value: &Json) {
     match value {
-        Node::Object(fields) if !MAPS.contains(&path) => {
+        Json::Object(fields) if !MAPS.contains(&path) => {
             for (key, value) in fields {
                 leaves(md, &format!("{path}.{key}"), value);
             }
@@ -505,14 +502,14 @@ fn cell(text: &str) -> String {
 }
 
 /// The JSON type of `value`, and more where the values come from a closed set.
-fn kind_of(path: &str, value: &Node) -> String {
+fn kind_of(path: &str, value: &Json) -> String {
     let json = match value {
-        Node::Leaf(serde_json::Value::Bool(_)) => "boolean",
-        Node::Leaf(serde_json::Value::Number(_)) => "integer",
-        Node::Leaf(serde_json::Value::String(_)) => "string",
-        Node::Leaf(_) => "null",
-        Node::Array(_) => "array of strings",
-        Node::Object(_) => "object",
+        Json::Bool(_) => "boolean",
+        Json::Int(_) => "integer",
+        Json::Str(_) => "string",
+        Json::Null => "null",
+        Json::Array(_) => "array of strings",
+        Json::Object(_) => "object",
     };
     match detail(path) {
         Some(more) => format!("{json}: {more}"),
@@ -520,98 +517,16 @@ fn kind_of(path: &str, value: &Node) -> String {
     }
 }
 
-fn example(value: &Node) -> String {
-    format!("`{}`", value.compact())
-}
-
-/// `value` as the worker serialises it, read back in order.
-fn tree<T: Serialize>(value: &T) -> Node {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(Node::Leaf(serde_json::Value::Null))
-}
-
-/// JSON read back keeping the order of keys (`serde_json::Value` sorts them).
-#[derive(Debug)]
-enum Node {
-    Leaf(serde_json::Value),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
-}
-
-impl Node {
-    fn compact(&self) -> String {
-        match self {
-            Node::Leaf(v) => v.to_string(),
-            Node::Array(items) => {
-                let items: Vec<String> = items.iter().map(Node::compact).collect();
-                format!("[{}]", items.join(","))
-            }
-            Node::Object(fields) => {
-                let fields: Vec<String> = fields
-                    .iter()
-                    .map(|(k, v)| {
-                        format!("{}:{}", serde_json::Value::from(k.as_str()), v.compact())
-                    })
-                    .collect();
-                format!("{{{}}}", fields.join(","))
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Node, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Node;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("JSON")
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Leaf(v.into()))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node::Leaf(v.into()))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Leaf(v.into()))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node::Leaf(v.into()))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Leaf(v.into()))
-            }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Leaf(serde_json::Value::Null))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
-                    items.push(item);
-                }
-                Ok(Node::Array(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut fields = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Node>()? {
-                    fields.push(entry);
-                }
-                Ok(Node::Object(fields))
-            }
-        }
-        d.deserialize_any(V)
-    }
+fn example(value: &Json) -> String {
+    format!("`{}`", serde_json::to_string(value).unwrap_or_default())
 }
 
 /// Every path the samples produce, for the test that keeps [`WHY`] complete.
 #[cfg(test)]
 fn paths() -> Vec<String> {
-    fn walk(path: &str, value: &Node, out: &mut Vec<String>) {
+    fn walk(path: &str, value: &Json, out: &mut Vec<String>) {
         match value {
-            Node::Object(fields) if !MAPS.contains(&path) => {
+            Json::Object(fields) if !MAPS.contains(&path) => {
                 for (key, value) in fields {
                     let p = if path.is_empty() {
                         key.clone()

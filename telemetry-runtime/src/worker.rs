@@ -33,6 +33,7 @@ use crate::schema::{
     Metrics, Name, SCHEMA_VERSION, Version,
 };
 use crate::spool::Spool;
+use crate::spool_check::is_valid_batch;
 use crate::state::{How, StateStore};
 use crate::transport::{Endpoint, SendOutcome, Transport, TransportOptions};
 
@@ -73,8 +74,6 @@ const PERIODIC_SEND_BUDGET: Duration = Duration::from_secs(10);
 /// A full queue sends a batch, but never more often than this: a loop of errors must not
 /// turn into a stream of requests and disk writes.
 const MIN_SEND_GAP: Duration = Duration::from_secs(5);
-/// Spooled batches larger than this are not sent (they were not written by us).
-const MAX_SPOOLED_BATCH: usize = 256 * 1024;
 
 impl Settings {
     /// The settings in force for `config`: its own, then `APP_TELEMETRY_*` variables.
@@ -377,7 +376,7 @@ pub(crate) fn preview(config: &Config) -> Option<Preview> {
         for (i, path) in pending.iter().enumerate() {
             // Skipped here exactly as the worker skips it: it would never be sent.
             if let Some(json) = Spool::read(path)
-                .filter(|b| is_batch(b))
+                .filter(|b| is_valid_batch(b))
                 .and_then(|b| pretty(&b))
             {
                 let more = pending.len() - i - 1;
@@ -670,9 +669,9 @@ impl<'a> Run<'a> {
             {
                 return;
             }
-            // Only what looks like one of our batches is sent: a stray file in the spool
-            // directory never reaches the wire.
-            let Some(body) = Spool::read(&path).filter(|b| is_batch(b)) else {
+            // Only what our own types could have written is sent: a file another program
+            // put in the spool directory never reaches the wire.
+            let Some(body) = Spool::read(&path).filter(|b| is_valid_batch(b)) else {
                 Spool::remove(&path);
                 continue;
             };
@@ -682,16 +681,6 @@ impl<'a> Run<'a> {
             }
         }
     }
-}
-
-/// Whether a spooled file is a batch of this schema version, of a sane size.
-fn is_batch(body: &[u8]) -> bool {
-    body.len() <= MAX_SPOOLED_BATCH
-        && serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
-            v["schema_version"] == SCHEMA_VERSION
-                && v["batch_id"].is_string()
-                && v["events"].is_array()
-        })
 }
 
 /// `now + d`, or far in the future if that overflows.
@@ -828,18 +817,6 @@ mod tests {
             unreachable!()
         };
         assert_eq!(session_start, reported().session_start);
-    }
-
-    #[test]
-    fn only_our_own_batches_are_sent_from_the_spool() {
-        assert!(is_batch(
-            br#"{"schema_version":1,"batch_id":"x","events":[]}"#
-        ));
-        assert!(!is_batch(b"/home/alice/secret.txt"));
-        assert!(!is_batch(
-            br#"{"schema_version":2,"batch_id":"x","events":[]}"#
-        ));
-        assert!(!is_batch(&vec![b' '; MAX_SPOOLED_BATCH + 1]));
     }
 
     #[test]
