@@ -34,6 +34,21 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
+/// Nothing reached `receiver` (given a moment to arrive), and the config dir is as `before`.
+fn assert_sent_and_changed_nothing(
+    receiver: &Receiver,
+    sb: &Sandbox,
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+) {
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(receiver.connections(), 0, "preview sends nothing");
+    assert_eq!(
+        &snapshot(&sb.config_dir()),
+        before,
+        "preview changes nothing"
+    );
+}
+
 fn spool_files(sb: &Sandbox) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(sb.config_dir().join("telemetry_spool"))
         .into_iter()
@@ -109,13 +124,7 @@ fn preview_with_nothing_pending_says_so_and_shows_a_usage_event() {
     assert_eq!(usage["features"]["retries"], true);
     assert!(usage["installation_id"].is_string(), "consented: {usage}");
 
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(receiver.connections(), 0, "preview sends nothing");
-    assert_eq!(
-        snapshot(&sb.config_dir()),
-        before,
-        "preview changes nothing"
-    );
+    assert_sent_and_changed_nothing(&receiver, &sb, &before);
 }
 
 #[test]
@@ -179,13 +188,7 @@ fn preview_prints_the_spooled_batch_that_goes_next_and_sends_nothing() {
         serde_json::json!({"verbose": false, "words": "6-10"})
     );
 
-    std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(receiver.connections(), 0, "preview sends nothing");
-    assert_eq!(
-        snapshot(&sb.config_dir()),
-        before,
-        "preview changes nothing"
-    );
+    assert_sent_and_changed_nothing(&receiver, &sb, &before);
 }
 
 #[test]

@@ -275,6 +275,20 @@ pub enum Body {
     },
 }
 
+impl Body {
+    /// The `event_type` this body is sent as.
+    pub(crate) fn event_type(&self) -> &'static str {
+        match self {
+            Body::Session { .. } => "session",
+            Body::Usage { .. } => "usage",
+            Body::Error { .. } => "error",
+            Body::Heartbeat { .. } => "heartbeat",
+            Body::CliCommand { .. } => "cli_command",
+            Body::Custom { .. } => "custom",
+        }
+    }
+}
+
 /// The deployment environment, from a closed set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -296,19 +296,6 @@ pub(crate) fn samples() -> Vec<Event> {
         .collect()
 }
 
-/// The event type's name on the wire; one arm per type, so a new type cannot be forgotten
-/// in [`samples`].
-fn event_type(body: &Body) -> &'static str {
-    match body {
-        Body::Session { .. } => "session",
-        Body::Usage { .. } => "usage",
-        Body::Error { .. } => "error",
-        Body::Heartbeat { .. } => "heartbeat",
-        Body::CliCommand { .. } => "cli_command",
-        Body::Custom { .. } => "custom",
-    }
-}
-
 /// What each event type is, for its heading.
 fn about(event_type: &str) -> &'static str {
     match event_type {
@@ -348,7 +335,7 @@ fn detail(path: &str) -> Option<String> {
         "event_type" => list(
             samples()
                 .iter()
-                .map(|e| event_type(&e.body).into())
+                .map(|e| e.body.event_type().into())
                 .collect(),
         ),
         "environment" => list(
@@ -426,7 +413,7 @@ pub(crate) fn markdown() -> String {
     let trees: Vec<(&str, Vec<(String, Json)>)> = events
         .iter()
         .filter_map(|e| match tree(e) {
-            Json::Object(fields) => Some((event_type(&e.body), fields)),
+            Json::Object(fields) => Some((e.body.event_type(), fields)),
             _ => None,
         })
         .collect();
@@ -572,7 +559,7 @@ mod tests {
 
     #[test]
     fn the_samples_cover_every_event_type() {
-        let types: Vec<&str> = samples().iter().map(|e| event_type(&e.body)).collect();
+        let types: Vec<&str> = samples().iter().map(|e| e.body.event_type()).collect();
         assert_eq!(
             types,
             [

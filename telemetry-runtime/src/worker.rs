@@ -770,18 +770,7 @@ mod tests {
     }
 
     fn types(batch: &Batch) -> Vec<&'static str> {
-        batch
-            .events
-            .iter()
-            .map(|e| match e.body {
-                Body::Session { .. } => "session",
-                Body::Usage { .. } => "usage",
-                Body::Error { .. } => "error",
-                Body::Heartbeat { .. } => "heartbeat",
-                Body::CliCommand { .. } => "cli_command",
-                Body::Custom { .. } => "custom",
-            })
-            .collect()
+        batch.events.iter().map(|e| e.body.event_type()).collect()
     }
 
     // One test: what was reported is process-wide, so the steps must not interleave.
