@@ -700,7 +700,8 @@ impl ErrorType {
     /// The host's own error type, reported by the name written in its source, for hosts
     /// that implement [`KnownError`](crate::KnownError) for their error types. The name must
     /// look like a Rust type path (`acme::FetchError`: identifiers joined by `::`, at most
-    /// 64 bytes); anything else is reported as `other`.
+    /// 64 bytes, not `panic`, `other` or a path in `std`, `core` or `alloc`); anything else is
+    /// reported as `other`.
     ///
     /// ```
     /// use telemetry_runtime::{ErrorType, KnownError};
@@ -718,9 +719,11 @@ impl ErrorType {
     /// assert_eq!(e.error_type().name(), "acme::FetchError");
     /// assert_eq!(ErrorType::named("no spaces allowed").name(), "other");
     /// ```
-    pub fn named(name: &'static str) -> ErrorType {
-        // A host's name may not pose as one of ours: one key, one meaning.
-        if is_type_path(name) && !ErrorType::all().any(|e| e.name() == name) {
+    pub const fn named(name: &'static str) -> ErrorType {
+        // A host's name may not pose as one of ours (one key, one meaning): ours are `panic`,
+        // `other` and paths in `std`, `core` and `alloc`, where no host type can live. A
+        // `const fn` with no lookup, as a host calls it on every error it returns.
+        if is_type_path(name) && !is_reserved(name) {
             ErrorType::Named(HostTypeName(name))
         } else {
             ErrorType::Other
@@ -732,6 +735,29 @@ impl ErrorType {
 /// any other way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HostTypeName(&'static str);
+
+/// Names only this crate may report.
+const fn is_reserved(name: &str) -> bool {
+    const fn starts_with(name: &[u8], prefix: &[u8]) -> bool {
+        if name.len() < prefix.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < prefix.len() {
+            if name[i] != prefix[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    let b = name.as_bytes();
+    (starts_with(b, b"panic") && b.len() == 5)
+        || (starts_with(b, b"other") && b.len() == 5)
+        || starts_with(b, b"std::")
+        || starts_with(b, b"core::")
+        || starts_with(b, b"alloc::")
+}
 
 /// `ident(::ident)*`, ASCII, at most 64 bytes.
 pub(crate) const fn is_type_path(name: &str) -> bool {
@@ -854,6 +880,13 @@ mod tests {
             "core::num::ParseIntError",
         ] {
             assert_eq!(ErrorType::named(bad), ErrorType::Other, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_name_of_ours_is_reserved() {
+        for e in ErrorType::all() {
+            assert!(is_reserved(e.name()), "{}", e.name());
         }
     }
 

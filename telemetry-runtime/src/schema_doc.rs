@@ -197,7 +197,8 @@ const WHY: &[(&str, &str)] = &[
     ),
 ];
 
-/// One event of every type, with made-up values.
+/// One event of every type, with made-up values. Also what `spool_check` reads each event
+/// type's keys from.
 pub(crate) fn samples() -> Vec<Event> {
     let bodies = vec![
         Body::Session {

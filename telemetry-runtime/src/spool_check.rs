@@ -20,6 +20,7 @@ use crate::schema::{
     Bucket, Environment, ErrorType, FeatureUse, Id, MASK, Metrics, SCHEMA_VERSION, is_name,
     is_type_path, is_version,
 };
+use crate::schema_doc::samples;
 
 /// Larger files are not ours (the worker's limit for spooled batches).
 const MAX_BYTES: usize = 256 * 1024;
@@ -30,22 +31,28 @@ const MAX_ITEMS: usize = 1024;
 /// Words of a masked command: the program, 31 words, and the `*****` that ends a cut line.
 const MAX_WORDS: usize = 33;
 
-/// The keys every event starts with, in the order `Event` serialises them
-/// (`installation_id` only once the user consented), before those of its type.
-const COMMON: &str = "event_id session_id installation_id timestamp sdk_version \
-    app_version rust_version os arch event_type";
+/// Every event's keys, in the order `Event` serialises them (common keys up to
+/// `event_type`, then the type's own), read off one sample of each type: the check follows
+/// the types (a field added to `Body` is expected here).
+static EVENT_KEYS: LazyLock<Vec<(&'static str, Vec<String>)>> = LazyLock::new(|| {
+    samples()
+        .iter()
+        .filter_map(|event| match tree(event) {
+            Json::Object(fields) => Some((
+                event.body.event_type(),
+                fields.into_iter().map(|(key, _)| key).collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+});
 
-/// The keys of an event of type `event_type`, after [`COMMON`], in `Body`'s order.
-fn own_keys(event_type: &str) -> Option<&'static str> {
-    Some(match event_type {
-        "session" => "interactive environment integrations",
-        "usage" => "features metrics",
-        "error" => "errors",
-        "heartbeat" => "session_start",
-        "cli_command" => "command",
-        "custom" => "name fields",
-        _ => return None,
-    })
+/// The keys of an event of type `event_type`, in order (with `installation_id`).
+fn event_keys(event_type: &str) -> Option<&'static [String]> {
+    EVENT_KEYS
+        .iter()
+        .find(|(t, _)| *t == event_type)
+        .map(|(_, keys)| keys.as_slice())
 }
 
 /// The wire shape of `FeatureUse` and `Metrics`, read off their defaults: the check follows
@@ -88,17 +95,19 @@ fn is_event(json: &Json) -> bool {
         return false;
     };
     let value = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    let Some(own) = value("event_type")
+    let Some(keys) = value("event_type")
         .and_then(Json::as_str)
-        .and_then(own_keys)
+        .and_then(event_keys)
     else {
         return false;
     };
+    // `installation_id` only once the user consented.
     let consented = value("installation_id").is_some();
-    let common = COMMON
-        .split(' ')
+    let keys = keys
+        .iter()
+        .map(String::as_str)
         .filter(|k| consented || *k != "installation_id");
-    has_fields(json, common.chain(own.split(' ')))
+    has_fields(json, keys)
 }
 
 /// The value at `key`; every key of every level is unique, so the key says what it holds.
@@ -113,7 +122,7 @@ fn is_valid(key: &str, v: &Json) -> bool {
         ("timestamp" | "session_start", _) => text(is_hour),
         ("sdk_version" | "app_version" | "rust_version", _) => text(is_version_or_invalid),
         ("os" | "arch", _) => text(is_platform),
-        ("event_type", _) => text(|t| own_keys(t).is_some()),
+        ("event_type", _) => text(|t| event_keys(t).is_some()),
         ("interactive", Json::Bool(_)) => true,
         ("environment", _) => text(|t| {
             Environment::ALL
@@ -221,7 +230,6 @@ mod tests {
     use super::*;
     use crate::Commands;
     use crate::schema::{Batch, Body, Errors, Event, FieldValue, Hour, Name, Version};
-    use crate::schema_doc::samples;
 
     fn batch(events: Vec<Event>) -> String {
         let batch_id = Id::parse("00000000-0000-4000-8000-00000000b47c").unwrap();
