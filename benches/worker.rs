@@ -22,7 +22,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use receiver::{Receiver, Reply};
-use telemetry::{Config, Env, Guard, task};
+use telemetry::config::Env;
+use telemetry::{Config, Guard, task};
 
 /// An allowlisted error made from an `ErrorKind`: no allocation, no message.
 #[task]

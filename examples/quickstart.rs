@@ -10,7 +10,8 @@ mod receiver;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use telemetry::{Config, Env, flow, task};
+use telemetry::config::Env;
+use telemetry::{Config, flow, task};
 
 #[derive(Debug)]
 struct Unavailable;

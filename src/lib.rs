@@ -2,11 +2,13 @@
 //!
 //! Annotate functions with [`flow`] and [`task`]. The options give real behaviour, and every
 //! annotated fn becomes a callsite whose calls are counted, at one relaxed atomic load per
-//! call while telemetry is off.
+//! call while telemetry is off. [`init`] decides, with the user's consent, whether anything
+//! is counted and sent at all.
 //!
 //! ```
 //! use std::sync::atomic::{AtomicU32, Ordering};
-//! use telemetry::{flow, task};
+//! use telemetry::config::Env;
+//! use telemetry::{Config, flow, task};
 //!
 //! static ATTEMPTS: AtomicU32 = AtomicU32::new(0);
 //!
@@ -31,18 +33,37 @@
 //!     Ok(n as usize + parse("abc".into()) + parse("abc".into()))
 //! }
 //!
-//! telemetry::set_recording(true); // consent decides this in a real host
+//! // Consent decides. Here the user said yes for this run (`ACME_TELEMETRY_ENABLED=1`); a
+//! // real host reads its environment and its user's stored decision, and opts in by default.
+//! let tmp = tempfile::tempdir().unwrap();
+//! let config = Config::new("acme", "1.0")
+//!     .env(Env::empty().with("ACME_TELEMETRY_ENABLED", "1"))
+//!     .config_dir(tmp.path())
+//!     .policy_file(tmp.path().join("policy.toml")); // not the real /etc/acme/telemetry.toml
+//! let _telemetry = telemetry::init(config); // no endpoint set: counts, sends nowhere
+//!
 //! assert_eq!(nightly().unwrap(), 46);
 //! assert_eq!(ATTEMPTS.load(Ordering::Relaxed), 2);
 //!
-//! // Every callsite is known without calling it, and its counters can be read.
-//! assert_eq!((telemetry::flows_defined(), telemetry::tasks_defined()), (1, 2));
-//! let parse_site = telemetry::callsites().into_iter().find(|c| c.name == "parse").unwrap();
-//! assert_eq!((parse_site.counts.cache_hits, parse_site.counts.cache_misses), (1, 1));
+//! // Every callsite is known without calling it, and its counters can be read locally.
+//! use telemetry::introspect::{callsites, flows_defined, tasks_defined};
+//! assert_eq!((flows_defined(), tasks_defined()), (1, 2));
+//! let parse_site = callsites().into_iter().find(|c| c.name == "parse").unwrap();
+//! if _telemetry.is_enabled() {
+//!     assert_eq!((parse_site.counts.cache_hits, parse_site.counts.cache_misses), (1, 1));
+//! }
 //! ```
 //!
-//! `async fn`s work the same on any executor; see the README for every option, the
-//! generated code and the kill switch (`--cfg telemetry_disabled`).
+//! `async fn`s work the same on any executor; the README describes every option, the
+//! generated code, what is sent and the kill switch (`--cfg telemetry_disabled`).
+//!
+//! # Where things are
+//!
+//! What a host calls is at the root. The rest is grouped by who needs it:
+//! [`config`] (settings and what tests inject), [`consent`] (the rules, the state file,
+//! for hosts with their own consent UI), [`wire`] (the values a host's events may hold),
+//! [`introspect`] (reading callsites and counters locally), [`testing`] (switches that
+//! bypass consent, for tests and benchmarks only), and [`cli`] (the management commands).
 
 // Lets the facade's own code and doctests use `::telemetry::…` paths like users do.
 extern crate self as telemetry;
@@ -52,7 +73,8 @@ extern crate self as telemetry;
 /// every field type that could carry free text (`String`, `&str`, `PathBuf`, `f64`, `Vec`, …).
 ///
 /// ```
-/// use telemetry::{Bucket, Event, EventValue, FieldValue};
+/// use telemetry::wire::{Bucket, FieldValue};
+/// use telemetry::{Event, EventValue};
 ///
 /// #[derive(telemetry::EventValue)]
 /// enum Strategy {
@@ -84,33 +106,52 @@ extern crate self as telemetry;
 /// ```
 pub use telemetry_macros::{Event, EventValue};
 pub use telemetry_macros::{flow, task};
+
 pub use telemetry_runtime::{
-    CallsiteSnapshot, Counts, DURATION_BUCKETS, Features, Kind, callsites, flows_defined,
-    is_recording, set_recording, tasks_defined,
+    Commands, Config, DefaultConsent, Diagnostics, ErrorType, Event, EventValue, Guard, KnownError,
+    Version, cli, first_run_prompt, init, record, record_command, reset_consent, set_consent,
 };
 
-// The pipeline (SPEC §6, §7).
-pub use telemetry_runtime::{
-    DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, Diagnostics, ErrorType, IoKind, KnownError,
-};
+/// The host's settings, and what a test injects into them: the environment, today's date.
+pub mod config {
+    pub use telemetry_runtime::{
+        BadDate, Clock, Config, DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL,
+        DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Env,
+    };
+}
 
-// What a host may add to what is sent (SPEC §6): its masked command line, its own events
-// and the names of its own error types.
-pub use telemetry_runtime::{
-    Bucket, Commands, Event, EventField, EventValue, FieldValue, MASK, MaskedCommand, Name,
-    Version, record, record_command,
-};
+/// How consent is decided and stored, for hosts with their own consent UI and for tests.
+pub mod consent {
+    pub use telemetry_runtime::{
+        CI_ENVIRONMENTS, Change, CiMatch, CiVariable, ConfigDirError, Decision, How, LOCK_TIMEOUT,
+        NotShown, PromptOutcome, Rule, State, StateError, StateStore, detect_ci, env_prefix,
+        notice_shown_this_run, recheck, resolve,
+    };
+}
+
+/// The values that can leave the machine, as far as a host names them: what its own
+/// events' fields hold, its masked command line, and the ranges numbers are sent as.
+pub mod wire {
+    pub use telemetry_runtime::{
+        Bucket, DurationBucket, ErrorType, EventField, FieldValue, HostTypeName, IoKind, MASK,
+        MaskedCommand, Name, SCHEMA_VERSION, Version,
+    };
+}
+
+/// Reading this process's callsites and counters locally: nothing here is ever sent.
+pub mod introspect {
+    pub use telemetry_runtime::{
+        CallsiteSnapshot, Counts, Features, Kind, callsites, flows_defined, is_recording,
+        session_id, tasks_defined,
+    };
+}
+
+/// For tests and benchmarks only: switches that bypass consent.
+pub mod testing {
+    pub use telemetry_runtime::set_recording;
+}
 
 #[doc(hidden)]
 pub mod __private {
     pub use telemetry_runtime::__private::*;
 }
-
-// Consent and control (SPEC §4, §5, §8).
-pub use telemetry_runtime::{
-    BadDate, CI_ENVIRONMENTS, Change, CiMatch, CiVariable, Clock, Config, DEFAULT_PROMPT_TIMEOUT,
-    DEFAULT_RECHECK_INTERVAL, Date, Decision, DefaultConsent, Env, Guard, How, NotShown,
-    PromptOutcome, Rule, State, StateError, StateStore, cli, detect_ci, env_prefix,
-    first_run_prompt, init, notice_shown_this_run, recheck, reset_consent, resolve, session_id,
-    set_consent,
-};

@@ -1,6 +1,6 @@
 //! The management commands as a library call, with injected environment and writers.
 
-use telemetry::Env;
+use telemetry::config::Env;
 
 mod common;
 

@@ -78,14 +78,16 @@ fn each_off_switch_disables_and_names_the_rule() {
     ];
     // Every row of the table, `Equals` and `With` rows included, each with the environment
     // that shows it; `Decided by:` names the service and the variable as it matched.
-    for row in telemetry::CI_ENVIRONMENTS {
+    for row in telemetry::consent::CI_ENVIRONMENTS {
         let env = row.example_env();
         let mut vars = vec![(row.variable.to_owned(), env.get(row.variable).unwrap())];
         let how = match row.matches {
-            telemetry::CiMatch::Set => row.variable.to_owned(),
-            telemetry::CiMatch::Equals(value) => format!("{}={value}", row.variable),
-            telemetry::CiMatch::Without(other) => format!("{} without {other}", row.variable),
-            telemetry::CiMatch::With(other) => {
+            telemetry::consent::CiMatch::Set => row.variable.to_owned(),
+            telemetry::consent::CiMatch::Equals(value) => format!("{}={value}", row.variable),
+            telemetry::consent::CiMatch::Without(other) => {
+                format!("{} without {other}", row.variable)
+            }
+            telemetry::consent::CiMatch::With(other) => {
                 vars.push((other.to_owned(), env.get(other).unwrap()));
                 format!("{} with {other}", row.variable)
             }

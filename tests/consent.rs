@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use telemetry::{DefaultConsent, Env};
+use telemetry::DefaultConsent;
+use telemetry::config::Env;
 
 mod common;
 
@@ -16,7 +17,7 @@ fn init_follows_consent_and_a_recheck_switches_off() {
     // Off: nothing written, counters off.
     let guard = telemetry::init(config(dir.path(), Env::empty()));
     assert!(!guard.is_enabled());
-    assert!(!telemetry::is_recording());
+    assert!(!telemetry::introspect::is_recording());
     assert!(!dir.path().join("conf").exists());
     drop(guard);
 
@@ -24,11 +25,11 @@ fn init_follows_consent_and_a_recheck_switches_off() {
     let guard =
         telemetry::init(config(dir.path(), Env::empty()).default_consent(DefaultConsent::OptOut));
     assert!(guard.is_enabled());
-    assert!(telemetry::is_recording());
+    assert!(telemetry::introspect::is_recording());
     assert!(!dir.path().join("conf").exists());
     drop(guard);
     assert!(
-        !telemetry::is_recording(),
+        !telemetry::introspect::is_recording(),
         "dropping the guard stops the counters"
     );
 
@@ -38,17 +39,17 @@ fn init_follows_consent_and_a_recheck_switches_off() {
         config(dir.path(), Env::empty()).recheck_interval(Duration::from_millis(50)),
     );
     assert_eq!(guard.decision().rule.number(), 8);
-    assert!(telemetry::is_recording());
+    assert!(telemetry::introspect::is_recording());
     std::fs::write(dir.path().join("policy.toml"), "disabled = true").unwrap();
     let start = Instant::now();
-    while telemetry::is_recording() && start.elapsed() < Duration::from_secs(5) {
+    while telemetry::introspect::is_recording() && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(
-        !telemetry::is_recording(),
+        !telemetry::introspect::is_recording(),
         "the background re-check switched off"
     );
-    assert_eq!(guard.decision().rule, telemetry::Rule::Policy);
+    assert_eq!(guard.decision().rule, telemetry::consent::Rule::Policy);
     let dropped = Instant::now();
     drop(guard);
     assert!(
@@ -68,7 +69,7 @@ fn init_follows_consent_and_a_recheck_switches_off() {
     }
     assert!(consent_threads() == 1 || !cfg!(target_os = "linux"));
     telemetry::set_consent(&config(dir.path(), Env::empty()), false).unwrap();
-    assert!(!telemetry::is_recording());
+    assert!(!telemetry::introspect::is_recording());
     assert!(!guard.is_enabled(), "the guard says off too");
     assert_eq!(guard.decision().rule.number(), 8);
     assert!(!guard.refresh().enabled);
@@ -89,11 +90,11 @@ fn init_follows_consent_and_a_recheck_switches_off() {
     let guard = telemetry::init(optout());
     assert!(guard.is_enabled());
     telemetry::reset_consent(&optout()).unwrap();
-    assert!(!telemetry::is_recording());
-    assert_eq!(guard.decision().rule, telemetry::Rule::Reset);
+    assert!(!telemetry::introspect::is_recording());
+    assert_eq!(guard.decision().rule, telemetry::consent::Rule::Reset);
     drop(guard);
 
-    let audit = telemetry::StateStore::new(dir.path().join("conf"))
+    let audit = telemetry::consent::StateStore::new(dir.path().join("conf"))
         .audit_lines()
         .unwrap();
     assert_eq!(audit.len(), 4, "{audit:?}");

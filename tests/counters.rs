@@ -9,7 +9,7 @@ use common::{block_on, counts};
 use telemetry::{flow, task};
 
 fn on() {
-    telemetry::set_recording(true);
+    telemetry::testing::set_recording(true);
 }
 
 #[task]
@@ -156,15 +156,18 @@ fn async_outcomes() {
 
 #[test]
 fn snapshot_describes_the_callsite() {
-    let snap = telemetry::callsites()
+    let snap = telemetry::introspect::callsites()
         .into_iter()
         .find(|c| c.name == "flaky")
         .unwrap();
-    assert_eq!(snap.kind, telemetry::Kind::Task);
-    assert_eq!(snap.features, telemetry::Features::RETRIES);
-    let snap = telemetry::callsites()
+    assert_eq!(snap.kind, telemetry::introspect::Kind::Task);
+    assert_eq!(snap.features, telemetry::introspect::Features::RETRIES);
+    let snap = telemetry::introspect::callsites()
         .into_iter()
         .find(|c| c.name == "async_step")
         .unwrap();
-    assert!(snap.features.contains(telemetry::Features::ASYNC));
+    assert!(
+        snap.features
+            .contains(telemetry::introspect::Features::ASYNC)
+    );
 }

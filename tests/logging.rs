@@ -4,7 +4,8 @@
 use std::sync::Mutex;
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use telemetry::{Config, Env};
+use telemetry::Config;
+use telemetry::config::Env;
 
 struct Capture(Mutex<Vec<(Level, String)>>);
 

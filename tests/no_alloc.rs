@@ -16,7 +16,8 @@ use std::pin::pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::Poll;
 
-use telemetry::{Env, flow, task};
+use telemetry::config::Env;
+use telemetry::{flow, task};
 
 struct Counting;
 
@@ -122,7 +123,7 @@ async fn nightly_async(n: u64) -> Result<u64, std::io::Error> {
 #[test]
 fn counted_calls_do_not_allocate() {
     let _serial = serial();
-    telemetry::set_recording(true);
+    telemetry::testing::set_recording(true);
     // The first counted call on this thread takes a shard; the cache entry is made once.
     add(1, 2);
     cached(5);
@@ -133,7 +134,7 @@ fn counted_calls_do_not_allocate() {
             std::hint::black_box(cached(5));
         }
     });
-    telemetry::set_recording(false);
+    telemetry::testing::set_recording(false);
     assert_eq!(n, 0);
     let add_calls = common::counts("no_alloc", "add").calls();
     assert!(add_calls >= 10_001, "the calls were counted: {add_calls}");

@@ -19,13 +19,13 @@ fn thread_names() -> Vec<String> {
 
 #[test]
 fn nothing_is_counted_or_started_while_off() {
-    assert!(!telemetry::is_recording());
+    assert!(!telemetry::introspect::is_recording());
     for x in 0..100 {
         let _ = work(x % 3);
     }
-    let snap = telemetry::callsites();
+    let snap = telemetry::introspect::callsites();
     assert_eq!(snap.len(), 1);
-    assert_eq!(snap[0].counts, telemetry::Counts::default());
+    assert_eq!(snap[0].counts, telemetry::introspect::Counts::default());
     if cfg!(target_os = "linux") {
         let names = thread_names();
         assert!(!names.is_empty());

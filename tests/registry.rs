@@ -40,11 +40,14 @@ mod nested {
 #[test]
 fn descriptors_are_enumerated_without_calling_the_fns() {
     // Only one of them is called, and only after counting.
-    assert_eq!(telemetry::flows_defined(), 2);
-    assert_eq!(telemetry::tasks_defined(), 5);
-    assert_eq!(telemetry::callsites().len(), 7);
+    assert_eq!(telemetry::introspect::flows_defined(), 2);
+    assert_eq!(telemetry::introspect::tasks_defined(), 5);
+    assert_eq!(telemetry::introspect::callsites().len(), 7);
     assert_eq!(called_task(), 1);
-    let names: Vec<_> = telemetry::callsites().iter().map(|c| c.name).collect();
+    let names: Vec<_> = telemetry::introspect::callsites()
+        .iter()
+        .map(|c| c.name)
+        .collect();
     for name in [
         "never_called_flow",
         "never_called_async_flow",

@@ -23,7 +23,7 @@ fn concurrent_processes_toggle_safely() {
             assert!(child.wait().unwrap().success());
         }
     }
-    let store = telemetry::StateStore::new(sb.config_dir());
+    let store = telemetry::consent::StateStore::new(sb.config_dir());
     let state = store.read().expect("never a torn or corrupt file");
     let lines = store.audit_lines().unwrap();
     assert!(!lines.is_empty());

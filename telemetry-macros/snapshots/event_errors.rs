@@ -11,7 +11,7 @@ impl ::telemetry::__private::SealedEvent for Login {}
 #[automatically_derived]
 impl ::telemetry::Event for Login {
     const NAME: &'static str = "invalid";
-    fn fields(&self) -> ::std::vec::Vec<(&'static str, ::telemetry::FieldValue)> {
+    fn fields(&self) -> ::std::vec::Vec<(&'static str, ::telemetry::wire::FieldValue)> {
         ::core::unreachable!()
     }
 }

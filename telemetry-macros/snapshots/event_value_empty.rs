@@ -7,8 +7,8 @@ const _: () = {
     #[automatically_derived]
     impl ::telemetry::__private::SealedField for Never {}
     #[automatically_derived]
-    impl ::telemetry::EventField for Never {
-        fn field_value(&self) -> ::telemetry::FieldValue {
+    impl ::telemetry::wire::EventField for Never {
+        fn field_value(&self) -> ::telemetry::wire::FieldValue {
             match *self {}
         }
     }

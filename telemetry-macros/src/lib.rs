@@ -4,10 +4,13 @@
 //! Use them through the facade (`use telemetry::{flow, task};`,
 //! `#[derive(telemetry::Event)]`), which documents them with runnable examples; the generated
 //! code refers to the facade as `::telemetry`, or by the path given with `crate = path`.
+//!
+//! Laid out as parse → check → expand: `attr` for the attributes, `derive` for the
+//! derives, `common` for what both share (error collection, `crate = path`).
 
 mod attr;
-mod event;
-mod expand;
+mod common;
+mod derive;
 
 use proc_macro::TokenStream;
 
@@ -18,13 +21,13 @@ use proc_macro::TokenStream;
 /// crate's documentation has a runnable example; the README describes each option.
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(expand::Kind::Flow, args.into(), item.into(), instrument()).into()
+    attr::expand(attr::Kind::Flow, args.into(), item.into(), instrument()).into()
 }
 
 /// Marks a task: a step inside a flow. Takes the same options as [`macro@flow`].
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(expand::Kind::Task, args.into(), item.into(), instrument()).into()
+    attr::expand(attr::Kind::Task, args.into(), item.into(), instrument()).into()
 }
 
 /// Derives `telemetry::Event` for a struct with named fields: a custom event, sent under
@@ -35,7 +38,7 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// range such as `"6-10"`), an enum deriving [`EventValue`](derive@EventValue),
 /// `telemetry::Version`, or an `Option` of those. `String`, `&str`, `char`, `PathBuf`,
 /// `OsString`, floats, collections, addresses, URLs, times and durations are refused by name
-/// with a message saying why; any other type fails on the missing `telemetry::EventField`
+/// with a message saying why; any other type fails on the missing `telemetry::wire::EventField`
 /// impl. Every problem is reported at once, each on the offending token.
 ///
 /// Options, in `#[telemetry(...)]` on the struct: `name = "..."` (the event's name instead
@@ -46,22 +49,23 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The `telemetry` crate re-exports this derive, with a runnable example.
 #[proc_macro_derive(Event, attributes(telemetry))]
 pub fn derive_event(item: TokenStream) -> TokenStream {
-    event::derive_event(item.into()).into()
+    derive::derive::<derive::event::EventItem>(item.into()).into()
 }
 
-/// Derives `telemetry::EventValue` (and `telemetry::EventField`) for an enum whose variants
-/// have no fields, so it can be a field of an [`Event`](derive@Event): a value is sent as its
-/// variant's name in snake case (`BlueGreen` → `blue_green`).
+/// Derives `telemetry::EventValue` (and `telemetry::wire::EventField`) for an enum whose
+/// variants have no fields, so it can be a field of an [`Event`](derive@Event): a value is
+/// sent as its variant's name in snake case (`BlueGreen` → `blue_green`).
 ///
 /// Options: `#[telemetry(name = "...")]` on a variant sends it under that name;
 /// `#[telemetry(crate = path)]` on the enum says where the `telemetry` facade is. Variants
 /// with fields are refused: they could carry any value. Names are checked against the rule
-/// of `telemetry::Name` when the macro runs, and again by the compiler in the generated code.
+/// of `telemetry::wire::Name` when the macro runs, and again by the compiler in the generated
+/// code.
 ///
 /// The `telemetry` crate re-exports this derive, with a runnable example.
 #[proc_macro_derive(EventValue, attributes(telemetry))]
 pub fn derive_event_value(item: TokenStream) -> TokenStream {
-    event::derive_event_value(item.into()).into()
+    derive::derive::<derive::value::ValueItem>(item.into()).into()
 }
 
 /// False when this crate was built with `--cfg telemetry_disabled` (the kill switch). The

@@ -8,8 +8,18 @@ use std::process::{Command, Stdio};
 
 use proc_macro2::TokenStream;
 
-use crate::event::{derive_event, derive_event_value};
-use crate::expand::{Kind, expand};
+use crate::attr::{Kind, expand};
+use crate::derive::derive;
+use crate::derive::event::EventItem;
+use crate::derive::value::ValueItem;
+
+fn derive_event(input: TokenStream) -> TokenStream {
+    derive::<EventItem>(input)
+}
+
+fn derive_event_value(input: TokenStream) -> TokenStream {
+    derive::<ValueItem>(input)
+}
 
 fn rustfmt(code: &str) -> String {
     let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into()))

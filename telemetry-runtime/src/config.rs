@@ -5,34 +5,25 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::calendar::Clock;
-use crate::env::Env;
-use crate::paths;
-use crate::state::StateError;
-
-/// The host's default when nobody decided (SPEC §4, rule 9).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DefaultConsent {
-    /// Off until the user says yes. The default.
-    #[default]
-    OptIn,
-    /// On until the user says no; nothing is sent in the run that shows the first-run notice.
-    OptOut,
-}
+use crate::base::calendar::Clock;
+use crate::base::env::Env;
+use crate::base::paths::{self, ConfigDirError};
+use crate::decision::DefaultConsent;
 
 /// How often a running process re-checks rules 2–5 (environment and policy file).
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
 /// How long the first-run prompt waits for an answer before taking it as No.
 pub const DEFAULT_PROMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest dropping the guard may take to send what is pending (SPEC §7).
+/// The longest dropping the guard may take to send what is pending .
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often a long-running process sends a `heartbeat` event (SPEC §6).
+/// How often a long-running process sends a `heartbeat` event .
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(600);
 
 /// The host's telemetry settings, built step by step.
 ///
 /// ```
-/// use telemetry_runtime::{Config, DefaultConsent, Env};
+/// use telemetry::config::Env;
+/// use telemetry::{Config, DefaultConsent};
 ///
 /// let config = Config::new("acme", "1.2.3")
 ///     .endpoint("https://telemetry.acme.example/v1/batch")
@@ -182,7 +173,7 @@ impl Config {
     /// `_` and `-` (starting with a letter) are kept; anything else is left out.
     ///
     /// ```
-    /// let config = telemetry_runtime::Config::new("acme", "1.0")
+    /// let config = telemetry::Config::new("acme", "1.0")
     ///     .integration("postgres")
     ///     .integration(if cfg!(feature = "s3") { "s3" } else { "local-files" });
     /// # let _ = config;
@@ -226,7 +217,7 @@ impl Config {
     }
 
     /// The config dir in effect, or why there is none.
-    pub(crate) fn state_dir(&self) -> Result<PathBuf, StateError> {
+    pub(crate) fn state_dir(&self) -> Result<PathBuf, ConfigDirError> {
         match &self.config_dir {
             Some(dir) => Ok(dir.clone()),
             None => paths::config_dir(&self.app, &self.env),

@@ -1,83 +1,71 @@
 //! `init`: decide once at startup, turn the counters on or off, and keep re-checking the
-//! rules that can change while the process runs.
+//! rules that can change while the process runs. The top layer: it starts what every layer
+//! below provides, and nothing below calls it.
 //!
-//! The process has **one** current decision (a `static` here). `init` sets it; the re-check,
-//! `set_consent(false)`, `disable`, `reset` and the first-run notice only ever switch it off;
-//! the recording flag of the counters always follows it (changed under the same lock), and
-//! [`Guard::decision`] reads it. So the guard, the flag and the re-check thread never disagree.
+//! The decision in force is the process's one current decision (`process`); the guard reads
+//! it, so the guard, the recording flag and the re-check thread never disagree.
 //!
 //! While telemetry is on, one small thread (`telemetry-consent`) wakes every
-//! [`Config::recheck_interval`](crate::Config::recheck_interval) (5 s by default) and re-runs
-//! rules 2–5 (three variable lookups and at most two small file reads). If one now says off,
-//! it turns the counters off at once (nothing is sent for the switch) and exits. It also
-//! exits as soon as anything else switched off, or the guard is dropped: the thread exists
-//! only while telemetry is on, and never with the compile-time kill switch.
+//! [`Config::recheck_interval`] (5 s by default) and re-runs rules 2–5 (three variable
+//! lookups and at most two small file reads). If one now says off, it turns the counters off
+//! at once (nothing is sent for the switch) and exits. It also exits as soon as anything else
+//! switched off, or the guard is dropped: the thread exists only while telemetry is on, and
+//! never with the compile-time kill switch.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::Arc;
 use std::thread;
 
 use crate::config::Config;
-use crate::consent::{self, Decision, Rule};
-use crate::counters::set_recording;
-use crate::prompt::notice_shown_this_run;
-use crate::schema::Id;
-use crate::worker::{Diagnostics, Settings, Worker};
+use crate::consent::rules;
+use crate::decision::{Decision, Rule};
+use crate::pipeline::settings::{Diagnostics, Settings, diagnostics};
+use crate::pipeline::worker::Worker;
+use crate::process;
+use crate::record::counters::set_recording;
 
-/// Starts telemetry for this process: resolves consent (SPEC §4) and turns the call-path
-/// counters on only if it says yes. Never panics, never prints, never writes a file while
-/// consent is off. Keep the guard alive for as long as telemetry should run.
+/// Starts telemetry for this process: resolves consent (the README's nine rules) and turns
+/// the call-path counters on only if it says yes. Never panics, never prints, never writes
+/// a file while consent is off. Keep the guard alive for as long as telemetry should run.
 ///
 /// ```
-/// use telemetry_runtime::{Config, Env};
+/// use telemetry::config::Env;
+/// use telemetry::{Config, DefaultConsent};
 ///
 /// let tmp = tempfile::tempdir().unwrap();
 /// let dir = tmp.path().join("conf");
-/// let guard = telemetry_runtime::init(
-///     Config::new("acme", "1.0")
-///         .env(Env::empty())
-///         .config_dir(&dir)
-///         .policy_file(tmp.path().join("policy.toml")) // not the real /etc/acme/telemetry.toml
-///         .current_dir(tmp.path()),
-/// );
+/// let config = Config::new("acme", "1.0")
+///     .env(Env::empty())
+///     .config_dir(&dir)
+///     .policy_file(tmp.path().join("policy.toml")) // not the real /etc/acme/telemetry.toml
+///     .current_dir(tmp.path());
+///
+/// let guard = telemetry::init(config.clone());
 /// assert!(!guard.is_enabled()); // opt-in: off until the user says yes
 /// assert!(!dir.exists()); // and nothing was written
+/// drop(guard);
+///
+/// // The user says yes (`acme telemetry enable`, or the first-run prompt): the next run counts.
+/// if !cfg!(telemetry_disabled) {
+///     telemetry::set_consent(&config, true).unwrap();
+///     let guard = telemetry::init(config); // no endpoint: counts, but sends nowhere
+///     assert!(guard.is_enabled());
+///     assert_eq!(guard.decision().rule.number(), 8); // decided by the user's own decision
+/// }
 /// ```
 pub fn init(config: Config) -> Guard {
     if cfg!(telemetry_disabled) {
         return Guard {
             live: None,
             worker: None,
-            decision: Decision {
-                enabled: false,
-                rule: Rule::CompiledOut,
-            },
+            decision: Decision::off(Rule::CompiledOut),
         };
     }
-    let mut decision =
-        catch_unwind(AssertUnwindSafe(|| decide_at_start(&config))).unwrap_or(Decision {
-            enabled: false,
-            rule: Rule::InternalError,
-        });
-    let generation = {
-        let mut current = current();
-        current.generation += 1;
-        // The run that showed the first-run notice sends nothing (SPEC §4, rule 9), even if
-        // the host calls `init` after the prompt.
-        if decision.enabled && notice_shown_this_run() && decision.rule.number() >= 8 {
-            decision = Decision {
-                enabled: false,
-                rule: Rule::FirstRunNotice,
-            };
-        }
-        current.decision = Some(decision.clone());
-        set_recording(decision.enabled);
-        current.generation
-    };
-    // An older guard's thread sees the new generation and exits.
-    CHANGED.notify_all();
+    let decision = catch_unwind(AssertUnwindSafe(|| decide_at_start(&config)))
+        .unwrap_or(Decision::off(Rule::InternalError));
+    let (generation, decision) = process::begin(decision, set_recording);
     // The worker exists only while consent holds; it stops by itself when it is withdrawn.
-    let worker = match try_session_id().and_then(Id::parse) {
+    let worker = match process::session() {
         Some(session) if decision.enabled => Worker::start(Settings::from_config(&config, session)),
         _ => None,
     };
@@ -98,68 +86,11 @@ pub fn init(config: Config) -> Guard {
 
 /// Consent, and a session id: without one (the OS random source failed) nothing can be sent.
 fn decide_at_start(config: &Config) -> Decision {
-    let decision = consent::resolve(config);
-    if decision.enabled && try_session_id().is_none() {
-        return Decision {
-            enabled: false,
-            rule: Rule::NoRandomness,
-        };
+    let decision = rules::resolve(config);
+    if decision.enabled && process::session().is_none() {
+        return Decision::off(Rule::NoRandomness);
     }
     decision
-}
-
-/// The random id of this process's session (a UUID v4), the same for the whole run. If the
-/// OS random source failed, the nil UUID (all zeros); telemetry is then off (never a panic).
-pub fn session_id() -> &'static str {
-    try_session_id().unwrap_or("00000000-0000-0000-0000-000000000000")
-}
-
-/// The session id, or `None` if the OS random source failed.
-pub(crate) fn try_session_id() -> Option<&'static str> {
-    static ID: OnceLock<Option<String>> = OnceLock::new();
-    ID.get_or_init(|| crate::state::random_uuid().map(|id| id.to_string()))
-        .as_deref()
-}
-
-/// The process's current decision; `None` before the first `init` and after its guard.
-struct Current {
-    /// Bumped by every `init`, so a guard only ever acts on its own decision.
-    generation: u64,
-    decision: Option<Decision>,
-}
-
-static CURRENT: Mutex<Current> = Mutex::new(Current {
-    generation: 0,
-    decision: None,
-});
-/// Signalled whenever the current decision changes: wakes the re-check thread.
-static CHANGED: Condvar = Condvar::new();
-
-/// Held by unit tests that change the process-wide decision, so they do not interleave.
-#[cfg(test)]
-pub(crate) fn test_lock() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn current() -> MutexGuard<'static, Current> {
-    CURRENT.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Switches this process off, at once: the counters stop, the guard's decision becomes
-/// `rule` (if it was on; an "off" already in force keeps its reason) and the re-check thread
-/// exits. Called by `set_consent(false)`, `disable`, `reset` and the first-run notice.
-pub(crate) fn switch_off(rule: Rule) {
-    let mut current = current();
-    if let Some(decision) = current.decision.as_mut().filter(|d| d.enabled) {
-        *decision = Decision {
-            enabled: false,
-            rule,
-        };
-    }
-    set_recording(false);
-    drop(current);
-    CHANGED.notify_all();
 }
 
 struct Live {
@@ -168,61 +99,22 @@ struct Live {
 }
 
 impl Live {
-    /// Whether this guard's decision is the current one, and on.
-    fn is_on(&self, current: &Current) -> bool {
-        current.generation == self.generation
-            && current.decision.as_ref().is_some_and(|d| d.enabled)
-    }
-
     fn watch(&self) {
-        let mut current = current();
-        while self.is_on(&current) {
-            current = CHANGED
-                .wait_timeout(current, self.config.recheck_interval)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-            if !self.is_on(&current) {
-                return;
-            }
-            // Re-check without holding the lock (it reads a file).
-            drop(current);
+        while process::wait_while_on(self.generation, self.config.recheck_interval) {
             self.refresh();
-            current = self::current();
         }
     }
 
     /// Re-runs rules 2–5 if this guard's decision is on; switches off if one now says off.
     fn refresh(&self) -> Decision {
-        if self.is_on(&current()) {
-            let found = catch_unwind(AssertUnwindSafe(|| consent::recheck(&self.config)))
-                .unwrap_or(Some(Decision {
-                    enabled: false,
-                    rule: Rule::InternalError,
-                }));
+        if process::is_on(self.generation) {
+            let found = catch_unwind(AssertUnwindSafe(|| rules::recheck(&self.config)))
+                .unwrap_or(Some(Decision::off(Rule::InternalError)));
             if let Some(decision) = found.filter(|d| !d.enabled) {
-                let mut current = current();
-                if self.is_on(&current) {
-                    current.decision = Some(decision);
-                    set_recording(false);
-                    drop(current);
-                    CHANGED.notify_all();
-                }
+                process::switch_off_if_current(self.generation, decision);
             }
         }
-        self.decision()
-    }
-
-    fn decision(&self) -> Decision {
-        let current = current();
-        // If a later `init` replaced this guard, its decision is the one in force.
-        match &current.decision {
-            Some(decision) => decision.clone(),
-            // Only when a later guard was dropped meanwhile: off.
-            None => Decision {
-                enabled: false,
-                rule: Rule::InternalError,
-            },
-        }
+        process::decision()
     }
 }
 
@@ -243,7 +135,7 @@ impl Guard {
     /// off since `init`).
     pub fn decision(&self) -> Decision {
         match &self.live {
-            Some(live) => live.decision(),
+            Some(_) => process::decision(),
             None => self.decision.clone(),
         }
     }
@@ -269,7 +161,7 @@ impl Guard {
 
     /// How full the pipeline's queue and spool are now.
     pub fn diagnostics(&self) -> Diagnostics {
-        crate::worker::diagnostics(self.config().and_then(Config::resolved_config_dir))
+        diagnostics(self.config().and_then(Config::resolved_config_dir))
     }
 }
 
@@ -290,14 +182,51 @@ impl Drop for Guard {
             worker.flush(live.config.flush_timeout);
         }
         // Never blocks: the thread is woken, sees the decision gone and exits on its own.
-        let mut current = current();
-        if current.generation == live.generation {
-            if current.decision.as_ref().is_some_and(|d| d.enabled) {
-                set_recording(false);
+        process::end(live.generation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::consent::prompt::prompt_with;
+    use crate::consent::prompt::tests::config;
+    use crate::decision::{DefaultConsent, Rule};
+    use crate::record::counters::is_recording;
+
+    /// The prompt's own tests cannot start telemetry (a lower layer); this one does.
+    #[test]
+    fn the_notice_switches_this_run_off_and_says_what_the_default_is() {
+        for (default, answer) in [
+            (DefaultConsent::OptOut, "n\n"),
+            (DefaultConsent::OptOut, "y\n"),
+            (DefaultConsent::OptIn, "y\n"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let config = config(dir.path()).default_consent(default);
+            let _process = crate::process::test_lock();
+            crate::process::forget_notice_shown();
+            let guard = super::init(config.clone());
+            assert_eq!(guard.is_enabled(), default == DefaultConsent::OptOut);
+            let mut err = Vec::new();
+            prompt_with(&config, true, &mut err, |_| Some(answer.to_owned()));
+            let err = String::from_utf8(err).unwrap();
+            assert!(!guard.is_enabled(), "{default:?} {answer:?}");
+            assert!(!is_recording());
+            if default == DefaultConsent::OptOut {
+                assert_eq!(guard.decision().rule, Rule::FirstRunNotice);
+                assert!(err.contains("It is on by default"), "{err}");
+                assert!(!err.contains("Nothing is sent unless you say yes"), "{err}");
+            } else {
+                assert_eq!(guard.decision().rule, Rule::Default(DefaultConsent::OptIn));
+                assert!(err.contains("Nothing is sent unless you say yes"), "{err}");
             }
-            current.decision = None;
+            drop(guard);
+            // A later `init` in the same run (after the prompt) stays off too.
+            let guard = super::init(config.clone());
+            assert!(!guard.is_enabled());
+            assert!(!is_recording());
+            drop(guard);
+            crate::process::forget_notice_shown();
         }
-        drop(current);
-        CHANGED.notify_all();
     }
 }

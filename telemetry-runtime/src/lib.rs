@@ -1,70 +1,111 @@
-//! The runtime of the `telemetry` crate. Users depend on the `telemetry` facade, which
-//! re-exports what is public here; generated code reaches the rest via `__private`.
+//! The runtime of the `telemetry` crate. Hosts depend on the `telemetry` facade, which
+//! re-exports what is public here, grouped by who needs it; generated code reaches the rest
+//! through `__private`.
+//!
+//! # Layers
+//!
+//! The crate is built in layers. A module may `use` the layers listed before its own and
+//! never one after it, and the files of one folder never import each other in a circle
+//! (ARCHITECTURE.md has the map, and what each layer owns):
+//!
+//! 1. `base`: environment variables, dates, randomness, the names and places of files;
+//! 2. `wire`: everything that can leave the machine, and the one JSON writer;
+//! 3. `decision`: what a decision is (on/off and the rule that made it);
+//! 4. `config`: what a host passes to `init`;
+//! 5. `process`: the decision in force, the recording flag, the session id;
+//! 6. `record`: the call path: callsites, counter shards, the clock, the queue;
+//! 7. `options`: what `retries` and `cache` really do;
+//! 8. `files`: the state file, the audit log, the lock, private-file writes;
+//! 9. `consent`: the nine rules, CI detection, recording a decision, the prompt;
+//! 10. `pipeline`: settings, batches, the worker, the spool, the transport;
+//! 11. `cli`: the management commands, `preview` and `schema`;
+//! 12. `init`: `init` and its guard.
 
-mod cache;
-mod callsite;
-mod clock;
-mod command;
-mod counters;
-mod custom;
-mod errors;
-mod json;
-mod queue;
-mod retry;
-mod schema;
-mod schema_doc;
-mod spool;
-mod spool_check;
-mod timer;
+#![warn(unreachable_pub)]
 
-mod calendar;
-mod ci;
-pub mod cli;
+mod base;
+mod wire;
+
+mod decision;
+
 mod config;
+
+mod process;
+
+mod record;
+
+mod options;
+
+mod files;
+
 mod consent;
-mod env;
+
+mod pipeline;
+
+pub mod cli;
+
 mod init;
-mod paths;
-mod prompt;
-mod state;
-mod transport;
-mod worker;
 
-pub use callsite::{CallsiteSnapshot, Features, Kind, callsites, flows_defined, tasks_defined};
-pub use command::{Commands, record_command};
-pub use counters::{Counts, DURATION_BUCKETS, is_recording, set_recording};
-pub use custom::{Event, EventField, EventValue, record};
-pub use errors::KnownError;
-pub use schema::{
-    Bucket, ErrorType, FieldValue, HostTypeName, IoKind, MASK, MaskedCommand, Name, Version,
-};
+// What a host calls.
+pub use config::Config;
+pub use consent::change::{reset_consent, set_consent};
+pub use consent::prompt::first_run_prompt;
+pub use decision::DefaultConsent;
+pub use init::{Guard, init};
+pub use pipeline::settings::Diagnostics;
+pub use record::host::{record, record_command};
+pub use record::outcome::KnownError;
+pub use wire::command::Commands;
+pub use wire::custom::{Event, EventValue};
+pub use wire::errors::ErrorType;
+pub use wire::text::Version;
 
-pub use calendar::{BadDate, Clock, Date};
-pub use ci::{CI_ENVIRONMENTS, CiMatch, CiVariable, detect_ci};
+// Settings and what tests inject into them.
+pub use base::calendar::{BadDate, Clock, Date};
+pub use base::env::Env;
 pub use config::{
-    Config, DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PROMPT_TIMEOUT,
-    DEFAULT_RECHECK_INTERVAL, DefaultConsent,
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PROMPT_TIMEOUT,
+    DEFAULT_RECHECK_INTERVAL,
 };
-pub use consent::{Change, Decision, Rule, recheck, reset_consent, resolve, set_consent};
-pub use env::Env;
-pub use init::{Guard, init, session_id};
-pub use paths::env_prefix;
-pub use prompt::{NotShown, PromptOutcome, first_run_prompt, notice_shown_this_run};
-pub use state::{How, State, StateError, StateStore};
-pub use worker::Diagnostics;
+
+// Consent, for hosts with their own consent UI and for tests.
+pub use base::paths::{ConfigDirError, env_prefix};
+pub use consent::change::Change;
+pub use consent::ci::{CI_ENVIRONMENTS, detect_ci};
+pub use consent::prompt::{NotShown, PromptOutcome, notice_shown_this_run};
+pub use consent::rules::{recheck, resolve};
+pub use decision::{CiMatch, CiVariable, Decision, Rule};
+pub use files::lock::LOCK_TIMEOUT;
+pub use files::state::{How, State, StateError};
+pub use files::store::StateStore;
+
+// What leaves the machine, as far as a host can name it.
+pub use wire::buckets::{Bucket, DurationBucket};
+pub use wire::command::{MASK, MaskedCommand};
+pub use wire::custom::{EventField, FieldValue};
+pub use wire::errors::{HostTypeName, IoKind};
+pub use wire::event::SCHEMA_VERSION;
+pub use wire::text::Name;
+
+// What a developer can read back locally.
+pub use process::session_id;
+pub use record::counters::{Counts, is_recording, set_recording};
+pub use record::snapshot::{CallsiteSnapshot, callsites, flows_defined, tasks_defined};
+pub use wire::features::{Features, Kind};
 
 /// Support for the code the macros generate. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
-    pub use crate::callsite::{Callsite, Features, Kind, Registration};
-    pub use crate::counters::{Call, enter};
-    pub use crate::custom::{SealedEvent, SealedField};
-    pub use crate::errors::{
+    pub use crate::options::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
+    pub use crate::options::retry::{Retries, RetryOutcome, retry, run, typed};
+    pub use crate::options::sleep::Sleep;
+    pub use crate::record::callsite::{Callsite, Registration};
+    pub use crate::record::counters::{Call, enter};
+    pub use crate::record::outcome::{
         CallOutcome, KnownErrOutcome, NotResultOutcome, OtherErrOutcome, Probe,
     };
-    pub use crate::retry::{Retries, RetryOutcome, retry, run, typed};
-    pub use crate::timer::Sleep;
+    pub use crate::wire::custom::{SealedEvent, SealedField};
+    pub use crate::wire::features::{Features, Kind};
     pub use crate::{__outcome as outcome, __register as register};
     pub use inventory;
 }

@@ -39,8 +39,8 @@ pub fn noop_context() -> Context<'static> {
 }
 
 /// The counters of the one callsite named `name` in module `module`.
-pub fn counts(module: &str, name: &str) -> telemetry::Counts {
-    let found: Vec<_> = telemetry::callsites()
+pub fn counts(module: &str, name: &str) -> telemetry::introspect::Counts {
+    let found: Vec<_> = telemetry::introspect::callsites()
         .into_iter()
         .filter(|c| c.name == name && c.module_path.ends_with(module))
         .collect();
@@ -50,7 +50,7 @@ pub fn counts(module: &str, name: &str) -> telemetry::Counts {
 
 /// Settings for the host `acme` that read nothing from the machine: the given environment,
 /// and a config dir, policy file and working directory inside `dir`.
-pub fn isolated_config(dir: &Path, env: telemetry::Env) -> telemetry::Config {
+pub fn isolated_config(dir: &Path, env: telemetry::config::Env) -> telemetry::Config {
     telemetry::Config::new("acme", "1.0")
         .env(env)
         .config_dir(dir.join("conf"))

@@ -3,9 +3,9 @@
 
 struct Hostname(String);
 
-impl telemetry::EventField for Hostname {
-    fn field_value(&self) -> telemetry::FieldValue {
-        telemetry::FieldValue::Choice(telemetry::Name::new(self.0.clone().leak()).unwrap())
+impl telemetry::wire::EventField for Hostname {
+    fn field_value(&self) -> telemetry::wire::FieldValue {
+        telemetry::wire::FieldValue::Choice(telemetry::wire::Name::new(self.0.clone().leak()).unwrap())
     }
 }
 

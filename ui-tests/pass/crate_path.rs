@@ -17,5 +17,5 @@ fn absolute() {}
 fn main() {
     assert_eq!(via_reexport(3), Ok(3));
     absolute();
-    assert_eq!(telemetry::tasks_defined(), 2);
+    assert_eq!(telemetry::introspect::tasks_defined(), 2);
 }

@@ -90,8 +90,8 @@ fn main() {
     assert_eq!(Strategy::VARIANTS, ["blue_green", "canary_release"]);
     assert_eq!(Mode::VARIANTS, ["fast", "safe"]);
     assert_eq!(
-        telemetry::EventField::field_value(&Mode::Fast),
-        telemetry::FieldValue::Choice(telemetry::Name::new("fast").unwrap())
+        telemetry::wire::EventField::field_value(&Mode::Fast),
+        telemetry::wire::FieldValue::Choice(telemetry::wire::Name::new("fast").unwrap())
     );
     assert!(Empty::VARIANTS.is_empty());
     telemetry::record(&everything);

@@ -1,9 +1,17 @@
-//! The precedence table of SPEC §4: every rule alone, every pair of neighbouring rules, and
+//! The precedence table of the README's consent rules: every rule alone, every pair of neighbouring rules, and
 //! every error deciding off.
 
-use super::*;
-use crate::env::Env;
-use crate::state::How;
+use std::fs;
+
+use super::change::{record, reset_with};
+use super::rules::*;
+use crate::base::calendar::{Clock, Date};
+use crate::base::env::Env;
+use crate::base::paths::SPOOL_DIR;
+use crate::config::Config;
+use crate::decision::{Decision, DefaultConsent, Rule};
+use crate::files::state::{How, State};
+use crate::files::store::StateStore;
 
 /// Something that makes one rule match.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +47,7 @@ fn setup(given: &[Given]) -> Setup {
         .config_dir(dir.path().join("conf"))
         .policy_file(dir.path().join("policy.toml"))
         .current_dir(&work)
-        .clock(crate::Clock::fixed(today()));
+        .clock(Clock::fixed(today()));
     let mut compiled_out = false;
     for g in given {
         match *g {
@@ -247,7 +255,7 @@ fn errors_decide_off_and_say_so() {
     );
     // A new decision ends it.
     {
-        let _process = crate::init::test_lock();
+        let _process = crate::process::test_lock();
         record(&s.config, false, How::Cli).unwrap();
     }
     assert_eq!(
@@ -287,7 +295,7 @@ fn a_busy_lock_decides_off_at_once() {
     let conf = s.config.resolved_config_dir().unwrap();
     fs::create_dir_all(&conf).unwrap();
     fs::write(conf.join("telemetry_state.toml"), "garbage").unwrap();
-    let lock = fs::File::create(conf.join(crate::paths::LOCK_FILE)).unwrap();
+    let lock = fs::File::create(conf.join(crate::base::paths::LOCK_FILE)).unwrap();
     lock.lock().unwrap();
     let start = std::time::Instant::now();
     let d = resolve_inner(&s.config, false);
@@ -447,7 +455,7 @@ fn recheck_sees_rules_2_to_5_only() {
 
 #[test]
 fn set_and_reset_consent_audit_each_change_once() {
-    let _process = crate::init::test_lock();
+    let _process = crate::process::test_lock();
     let s = setup(&[]);
     let store = StateStore::new(s.config.resolved_config_dir().unwrap());
     // Reset with nothing stored creates nothing.

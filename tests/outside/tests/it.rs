@@ -27,7 +27,7 @@ fn block_on<F: Future>(f: F) -> F::Output {
 // One test, so the order of calls (and so the counts) is fixed.
 #[test]
 fn behaves_the_same_with_or_without_the_kill_switch() {
-    telemetry::set_recording(true);
+    telemetry::testing::set_recording(true);
 
     assert_eq!(fails_twice_then_ok(), Ok(3));
     assert_eq!(ran("fails_twice_then_ok"), 3);
@@ -56,15 +56,15 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
     assert_eq!(block_on(async_cached(1)), 2);
     assert_eq!(ran("async_cached"), 1);
 
-    let sites = telemetry::callsites();
+    let sites = telemetry::introspect::callsites();
     if cfg!(telemetry_disabled) {
         // Compiled out: no descriptor, no counter, no thread.
         assert!(sites.is_empty());
-        assert!(!telemetry::is_recording());
+        assert!(!telemetry::introspect::is_recording());
     } else {
         assert_eq!(sites.len(), ANNOTATED);
-        assert_eq!(telemetry::flows_defined(), 3);
-        assert_eq!(telemetry::tasks_defined(), ANNOTATED - 3);
+        assert_eq!(telemetry::introspect::flows_defined(), 3);
+        assert_eq!(telemetry::introspect::tasks_defined(), ANNOTATED - 3);
         let get = |name: &str| sites.iter().find(|s| s.name == name).unwrap().counts;
         let c = get("fails_twice_then_ok");
         assert_eq!((c.ok, c.err, c.retries), (1, 0, 2));

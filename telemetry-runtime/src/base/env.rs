@@ -1,0 +1,155 @@
+//! Where environment variables come from: the process, or a map a test injects.
+//!
+//! Consent reads a handful of variables (README, "Consent"). Reading them through [`Env`] lets tests
+//! decide every rule without touching the real environment, and keeps the variables' values
+//! out of every `Debug` output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The environment consent reads: the real one, or a fixed map.
+///
+/// ```
+/// use telemetry::config::Env;
+///
+/// let env = Env::empty().with("DO_NOT_TRACK", "1");
+/// assert_eq!(env.get("DO_NOT_TRACK").as_deref(), Some("1"));
+/// assert_eq!(env.get("CI"), None);
+/// ```
+#[derive(Clone, Default)]
+pub struct Env {
+    /// `None` reads the process environment, live (rules 2–5 are re-checked while running).
+    vars: Option<BTreeMap<String, String>>,
+}
+
+impl Env {
+    /// The process environment, read afresh on every lookup.
+    pub fn process() -> Self {
+        Env { vars: None }
+    }
+
+    /// An empty, injected environment: nothing is set.
+    pub fn empty() -> Self {
+        Env {
+            vars: Some(BTreeMap::new()),
+        }
+    }
+
+    /// An injected environment holding `pairs`.
+    ///
+    /// ```
+    /// let env = telemetry::config::Env::from_pairs([("CI", "true"), ("HOME", "/nowhere")]);
+    /// assert_eq!(env.get("CI").as_deref(), Some("true"));
+    /// ```
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Env {
+            vars: Some(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Sets `key` to `value` in an injected environment (turning a process environment into
+    /// an empty injected one first, so a test never reads the real one by accident).
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars
+            .get_or_insert_with(BTreeMap::new)
+            .insert(key.into(), value.into());
+        self
+    }
+
+    /// The value of `key`, if set. A value that is not valid Unicode is read lossily: it
+    /// still counts as set, which is what every rule needs.
+    pub fn get(&self, key: &str) -> Option<String> {
+        match &self.vars {
+            Some(map) => map.get(key).cloned(),
+            None => std::env::var_os(key).map(|v| v.to_string_lossy().into_owned()),
+        }
+    }
+
+    /// Whether this reads the process environment.
+    pub fn is_process(&self) -> bool {
+        self.vars.is_none()
+    }
+}
+
+impl fmt::Debug for Env {
+    // Never print values: they may hold paths or tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.vars {
+            None => f.write_str("Env::process()"),
+            Some(map) => write!(f, "Env::injected({} variables)", map.len()),
+        }
+    }
+}
+
+/// How a variable reads as a switch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Switch {
+    /// `1`, `true`, `yes` (any case).
+    On,
+    /// `0`, `false`, `no` (any case).
+    Off,
+    /// Set to something else.
+    Other,
+}
+
+/// Reads a value as `1/true/yes` or `0/false/no`, case-insensitively, ignoring spaces.
+pub(crate) fn switch(value: &str) -> Switch {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Switch::On,
+        "0" | "false" | "no" => Switch::Off,
+        _ => Switch::Other,
+    }
+}
+
+/// `DO_NOT_TRACK` semantics: set to anything but empty, `0`, `false`, `no` means yes.
+pub(crate) fn truthy(value: Option<&str>) -> bool {
+    match value {
+        None => false,
+        Some(v) => !v.trim().is_empty() && switch(v) != Switch::Off,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truthy_follows_do_not_track_semantics() {
+        for v in ["1", "true", "TRUE", "yes", "on", "anything", " 2 "] {
+            assert!(truthy(Some(v)), "{v:?}");
+        }
+        for v in ["", " ", "0", "false", "False", "NO", "no"] {
+            assert!(!truthy(Some(v)), "{v:?}");
+        }
+        assert!(!truthy(None));
+    }
+
+    #[test]
+    fn switch_reads_both_ways() {
+        for v in ["1", "true", "Yes", " TRUE "] {
+            assert_eq!(switch(v), Switch::On, "{v:?}");
+        }
+        for v in ["0", "false", "No", "FALSE"] {
+            assert_eq!(switch(v), Switch::Off, "{v:?}");
+        }
+        for v in ["", "2", "maybe", "on"] {
+            assert_eq!(switch(v), Switch::Other, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_values() {
+        let env = Env::empty().with("SECRET", "hunter2");
+        assert!(!format!("{env:?}").contains("hunter2"));
+    }
+}

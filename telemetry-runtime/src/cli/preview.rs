@@ -1,0 +1,93 @@
+//! `telemetry preview`: the next batch that would be sent, as pretty JSON, sending nothing
+//! and writing nothing.
+
+use std::io::{self, Write};
+
+use crate::config::Config;
+use crate::consent::rules;
+use crate::pipeline::batch::{Observed, reported};
+use crate::pipeline::settings::Settings;
+use crate::pipeline::spool::Spool;
+use crate::pipeline::spool_check::is_valid_batch;
+use crate::process;
+use crate::wire::event::Batch;
+use crate::wire::json::{Json, ToJson};
+
+/// What `telemetry preview` shows.
+enum Preview {
+    /// A batch an earlier run could not send: the next one the worker sends, as it is
+    /// stored, and how many more wait behind it.
+    Spooled { json: Json, more: usize },
+    /// Nothing waits. A batch as this process would build it now (its `session` and
+    /// `usage` events), to show what a run sends.
+    Example(Box<Batch>),
+}
+
+/// The batch `preview` prints. Reads the spool and the counters; writes nothing, sends
+/// nothing, and leaves what this process has reported as it was.
+fn next_batch(config: &Config) -> Option<Preview> {
+    let settings = Settings::from_config(config, process::session()?);
+    if let Some(dir) = &settings.spool_dir {
+        let pending = Spool::new(dir).pending();
+        for (i, path) in pending.iter().enumerate() {
+            // Skipped here exactly as the worker skips it: it would never be sent. Read back
+            // as written, so the keys keep their order and the content every byte.
+            if let Some(json) = Spool::read(path)
+                .filter(|b| is_valid_batch(b))
+                .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
+            {
+                let more = pending.len() - i - 1;
+                return Some(Preview::Spooled { json, more });
+            }
+        }
+    }
+    let mut copy = reported().clone();
+    settings
+        .build_from(&mut copy, Observed::now())
+        .map(|b| Preview::Example(Box::new(b)))
+}
+
+/// Prints the next batch as pretty JSON on `out` (and only that, so it can be piped to a
+/// JSON tool); what it is, and whether it would be sent, goes to `err`.
+pub(crate) fn preview(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+    let app = config.app();
+    let decision = rules::resolve_read_only(config);
+    let json = match next_batch(config) {
+        Some(Preview::Spooled { json, more }) => {
+            writeln!(
+                err,
+                "The next batch to send (left by an earlier run{}):",
+                match more {
+                    0 => String::new(),
+                    1 => "; 1 more waits after it".to_owned(),
+                    n => format!("; {n} more wait after it"),
+                }
+            )?;
+            json
+        }
+        Some(Preview::Example(batch)) => {
+            writeln!(
+                err,
+                "Nothing is waiting to be sent. A run of {app} sends batches like this one \
+                 (a `usage` event holds counts since the previous batch):"
+            )?;
+            batch.to_json()
+        }
+        None => {
+            writeln!(
+                err,
+                "error: no batch can be made here (no random source for ids)"
+            )?;
+            return Ok(1);
+        }
+    };
+    writeln!(out, "{}", json.pretty())?;
+    if !decision.enabled {
+        writeln!(
+            err,
+            "Telemetry is disabled here (decided by: {}), so nothing is sent.",
+            decision.rule
+        )?;
+    }
+    Ok(0)
+}

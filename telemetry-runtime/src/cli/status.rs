@@ -1,0 +1,94 @@
+//! `telemetry status`: whether telemetry is on, what decided it, and what identifies this
+//! installation and session.
+
+use std::io::{self, Write};
+
+use crate::config::Config;
+use crate::consent::rules;
+use crate::decision::Decision;
+use crate::files::state::State;
+use crate::files::store::StateStore;
+use crate::process;
+use crate::wire::json::Json;
+
+/// What `status` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The decision in force, and what made it.
+    pub decision: Decision,
+    /// The installation id, if the user ever consented (and did not reset).
+    pub installation_id: Option<String>,
+    /// This process's session id.
+    pub session_id: String,
+    /// When a batch was last sent.
+    pub last_sent: Option<String>,
+    /// Where batches go.
+    pub endpoint: Option<String>,
+}
+
+/// Gathers what `status` shows: resolves consent (renaming a corrupt state file aside, as
+/// resolving does) and reads the state file without changing it.
+pub fn status_of(config: &Config) -> Status {
+    let decision = rules::resolve(config);
+    let state = if cfg!(telemetry_disabled) {
+        State::default()
+    } else {
+        config
+            .resolved_config_dir()
+            .and_then(|dir| StateStore::new(dir).read().ok())
+            .unwrap_or_default()
+    };
+    Status {
+        decision,
+        installation_id: state.installation_id.map(|id| id.to_string()),
+        session_id: process::session_id().to_owned(),
+        last_sent: state.last_sent.map(|d| d.to_string()),
+        endpoint: config.effective_endpoint(),
+    }
+}
+
+pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Result<u8> {
+    let s = status_of(config);
+    if json {
+        let text = |v: &Option<String>| v.as_deref().map_or(Json::Null, Json::str);
+        let value = Json::object([
+            ("enabled", Json::Bool(s.decision.enabled)),
+            ("decided_by", Json::str(s.decision.rule.to_string())),
+            ("rule", Json::str(s.decision.rule.key())),
+            (
+                "rule_number",
+                Json::Int(u64::from(s.decision.rule.number())),
+            ),
+            ("installation_id", text(&s.installation_id)),
+            ("session_id", Json::str(s.session_id.as_str())),
+            ("last_sent", text(&s.last_sent)),
+            ("endpoint", text(&s.endpoint)),
+        ]);
+        writeln!(out, "{}", value.compact())?;
+    } else {
+        let on = if s.decision.enabled {
+            "Enabled"
+        } else {
+            "Disabled"
+        };
+        writeln!(out, "Telemetry: {on}")?;
+        writeln!(out, "Decided by: {}", s.decision.rule)?;
+        writeln!(
+            out,
+            "Installation ID: {}",
+            s.installation_id.as_deref().unwrap_or("<none>")
+        )?;
+        writeln!(out, "Session ID: {}", s.session_id)?;
+        writeln!(
+            out,
+            "Last sent: {}",
+            s.last_sent.as_deref().unwrap_or("Never")
+        )?;
+        writeln!(
+            out,
+            "Endpoint: {}",
+            s.endpoint.as_deref().unwrap_or("<none>")
+        )?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,159 @@
+//! The contents of `telemetry_state.toml`, who changed it, and what can go wrong.
+
+use std::fmt;
+use std::io;
+
+use serde::{Deserialize, Serialize};
+
+use crate::base::calendar::Date;
+use crate::base::paths::ConfigDirError;
+use crate::base::random;
+
+/// The contents of `telemetry_state.toml`. Dates only, never times.
+///
+/// ```
+/// use telemetry::consent::State;
+///
+/// let state: State = toml::from_str("enabled = true\nprompted = true").unwrap();
+/// assert_eq!(state.enabled, Some(true));
+/// assert_eq!(state.installation_id, None);
+/// // An installation id must be a UUID: anything else makes the file corrupt.
+/// assert!(toml::from_str::<State>("installation_id = \"me\"").is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// The user's decision, absent if none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Whether the first-run prompt was shown in this environment.
+    pub prompted: bool,
+    /// When the prompt was shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_date: Option<Date>,
+    /// When the decision was last changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_date: Option<Date>,
+    /// Random UUID v4, created only once the user consented. Parsed as a UUID, so a
+    /// hand-edited value can never be shown or sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installation_id: Option<uuid::Uuid>,
+    /// When a batch was last sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_sent: Option<Date>,
+}
+
+impl State {
+    /// Records a decision made today; consenting creates the installation id if there is none.
+    /// Fails (changing nothing) only if the OS random source fails while creating the id.
+    pub fn decide(&mut self, enabled: bool, today: Date) -> Result<(), StateError> {
+        if enabled && self.installation_id.is_none() {
+            self.installation_id = Some(random::uuid_v4().ok_or(StateError::NoRandomness)?);
+        }
+        if self.enabled != Some(enabled) {
+            self.decision_date = Some(today);
+        }
+        self.enabled = Some(enabled);
+        Ok(())
+    }
+
+    /// `enabled`, `disabled` or `unset`, as in the audit log.
+    pub fn decision_word(&self) -> &'static str {
+        match self.enabled {
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+            None => "unset",
+        }
+    }
+}
+
+/// Who changed consent, as written in the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// A management command (`acme telemetry enable`).
+    Cli,
+    /// The first-run prompt.
+    Prompt,
+    /// The host's code.
+    Api,
+    /// `reset`.
+    Reset,
+}
+
+impl fmt::Display for How {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            How::Cli => "cli",
+            How::Prompt => "prompt",
+            How::Api => "api",
+            How::Reset => "reset",
+        })
+    }
+}
+
+/// Why the state could not be read or written. Never shows paths or contents.
+#[derive(Debug)]
+pub enum StateError {
+    /// The file did not parse; it was renamed to `kept_as` (a file name in the config dir),
+    /// or left in place if even that failed. Also reported while such a kept copy exists and
+    /// no new decision was recorded since.
+    Corrupt {
+        /// The name it was renamed to.
+        kept_as: Option<String>,
+    },
+    /// Another process holds the lock: for longer than [`LOCK_TIMEOUT`](crate::files::lock::LOCK_TIMEOUT) (writers), or at all
+    /// (reading never waits).
+    Locked,
+    /// No config dir could be determined (no home directory in the environment).
+    NoConfigDir,
+    /// The config dir variable (named here) holds a relative path.
+    RelativeConfigDir(String),
+    /// The OS random source failed, so no installation id could be created.
+    NoRandomness,
+    /// Reading or writing failed.
+    Io(io::ErrorKind),
+    /// Built with the compile-time kill switch: no file is ever read or written.
+    CompiledOut,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Corrupt {
+                kept_as: Some(name),
+            } => {
+                write!(f, "the state file could not be read (kept as {name})")
+            }
+            StateError::Corrupt { kept_as: None } => {
+                f.write_str("the state file could not be read")
+            }
+            StateError::Locked => f.write_str("the state file is busy (locked by another process)"),
+            StateError::NoConfigDir => f.write_str("no config directory could be determined"),
+            StateError::RelativeConfigDir(var) => {
+                write!(f, "{var} is not an absolute path")
+            }
+            StateError::NoRandomness => f.write_str("the system's random number source failed"),
+            StateError::Io(kind) => {
+                write!(f, "the state file could not be read or written ({kind})")
+            }
+            StateError::CompiledOut => f.write_str("telemetry is compiled out of this build"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+impl From<io::Error> for StateError {
+    fn from(e: io::Error) -> Self {
+        StateError::Io(e.kind())
+    }
+}
+
+impl From<ConfigDirError> for StateError {
+    fn from(e: ConfigDirError) -> Self {
+        match e {
+            ConfigDirError::NoConfigDir => StateError::NoConfigDir,
+            ConfigDirError::RelativeConfigDir(var) => StateError::RelativeConfigDir(var),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Everything between the call path and the network: settings, batch building, the worker
+//! thread, the spool and its check, the endpoint and the transport.
+//!
+//! - [`settings`]: what the worker runs with, and the buffers' sizes;
+//! - [`batch`]: what changed since the last batch, as events (no threads, no I/O);
+//! - [`worker`]: the thread that drains, builds, spools and sends, and the exit flush;
+//! - [`spool`], [`spool_check`]: batches kept for later, and the strict check before one
+//!   is sent;
+//! - [`endpoint`], [`transport`]: where batches go, and sending them within a deadline.
+//!
+//! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
+//! `config` and `base`. Sends only while consent holds (ARCHITECTURE.md, "Invariants").
+
+pub(crate) mod batch;
+pub(crate) mod endpoint;
+pub(crate) mod settings;
+pub(crate) mod spool;
+pub(crate) mod spool_check;
+pub(crate) mod transport;
+pub(crate) mod worker;

@@ -1,0 +1,280 @@
+//! Per-callsite counters, updated on every call without a lock and without allocating.
+//!
+//! Each thread owns a *shard*: one cache-line-aligned [`Slot`] per callsite. Only the owning
+//! thread writes a shard, so an increment is a plain relaxed load and store (no `lock`
+//! prefix, no contention between threads); readers sum every shard. A shard is returned to
+//! a free list when its thread exits and reused by the next new thread, so memory is bounded
+//! by the peak number of threads that made annotated calls, not by how many ever existed.
+//! Counters only grow; whoever reads them takes differences between snapshots.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, PoisonError};
+
+use crate::process;
+use crate::record::callsite::{Callsite, registry};
+use crate::record::clock;
+use crate::record::outcome::CallOutcome;
+use crate::record::queue::{self, Message};
+use crate::wire::buckets::DurationBucket;
+use crate::wire::errors::ErrorType;
+
+/// Turns the call-path counters on or off for the whole process.
+///
+/// Consent decides this: `telemetry::init` calls it with the decision, and tests and
+/// benchmarks may call it directly (`telemetry::testing::set_recording`). Turning it on
+/// numbers the callsites and starts the coarse clock thread that times calls; turning it off
+/// makes every annotated call cost one relaxed atomic load, and lets that thread park. With
+/// the compile-time kill switch this does nothing.
+///
+/// ```
+/// telemetry::testing::set_recording(true);
+/// assert!(telemetry::introspect::is_recording() || cfg!(telemetry_disabled));
+/// telemetry::testing::set_recording(false);
+/// assert!(!telemetry::introspect::is_recording());
+/// ```
+pub fn set_recording(on: bool) {
+    if cfg!(telemetry_disabled) {
+        return;
+    }
+    if on {
+        // Number the callsites before any call can look for its slot.
+        registry();
+    }
+    process::set_recording_flag(on);
+    if on {
+        clock::resume();
+    }
+}
+
+/// Whether calls are currently being counted.
+pub fn is_recording() -> bool {
+    process::recording()
+}
+
+/// The counters of one callsite in one shard.
+#[derive(Default)]
+#[repr(align(128))] // two threads' slots never share a cache line (nor its prefetch pair)
+pub(crate) struct Slot {
+    ok: AtomicU64,
+    err: AtomicU64,
+    panics: AtomicU64,
+    retries: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    durations: [AtomicU64; DurationBucket::COUNT],
+}
+
+/// Adds one to a counter that only the current thread writes.
+#[inline(always)]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+type Shard = &'static [Slot];
+
+/// Every shard ever made (summed by readers), and those whose thread has exited.
+static ALL_SHARDS: Mutex<Vec<Shard>> = Mutex::new(Vec::new());
+static FREE_SHARDS: Mutex<Vec<Shard>> = Mutex::new(Vec::new());
+
+thread_local! {
+    // `const` and without a destructor: reading it is a plain thread-local load.
+    static SHARD: Cell<Option<Shard>> = const { Cell::new(None) };
+    // Hands the shard back when the thread exits.
+    static RELEASE: Release = const { Release(Cell::new(None)) };
+}
+
+struct Release(Cell<Option<Shard>>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if let Some(shard) = self.0.take() {
+            // Calls made by later thread-local destructors find no shard and are not counted,
+            // rather than writing into a shard another thread may already own.
+            SHARD.with(|s| s.set(None));
+            lock(&FREE_SHARDS).push(shard);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The first counted call on a thread: take a free shard or make one.
+#[cold]
+#[inline(never)]
+fn acquire_shard() -> Option<Shard> {
+    RELEASE
+        .try_with(|release| {
+            let shard = lock(&FREE_SHARDS).pop().unwrap_or_else(|| {
+                let slots = registry().len();
+                let shard: Shard = Box::leak((0..slots).map(|_| Slot::default()).collect());
+                lock(&ALL_SHARDS).push(shard);
+                shard
+            });
+            release.0.set(Some(shard));
+            SHARD.with(|s| s.set(Some(shard)));
+            shard
+        })
+        .ok()
+}
+
+/// Runs `f` on this thread's slot for `callsite`; does nothing if there is none.
+#[inline(always)]
+fn with_slot(callsite: &Callsite, f: impl FnOnce(&Slot)) {
+    let shard = match SHARD.with(Cell::get) {
+        Some(shard) => shard,
+        None => match acquire_shard() {
+            Some(shard) => shard,
+            None => return,
+        },
+    };
+    if let Some(slot) = callsite.slot_index().and_then(|i| shard.get(i)) {
+        f(slot);
+    }
+}
+
+/// One call of an annotated fn in progress. Generated code only.
+///
+/// When recording is off it holds nothing and every method is an untaken branch.
+#[doc(hidden)]
+pub struct Call {
+    callsite: Option<&'static Callsite>,
+    start: u32,
+}
+
+/// Starts a call: the only thing an annotated fn does before its body.
+#[doc(hidden)]
+#[inline(always)]
+pub fn enter(callsite: &'static Callsite) -> Call {
+    if process::recording() {
+        Call {
+            callsite: Some(callsite),
+            start: clock::ticks(),
+        }
+    } else {
+        Call::OFF
+    }
+}
+
+impl Call {
+    /// A call that records nothing.
+    pub const OFF: Call = Call {
+        callsite: None,
+        start: 0,
+    };
+
+    // Each method looks up the slot of the thread it runs on: an async call may finish on
+    // another thread than it started on, and a shard has exactly one writer.
+
+    /// One more attempt is about to run after an `Err`.
+    #[inline(always)]
+    pub fn retried(&self) {
+        if let Some(cs) = self.callsite {
+            with_slot(cs, |s| bump(&s.retries));
+        }
+    }
+
+    /// The result came from the cache; the call is over.
+    #[inline(always)]
+    pub fn cache_hit(mut self) {
+        if let Some(cs) = self.callsite.take() {
+            with_slot(cs, |s| {
+                bump(&s.cache_hits);
+                bump(&s.ok);
+                bump(&s.durations[DurationBucket::Under1s.index()]);
+            });
+        }
+    }
+
+    /// The cache had no entry; the body runs.
+    #[inline(always)]
+    pub fn cache_miss(&self) {
+        if let Some(cs) = self.callsite {
+            with_slot(cs, |s| bump(&s.cache_misses));
+        }
+    }
+
+    /// The body returned, and this is how the call ended.
+    #[inline(always)]
+    pub fn finish(mut self, outcome: CallOutcome) {
+        if let Some(cs) = self.callsite.take() {
+            let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(self.start));
+            with_slot(cs, |s| {
+                bump(if outcome.is_err() { &s.err } else { &s.ok });
+                bump(&s.durations[bucket.index()]);
+            });
+            if let CallOutcome::Err(error) = outcome {
+                queue::push(Message::Error(error));
+            }
+        }
+    }
+}
+
+impl Drop for Call {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // Still holding the callsite means neither `finish` nor `cache_hit` ran: the body
+        // panicked, or an async call was dropped before completing (not counted).
+        if let Some(cs) = self.callsite {
+            record_unfinished(cs);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn record_unfinished(cs: &Callsite) {
+    if std::thread::panicking() {
+        with_slot(cs, |s| bump(&s.panics));
+        queue::push(Message::Error(ErrorType::Panic));
+    }
+}
+
+/// Counters of one callsite, summed over every thread.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Calls that returned something other than `Err` (including cache hits).
+    pub ok: u64,
+    /// Calls that returned `Err` (after their last retry).
+    pub err: u64,
+    /// Calls whose body panicked.
+    pub panics: u64,
+    /// Extra attempts made by `retries`.
+    pub retries: u64,
+    /// Calls answered from the cache.
+    pub cache_hits: u64,
+    /// Calls that found no cached entry and ran the body.
+    pub cache_misses: u64,
+    /// Completed calls per run-duration bucket, in the order of
+    /// [`DurationBucket::ALL`](crate::wire::buckets::DurationBucket::ALL).
+    /// Approximate by design: calls are timed by a clock that ticks every 100 ms.
+    pub durations: [u64; DurationBucket::COUNT],
+}
+
+impl Counts {
+    /// Completed calls: ok + err + panics.
+    pub fn calls(&self) -> u64 {
+        self.ok + self.err + self.panics
+    }
+}
+
+/// Sums every shard, one `Counts` per registered callsite.
+pub(crate) fn totals(callsites: usize) -> Vec<Counts> {
+    let mut totals = vec![Counts::default(); callsites];
+    for shard in lock(&ALL_SHARDS).iter() {
+        for (total, slot) in totals.iter_mut().zip(shard.iter()) {
+            total.ok += slot.ok.load(Relaxed);
+            total.err += slot.err.load(Relaxed);
+            total.panics += slot.panics.load(Relaxed);
+            total.retries += slot.retries.load(Relaxed);
+            total.cache_hits += slot.cache_hits.load(Relaxed);
+            total.cache_misses += slot.cache_misses.load(Relaxed);
+            for (t, d) in total.durations.iter_mut().zip(&slot.durations) {
+                *t += d.load(Relaxed);
+            }
+        }
+    }
+    totals
+}

@@ -1,0 +1,20 @@
+//! The call path: what an annotated fn does when it runs, and what a host records by hand.
+//!
+//! - [`callsite`]: one `static` descriptor per annotated fn, and the registry of them all;
+//! - [`counters`]: each thread's shard of counters, and the call in progress;
+//! - [`clock`]: the coarse clock calls are timed by;
+//! - [`outcome`]: how a call ended, and the type of its error;
+//! - [`queue`]: the bounded queue of discrete events, towards the worker;
+//! - [`host`]: `record` and `record_command`;
+//! - [`snapshot`]: every callsite and its counters, for local display and tests.
+//!
+//! Uses `process`, `wire` and `base`. Nothing here blocks, does I/O or allocates after a
+//! thread's first counted call (ARCHITECTURE.md, "Invariants").
+
+pub(crate) mod callsite;
+pub(crate) mod clock;
+pub(crate) mod counters;
+pub(crate) mod host;
+pub(crate) mod outcome;
+pub(crate) mod queue;
+pub(crate) mod snapshot;
