@@ -7,16 +7,7 @@
 
 // Expansion:
 async fn nightly() -> Result<(), PipelineError> {
-    static __TELEMETRY_CALLSITE: ::telemetry::__private::Callsite =
-        ::telemetry::__private::Callsite::new(
-            ::telemetry::__private::Kind::Flow,
-            "nightly",
-            ::core::module_path!(),
-            ::telemetry::__private::Features::ASYNC
-                .union(::telemetry::__private::Features::RETRIES)
-                .union(::telemetry::__private::Features::RETRY_DELAY),
-        );
-    ::telemetry::__private::register!(__TELEMETRY_CALLSITE);
+    ::telemetry::__private::callsite!(Flow, "nightly", [ASYNC, RETRIES, RETRY_DELAY]);
     let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
     let __telemetry_result = {
         let mut __telemetry_retries = ::telemetry::__private::Retries::new(2u32, 500u64);

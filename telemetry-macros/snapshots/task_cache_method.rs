@@ -6,16 +6,7 @@
 
 // Expansion:
 pub fn parse(&self, raw: &str) -> Parsed {
-    static __TELEMETRY_CALLSITE: ::telemetry::__private::Callsite =
-        ::telemetry::__private::Callsite::new(
-            ::telemetry::__private::Kind::Task,
-            "parse",
-            ::core::module_path!(),
-            ::telemetry::__private::Features::METHOD
-                .union(::telemetry::__private::Features::CACHE)
-                .union(::telemetry::__private::Features::CACHE_TTL),
-        );
-    ::telemetry::__private::register!(__TELEMETRY_CALLSITE);
+    ::telemetry::__private::callsite!(Task, "parse", [METHOD, CACHE, CACHE_TTL]);
     let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
     static __TELEMETRY_CACHE: ::telemetry::__private::Cache =
         ::telemetry::__private::Cache::new(60u64);
@@ -30,7 +21,8 @@ pub fn parse(&self, raw: &str) -> Parsed {
         ::core::result::Result::Err(__telemetry_miss) => __telemetry_miss,
     };
     __telemetry_call.cache_miss();
-    let __telemetry_result = ::telemetry::__private::run(|| -> Parsed { self.parser.parse(raw) });
+    let __telemetry_result =
+        ::telemetry::__private::run(move || -> Parsed { self.parser.parse(raw) });
     let __telemetry_outcome = ::telemetry::__private::outcome!(__telemetry_result);
     if !__telemetry_outcome.is_err() {
         __telemetry_miss.store(&__telemetry_result);

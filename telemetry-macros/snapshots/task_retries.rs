@@ -6,14 +6,7 @@
 
 // Expansion:
 fn fetch(id: u32) -> Result<Record, FetchError> {
-    static __TELEMETRY_CALLSITE: ::telemetry::__private::Callsite =
-        ::telemetry::__private::Callsite::new(
-            ::telemetry::__private::Kind::Task,
-            "fetch",
-            ::core::module_path!(),
-            ::telemetry::__private::Features::RETRIES,
-        );
-    ::telemetry::__private::register!(__TELEMETRY_CALLSITE);
+    ::telemetry::__private::callsite!(Task, "fetch", [RETRIES]);
     let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
     let __telemetry_result = {
         let __telemetry_body = || -> Result<Record, FetchError> { download(id) };

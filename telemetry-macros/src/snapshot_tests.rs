@@ -106,6 +106,50 @@ fn plain_task() {
 }
 
 #[test]
+fn plain_task_that_may_fail() {
+    check(
+        "plain_task_result",
+        Kind::Task,
+        "",
+        "fn parse(text: &str) -> Result<u32, ParseIntError> { let n: u32 = text.trim().parse()?; Ok(n * 2) }",
+        true,
+    );
+}
+
+#[test]
+fn plain_async_task_that_cannot_fail() {
+    check(
+        "task_async_inline",
+        Kind::Task,
+        "",
+        "async fn total(id: u32) -> u64 { fetch(id).await.len() as u64 }",
+        true,
+    );
+}
+
+#[test]
+fn plain_async_task() {
+    check(
+        "task_async",
+        Kind::Task,
+        "",
+        "async fn load(&mut self, id: u32) -> Result<&mut Record, LoadError> { self.fetch(id).await }",
+        true,
+    );
+}
+
+#[test]
+fn a_body_that_cannot_return_an_err_stays_in_place() {
+    check(
+        "task_in_place",
+        Kind::Task,
+        "",
+        "fn by_key<T, K: Ord>(mut key: impl FnMut(&T) -> K) -> impl FnMut(&T, &T) -> Ordering { move |a, b| key(a).cmp(&key(b)) }",
+        true,
+    );
+}
+
+#[test]
 fn task_with_retries() {
     check(
         "task_retries",

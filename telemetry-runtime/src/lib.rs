@@ -100,12 +100,11 @@ pub mod __private {
     pub use crate::options::retry::{Retries, RetryOutcome, retry, run, typed};
     pub use crate::options::sleep::Sleep;
     pub use crate::record::callsite::{Callsite, Registration};
-    pub use crate::record::counters::{Call, enter};
+    pub use crate::record::counters::{Call, Scope, enter, scope};
     pub use crate::record::outcome::{
         CallOutcome, KnownErrOutcome, NotResultOutcome, OtherErrOutcome, Probe,
     };
     pub use crate::wire::custom::{SealedEvent, SealedField};
     pub use crate::wire::features::{Features, Kind};
-    pub use crate::{__outcome as outcome, __register as register};
-    pub use inventory;
+    pub use crate::{__callsite as callsite, __outcome as outcome};
 }

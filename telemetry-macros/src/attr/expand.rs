@@ -1,83 +1,118 @@
 //! Code generation: the body of an annotated fn, rewritten around the original one.
 //!
-//! The shape (see the snapshots in `snapshots/`): a `static` descriptor and its
-//! registration ([`callsite`]), `enter` (one relaxed load when telemetry is off), an optional
-//! cache lookup ([`cache_lookup`]), the original body as a closure or `async` block so that
-//! `return` and `?` end one attempt, not the fn ([`sync_attempt`], [`async_attempt`]), then
-//! `finish` ([`finish`]). Everything the generated code calls lives in the runtime under
-//! `__private`, so the expansion stays short enough to audit with `cargo expand`.
+//! The shapes (see `snapshots/`, and [`Shape`] for which fn gets which):
+//!
+//! - **In place.** A fn whose value cannot be an `Err` (it returns `u32`, `Option<T>`,
+//!   `impl Trait`, `!`, …): the body stays where it was written, after a guard that ends the
+//!   call when it is dropped ([`callsite`], then the body).
+//! - **Inline.** The same for an `async fn` that cannot end early: its value is kept, and the
+//!   call ends after it (a future dropped half-way is not a call that completed).
+//! - **Wrapped.** Otherwise the body runs as a `move` closure called once (an `async move`
+//!   block, awaited, in an `async fn`), so that `return` and `?` end the body and the value
+//!   can be looked at: [`sync_attempt`], [`async_attempt`], then [`finish`]. `move` hands the
+//!   arguments to the body whole, so a `&mut self` method may return a borrow of `self`.
+//! - **Per attempt.** With `retries` the body runs once per attempt, borrowing the arguments
+//!   afresh each time; with `cache` a lookup comes first ([`cache_lookup`]).
+//!
+//! Everything the generated code calls lives in the runtime under `__private`, so the
+//! expansion stays short enough to audit with `cargo expand`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, Pat, ReturnType, Type, parse_quote};
+use syn::{FnArg, Pat, ReturnType, Type};
 
 use crate::attr::Kind;
+use crate::attr::func::Func;
 use crate::attr::options::Options;
+use crate::attr::shape::{Shape, mentions_impl};
 use crate::common::default_crate;
 
 /// What every generator needs to know about the fn being expanded.
 struct Target<'a> {
-    func: &'a ItemFn,
+    func: &'a Func,
     options: &'a Options,
     /// `<facade>::__private`.
     p: TokenStream,
     /// The return type as written (`()` when none).
-    ret: Type,
+    ret: TokenStream,
     /// Whether the return type can be written in generated code (no `impl Trait`).
     nameable: bool,
     /// The expression that names the call in progress.
     call: TokenStream,
+    /// How the body runs.
+    shape: Shape,
 }
 
 /// `func` with its body replaced by the instrumented one.
 pub(crate) fn instrumented(
     kind: Kind,
     options: &Options,
-    mut func: ItemFn,
+    func: &Func,
     instrument: bool,
 ) -> TokenStream {
     let krate = options.krate.clone().unwrap_or_else(default_crate);
     let p = quote!(#krate::__private);
-    let ret: Type = match &func.sig.output {
-        ReturnType::Default => parse_quote!(()),
-        ReturnType::Type(_, ty) => (**ty).clone(),
+    let ret = match &func.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
     };
+    let nameable = !mentions_impl(&ret);
     let call = if instrument {
         quote!(__telemetry_call)
     } else {
         quote!(#p::Call::OFF)
     };
-    let target = Target {
-        func: &func,
+    let t = Target {
+        func,
         options,
         p,
-        // `impl Trait` cannot be written in a closure's or a turbofish's type: leave it
-        // inferred.
-        nameable: !mentions_impl(ret.to_token_stream()),
         ret,
+        nameable,
         call,
+        shape: Shape::of(func, options),
     };
     let mut body = TokenStream::new();
     if instrument {
-        body.extend(callsite(kind, &target));
+        body.extend(callsite(kind, &t));
     }
-    if options.cache.is_some() {
-        body.extend(cache_lookup(&target, instrument));
+    let block = &func.body;
+    match t.shape {
+        // The value is never an `Err`, so the guard alone ends the call.
+        Shape::InPlace => {
+            body.extend(quote!(#block));
+            return func.with_body(body);
+        }
+        Shape::Inline => {
+            let ty = t.nameable.then(|| {
+                let ret = &t.ret;
+                quote!(: #ret)
+            });
+            let call = &t.call;
+            body.extend(quote! {
+                let __telemetry_result #ty = #block;
+                #call.done();
+                __telemetry_result
+            });
+            return func.with_body(body);
+        }
+        Shape::Wrapped | Shape::Options => {}
     }
+    body.extend(cache_lookup(&t, instrument));
     let result = if func.sig.asyncness.is_none() {
-        sync_attempt(&target)
+        sync_attempt(&t)
     } else {
-        async_attempt(&target)
+        async_attempt(&t)
     };
     body.extend(quote!(let __telemetry_result = #result;));
-    body.extend(finish(&target, instrument));
+    body.extend(finish(&t, instrument));
     body.extend(quote!(__telemetry_result));
-    func.block = Box::new(parse_quote!({ #body }));
-    func.into_token_stream()
+    func.with_body(body)
 }
 
-/// The `static` descriptor, its registration, and the start of the call.
+/// The callsite (its registration in the binary's callsites' section, declared by the
+/// runtime's `callsite!`), and the start of the call: a guard that ends the call when dropped
+/// if the body runs in place.
 fn callsite(kind: Kind, t: &Target) -> TokenStream {
     let p = &t.p;
     let kind = match kind {
@@ -85,22 +120,21 @@ fn callsite(kind: Kind, t: &Target) -> TokenStream {
         Kind::Task => quote!(Task),
     };
     let name = t.func.sig.ident.to_string();
-    let features = features(t);
+    let flags = features(t);
+    let start = if t.shape == Shape::InPlace {
+        quote!(scope)
+    } else {
+        quote!(enter)
+    };
     quote! {
-        static __TELEMETRY_CALLSITE: #p::Callsite = #p::Callsite::new(
-            #p::Kind::#kind,
-            #name,
-            ::core::module_path!(),
-            #features,
-        );
-        #p::register!(__TELEMETRY_CALLSITE);
-        let __telemetry_call = #p::enter(&__TELEMETRY_CALLSITE);
+        #p::callsite!(#kind, #name, [#(#flags),*]);
+        let __telemetry_call = #p::#start(&__TELEMETRY_CALLSITE);
     }
 }
 
-/// The feature flags, as constants, from the signature and the options.
-fn features(t: &Target) -> TokenStream {
-    let (sig, options, p) = (&t.func.sig, t.options, &t.p);
+/// The feature flags, from the signature and the options.
+fn features(t: &Target) -> Vec<syn::Ident> {
+    let (sig, options) = (&t.func.sig, t.options);
     let flags = [
         (sig.asyncness.is_some(), "ASYNC"),
         (sig.receiver().is_some(), "METHOD"),
@@ -112,7 +146,7 @@ fn features(t: &Target) -> TokenStream {
         (
             sig.inputs
                 .iter()
-                .any(|a| matches!(a, FnArg::Typed(t) if mentions_impl(t.ty.to_token_stream()))),
+                .any(|a| matches!(a, FnArg::Typed(t) if mentions_impl(&t.ty))),
             "IMPL_TRAIT_ARG",
         ),
         (options.retries.is_some(), "RETRIES"),
@@ -120,17 +154,11 @@ fn features(t: &Target) -> TokenStream {
         (options.cache.is_some(), "CACHE"),
         (options.cache_ttl_secs.is_some(), "CACHE_TTL"),
     ];
-    let mut set = flags
+    flags
         .iter()
         .filter(|(on, _)| *on)
-        .map(|(_, name)| syn::Ident::new(name, Span::call_site()));
-    match set.next() {
-        None => quote!(#p::Features::NONE),
-        Some(first) => {
-            let rest = set.map(|flag| quote!(.union(#p::Features::#flag)));
-            quote!(#p::Features::#first #(#rest)*)
-        }
-    }
+        .map(|(_, name)| syn::Ident::new(name, Span::call_site()))
+        .collect()
 }
 
 /// A cache hit returns at once; a miss keeps where to store the result.
@@ -184,9 +212,9 @@ fn cache_key(t: &Target) -> TokenStream {
     quote!((#(#parts,)*))
 }
 
-/// The body of a sync fn, run once, or once per attempt with `retries`.
+/// The body of a sync fn: a closure called once, or once per attempt with `retries`.
 fn sync_attempt(t: &Target) -> TokenStream {
-    let (p, call, block, ret) = (&t.p, &t.call, &t.func.block, &t.ret);
+    let (p, call, block, ret) = (&t.p, &t.call, &t.func.body, &t.ret);
     let closure_ret = t.nameable.then(|| quote!(-> #ret));
     match t.options.retries {
         Some((n, span)) => {
@@ -202,22 +230,21 @@ fn sync_attempt(t: &Target) -> TokenStream {
                 #retry
             })
         }
-        None => quote!(#p::run(|| #closure_ret #block)),
+        // Through `run`, whose `FnOnce` bound makes the closure `FnOnce` even when its body
+        // only reborrows what it captured, so it may return that borrow.
+        None => quote!(#p::run(move || #closure_ret #block)),
     }
 }
 
-/// The body of an `async fn`, awaited once, or once per attempt with `retries`.
+/// The body of an `async fn`, awaited once (moved into its future), or once per attempt
+/// with `retries` (borrowing the arguments afresh each time).
 fn async_attempt(t: &Target) -> TokenStream {
-    let (p, call, block) = (&t.p, &t.call, &t.func.block);
-    let output = if t.nameable {
-        t.ret.to_token_stream()
-    } else {
-        quote!(_)
+    let (p, call, block) = (&t.p, &t.call, &t.func.body);
+    let output = if t.nameable { t.ret.clone() } else { quote!(_) };
+    let Some((n, span)) = t.options.retries else {
+        return quote!(#p::typed::<#output, _>(async move #block).await);
     };
     let attempt = quote!(#p::typed::<#output, _>(async #block).await);
-    let Some((n, span)) = t.options.retries else {
-        return attempt;
-    };
     let delay_ms = t.options.retry_delay_ms.map_or(0, |(ms, _)| ms);
     let again = quote_spanned!(span=> __telemetry_retries.again(&__telemetry_attempt, &#call));
     let delay = t
@@ -271,13 +298,4 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             token
         })
         .collect()
-}
-
-/// Whether a type mentions `impl Trait`, which cannot be named in the generated code.
-fn mentions_impl(tokens: TokenStream) -> bool {
-    tokens.into_iter().any(|t| match t {
-        TokenTree::Ident(i) => i == "impl",
-        TokenTree::Group(g) => mentions_impl(g.stream()),
-        _ => false,
-    })
 }

@@ -4,14 +4,17 @@
 
 mod check;
 mod expand;
+mod func;
 mod options;
+mod shape;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::ToTokens;
+use syn::Item;
 use syn::spanned::Spanned;
-use syn::{Item, ItemFn};
 
 use crate::common::Errors;
+use func::Func;
 use options::Options;
 
 #[derive(Copy, Clone)]
@@ -49,16 +52,26 @@ pub(crate) fn expand(
     }
     if !instrument && options.retries.is_none() && options.cache.is_none() {
         // Nothing to count and no behaviour to add: the fn is left exactly as written.
-        return func.into_token_stream();
+        return item;
     }
-    expand::instrumented(kind, &options, func, instrument)
+    expand::instrumented(kind, &options, &func, instrument)
 }
 
 /// The fn to instrument, or `None` with the reason in `errors`: syn's own error when the
 /// item does not parse, ours when it is an item but not a fn.
-fn parse_fn(kind: Kind, item: TokenStream, errors: &mut Errors) -> Option<ItemFn> {
+fn parse_fn(kind: Kind, item: TokenStream, errors: &mut Errors) -> Option<Func> {
+    if let Some(func) = Func::parse(item.clone()) {
+        return Some(func);
+    }
+    // Only when it is not a fn with a body: parse the whole item, to say what it is.
     match syn::parse2::<Item>(item) {
-        Ok(Item::Fn(func)) => Some(func),
+        Ok(Item::Fn(_)) => {
+            errors.at(
+                Span::call_site(),
+                format_args!("{} could not read this function", kind.attr()),
+            );
+            None
+        }
         Ok(other) => {
             errors.at(
                 item_keyword_span(&other),

@@ -229,6 +229,7 @@ mod tests {
             environment: Environment::Test,
             integrations: vec![Name::new("postgres").unwrap()],
             transport: TransportOptions::default(),
+            proxy: None,
             config: None,
         }
     }

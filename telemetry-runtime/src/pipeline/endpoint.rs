@@ -8,6 +8,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
+use crate::pipeline::url::{HttpUrl, UrlError};
+
 /// Where batches go, checked once by [`Endpoint::parse`] so that sending never has to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Endpoint {
@@ -32,8 +34,8 @@ pub(crate) enum EndpointError {
     UnsupportedScheme(String),
     /// `http://` to a host that is not a loopback address.
     PlainHttpNotLoopback,
-    /// `http(s)://` without a host.
-    MissingHost,
+    /// A port that is empty, not a number, or outside 1–65535.
+    BadPort,
     /// `http://user@…` to loopback: never needed, and easy to misread as a host.
     Credentials,
     /// `file:` that is not `file:///absolute/path`.
@@ -58,7 +60,9 @@ impl fmt::Display for EndpointError {
                 "telemetry endpoint uses plain http:// to a non-loopback host; \
                  only https:// is allowed there (http:// is for 127.0.0.1, ::1 and localhost)",
             ),
-            EndpointError::MissingHost => f.write_str("telemetry endpoint has no host"),
+            EndpointError::BadPort => {
+                f.write_str("telemetry endpoint has a port that is not a number from 1 to 65535")
+            }
             EndpointError::Credentials => {
                 f.write_str("telemetry endpoint must not carry credentials in an http:// URL")
             }
@@ -95,29 +99,47 @@ impl Endpoint {
         match scheme.as_str() {
             "file" => parse_file(rest).map(Endpoint::File),
             "https" | "http" => {
-                // Parse with the same parser ureq uses, so the host checked here is the host
-                // it connects to (no `http://127.0.0.1@elsewhere/` games).
-                let uri: ureq::http::Uri = s.parse().map_err(|_| EndpointError::Malformed)?;
-                let Some(authority) = uri.authority() else {
-                    return Err(EndpointError::MissingHost);
-                };
-                let host = authority.host();
-                if host.is_empty() {
-                    return Err(EndpointError::MissingHost);
-                }
-                if scheme == "https" {
+                // The same parse the transport connects with: the host checked here is the
+                // host it connects to (no `http://127.0.0.1@elsewhere/` games).
+                let url = HttpUrl::parse(s).map_err(|e| match e {
+                    UrlError::Malformed => EndpointError::Malformed,
+                    UrlError::BadPort => EndpointError::BadPort,
+                })?;
+                if url.https {
                     return Ok(Endpoint::Https(s.to_owned()));
                 }
-                if authority.as_str().contains('@') {
+                if url.userinfo.is_some() {
                     return Err(EndpointError::Credentials);
                 }
-                if is_loopback_host(host) {
+                if is_loopback_host(&url.host) {
                     Ok(Endpoint::LoopbackHttp(s.to_owned()))
                 } else {
                     Err(EndpointError::PlainHttpNotLoopback)
                 }
             }
             _ => Err(EndpointError::UnsupportedScheme(scheme)),
+        }
+    }
+}
+
+impl Endpoint {
+    /// The URL to send to; `None` for a file endpoint.
+    pub(crate) fn url(&self) -> Option<HttpUrl> {
+        match self {
+            Endpoint::Https(s) | Endpoint::LoopbackHttp(s) => HttpUrl::parse(s).ok(),
+            Endpoint::File(_) => None,
+        }
+    }
+}
+
+/// The endpoint as `status` shows it: an `http(s)` URL without user info, query or
+/// fragment (they may hold tokens); a file endpoint as given.
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self, self.url()) {
+            (_, Some(url)) => url.fmt(f),
+            (Endpoint::File(path), _) => write!(f, "file://{}", path.display()),
+            _ => Ok(()),
         }
     }
 }

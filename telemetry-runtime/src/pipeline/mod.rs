@@ -11,10 +11,15 @@
 //! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
 //! `config` and `base`. Sends only while consent holds (ARCHITECTURE.md, "Invariants").
 
+pub(crate) mod answer;
 pub(crate) mod batch;
 pub(crate) mod endpoint;
+pub(crate) mod http;
+pub(crate) mod proxy;
 pub(crate) mod settings;
 pub(crate) mod spool;
 pub(crate) mod spool_check;
+pub(crate) mod tls;
 pub(crate) mod transport;
+pub(crate) mod url;
 pub(crate) mod worker;

@@ -10,6 +10,7 @@ use crate::base::paths::SPOOL_DIR;
 use crate::config::Config;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
+use crate::pipeline::proxy::Proxy;
 use crate::pipeline::spool::Spool;
 use crate::pipeline::transport::TransportOptions;
 use crate::record::queue;
@@ -38,6 +39,8 @@ pub(crate) struct Settings {
     /// Host-declared names (cargo features, plugins), already checked.
     pub(crate) integrations: Vec<Name>,
     pub(crate) transport: TransportOptions,
+    /// The proxy `https://` sends tunnel through, from the environment.
+    pub(crate) proxy: Option<Proxy>,
     /// For re-checking consent before each send; `None` in unit tests.
     pub(crate) config: Option<Config>,
 }
@@ -73,12 +76,17 @@ impl Settings {
             .filter(|s| s.enabled == Some(true))
             .and_then(|s| s.installation_id)
             .map(Id::from);
+        let endpoint = config
+            .effective_endpoint()
+            .and_then(|e| Endpoint::parse(&e).ok());
+        let proxy = endpoint
+            .as_ref()
+            .and_then(Endpoint::url)
+            .and_then(|url| Proxy::for_url(config.environment(), &url));
         Settings {
             // An endpoint that is not allowed (plain http to a remote host, say) sends
             // nothing rather than something unsafe.
-            endpoint: config
-                .effective_endpoint()
-                .and_then(|e| Endpoint::parse(&e).ok()),
+            endpoint,
             debug: truthy(var("TELEMETRY_DEBUG").as_deref()),
             batch_size: number("TELEMETRY_BATCH_SIZE", MAX_BATCH_SIZE)
                 .map_or(DEFAULT_BATCH_SIZE, |n| n as usize),
@@ -101,6 +109,7 @@ impl Settings {
                 .filter_map(|n| Name::new(n))
                 .collect(),
             transport: TransportOptions::default(),
+            proxy,
             config: Some(config.clone()),
         }
     }

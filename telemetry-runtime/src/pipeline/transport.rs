@@ -19,6 +19,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::base::random;
 use crate::files::private;
 use crate::pipeline::endpoint::Endpoint;
+use crate::pipeline::http::{Client, Failure};
+use crate::pipeline::proxy::Proxy;
+use crate::pipeline::tls;
 
 /// Timeouts, retries and breaker settings. [`Default`] is what production uses.
 #[derive(Clone, Debug)]
@@ -74,7 +77,8 @@ pub(crate) enum SendOutcome {
 pub(crate) struct Transport {
     endpoint: Endpoint,
     /// `None` for file endpoints.
-    agent: Option<ureq::Agent>,
+    client: Option<Client>,
+    user_agent: String,
     options: TransportOptions,
     stopped: bool,
     consecutive_failures: u32,
@@ -103,10 +107,14 @@ impl Transport {
         user_agent: &str,
         options: TransportOptions,
     ) -> Transport {
-        let agent = build_agent(&endpoint, user_agent, &options);
+        let client = endpoint
+            .url()
+            .map(|url| Client::new(url, user_agent, tls::client_config(), None));
+        let user_agent = user_agent.to_owned();
         Transport {
             endpoint,
-            agent,
+            client,
+            user_agent,
             options,
             stopped: false,
             consecutive_failures: 0,
@@ -115,6 +123,20 @@ impl Transport {
             requests: 0,
             rng: seed(),
         }
+    }
+
+    /// Tunnels `https://` sends through `proxy` (from the environment, see `proxy.rs`).
+    pub(crate) fn with_proxy(mut self, proxy: Option<Proxy>) -> Transport {
+        if let (Some(proxy), Some(url)) = (proxy, self.endpoint.url()) {
+            let user_agent = self.user_agent.clone();
+            self.client = Some(Client::new(
+                url,
+                &user_agent,
+                tls::client_config(),
+                Some(proxy),
+            ));
+        }
+        self
     }
 
     /// POSTs one batch (`body`: JSON, sent as `application/json`), retrying what is worth
@@ -151,10 +173,7 @@ impl Transport {
                 self.requests += 1;
                 append_line(path, body)
             }
-            Endpoint::Https(url) | Endpoint::LoopbackHttp(url) => {
-                let url = url.clone();
-                self.send_http(&url, body, deadline)
-            }
+            Endpoint::Https(_) | Endpoint::LoopbackHttp(_) => self.send_http(body, deadline),
         };
 
         match outcome {
@@ -181,14 +200,14 @@ impl Transport {
         self.requests
     }
 
-    fn send_http(&mut self, url: &str, body: &[u8], deadline: Instant) -> SendOutcome {
+    fn send_http(&mut self, body: &[u8], deadline: Instant) -> SendOutcome {
         let mut retries = 0u32;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return SendOutcome::Failed;
             }
-            let retry_after = match self.attempt(url, body, remaining) {
+            let retry_after = match self.attempt(body, remaining) {
                 Attempt::Delivered => return SendOutcome::Delivered,
                 Attempt::Rejected => return SendOutcome::Rejected,
                 Attempt::GiveUp => return SendOutcome::Failed,
@@ -220,39 +239,19 @@ impl Transport {
     }
 
     /// One POST, its total time cut to `budget`.
-    fn attempt(&mut self, url: &str, body: &[u8], budget: Duration) -> Attempt {
-        let Some(agent) = &self.agent else {
+    fn attempt(&mut self, body: &[u8], budget: Duration) -> Attempt {
+        let Some(client) = &mut self.client else {
             return Attempt::GiveUp;
         };
         self.requests += 1;
         let request_timeout = self.options.request_timeout.min(budget);
         let connect_timeout = self.options.connect_timeout.min(request_timeout);
-        let result = agent
-            .post(url)
-            .config()
-            .timeout_global(Some(request_timeout))
-            .timeout_connect(Some(connect_timeout))
-            .build()
-            .content_type("application/json")
-            .send(body);
-        match result {
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get(ureq::http::header::RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(parse_retry_after);
-                // Read the (small) answer so the connection can be reused; what it says does
-                // not matter and a failure here does not change the status.
-                let _ = response
-                    .body_mut()
-                    .with_config()
-                    .limit(16 * 1024)
-                    .read_to_vec();
-                classify_status(status, retry_after)
-            }
-            Err(error) => classify_error(&error),
+        match client.post(body, Instant::now() + request_timeout, connect_timeout) {
+            Ok(answer) => classify_status(answer.status, answer.retry_after),
+            // Offline, refused, reset, slow or garbled: worth another try.
+            Err(Failure::Retry) => Attempt::Retry(None),
+            // TLS and configuration errors do not heal by retrying.
+            Err(Failure::GiveUp) => Attempt::GiveUp,
         }
     }
 
@@ -308,44 +307,6 @@ fn seed() -> u64 {
     }
 }
 
-fn build_agent(
-    endpoint: &Endpoint,
-    user_agent: &str,
-    options: &TransportOptions,
-) -> Option<ureq::Agent> {
-    let (https_only, proxy) = match endpoint {
-        // A corporate HTTP(S) CONNECT proxy from the environment is honoured; a SOCKS one is
-        // not (no `socks-proxy` feature) and is dropped here rather than have ureq warn.
-        Endpoint::Https(_) => (
-            true,
-            ureq::Proxy::try_from_env().filter(|proxy| {
-                matches!(
-                    proxy.protocol(),
-                    ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
-                )
-            }),
-        ),
-        // A loopback collector is on this machine: a proxy could only get in the way.
-        Endpoint::LoopbackHttp(_) => (false, None),
-        Endpoint::File(_) => return None,
-    };
-    let config = ureq::Agent::config_builder()
-        // Statuses are outcomes we classify, not errors.
-        .http_status_as_error(false)
-        .https_only(https_only)
-        // Never follow a redirect: the simplest way to never be sent to a weaker scheme or
-        // another host. A 3xx is a failed send.
-        .max_redirects(0)
-        .proxy(proxy)
-        .user_agent(user_agent)
-        .timeout_connect(Some(options.connect_timeout))
-        .timeout_global(Some(options.request_timeout))
-        .max_idle_connections(1)
-        .max_idle_connections_per_host(1)
-        .build();
-    Some(ureq::Agent::new_with_config(config))
-}
-
 fn classify_status(status: u16, retry_after: Option<Duration>) -> Attempt {
     match status {
         200..=299 => Attempt::Delivered,
@@ -356,38 +317,6 @@ fn classify_status(status: u16, retry_after: Option<Duration>) -> Attempt {
         // 1xx as a final answer, or a number outside HTTP's range: garbage.
         _ => Attempt::Retry(None),
     }
-}
-
-fn classify_error(error: &ureq::Error) -> Attempt {
-    use ureq::Error as E;
-    match error {
-        // Offline, refused, reset, slow or garbled: worth another try.
-        E::Io(_)
-        | E::Timeout(_)
-        | E::ConnectionFailed
-        | E::HostNotFound
-        | E::Protocol(_)
-        | E::LargeResponseHeader(..)
-        | E::BodyStalled
-        | E::ConnectProxyFailed(_) => Attempt::Retry(None),
-        // TLS, URL and configuration errors do not heal by retrying.
-        _ => Attempt::GiveUp,
-    }
-}
-
-/// The delay-seconds form of `Retry-After`. An HTTP-date counts as "not given" (the normal
-/// backoff applies); a number too large for `u64` as "longer than any deadline".
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(
-        value
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .unwrap_or(Duration::MAX),
-    )
 }
 
 /// Appends `body` as one line, in one write so concurrent appenders do not interleave.

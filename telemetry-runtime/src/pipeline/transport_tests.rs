@@ -41,21 +41,6 @@ fn closed_port_url() -> String {
 }
 
 #[test]
-fn retry_after_values() {
-    assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
-    assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
-    assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
-    assert_eq!(
-        parse_retry_after("99999999999999999999999"),
-        Some(Duration::MAX)
-    );
-    assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-    assert_eq!(parse_retry_after("-1"), None);
-    assert_eq!(parse_retry_after("1.5"), None);
-    assert_eq!(parse_retry_after(""), None);
-}
-
-#[test]
 fn backoff_doubles_with_jitter_and_is_capped() {
     let options = TransportOptions {
         base_backoff: Duration::from_millis(200),
@@ -466,7 +451,7 @@ fn after_the_cooldown_one_send_decides() {
 }
 
 /// The receiver itself: chunked and `Content-Length` bodies on one kept-alive connection,
-/// as a client other than ureq might send them.
+/// as another client might send them.
 #[test]
 fn receiver_reads_chunked_and_sized_bodies_on_one_connection() {
     use std::io::{Read, Write};

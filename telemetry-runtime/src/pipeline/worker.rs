@@ -130,12 +130,10 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(id: u64, shared: &'a Shared) -> Run<'a> {
-        let transport = shared.settings.endpoint.clone().map(|e| {
-            Transport::new(
-                e,
-                &shared.settings.user_agent,
-                shared.settings.transport.clone(),
-            )
+        let settings = &shared.settings;
+        let transport = settings.endpoint.clone().map(|e| {
+            Transport::new(e, &settings.user_agent, settings.transport.clone())
+                .with_proxy(settings.proxy.clone())
         });
         Run {
             id,

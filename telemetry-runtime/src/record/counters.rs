@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, PoisonError};
 
 use crate::process;
-use crate::record::callsite::{Callsite, registry};
+use crate::record::callsite::Registration;
 use crate::record::clock;
 use crate::record::outcome::CallOutcome;
 use crate::record::queue::{self, Message};
+use crate::record::registry::{registry, slot_of};
 use crate::wire::buckets::DurationBucket;
 use crate::wire::errors::ErrorType;
 
@@ -36,10 +37,6 @@ use crate::wire::errors::ErrorType;
 pub fn set_recording(on: bool) {
     if cfg!(telemetry_disabled) {
         return;
-    }
-    if on {
-        // Number the callsites before any call can look for its slot.
-        registry();
     }
     process::set_recording_flag(on);
     if on {
@@ -122,7 +119,7 @@ fn acquire_shard() -> Option<Shard> {
 
 /// Runs `f` on this thread's slot for `callsite`; does nothing if there is none.
 #[inline(always)]
-fn with_slot(callsite: &Callsite, f: impl FnOnce(&Slot)) {
+fn with_slot(callsite: &'static Registration, f: impl FnOnce(&Slot)) {
     let shard = match SHARD.with(Cell::get) {
         Some(shard) => shard,
         None => match acquire_shard() {
@@ -130,7 +127,7 @@ fn with_slot(callsite: &Callsite, f: impl FnOnce(&Slot)) {
             None => return,
         },
     };
-    if let Some(slot) = callsite.slot_index().and_then(|i| shard.get(i)) {
+    if let Some(slot) = slot_of(callsite).and_then(|i| shard.get(i)) {
         f(slot);
     }
 }
@@ -140,14 +137,14 @@ fn with_slot(callsite: &Callsite, f: impl FnOnce(&Slot)) {
 /// When recording is off it holds nothing and every method is an untaken branch.
 #[doc(hidden)]
 pub struct Call {
-    callsite: Option<&'static Callsite>,
+    callsite: Option<&'static Registration>,
     start: u32,
 }
 
 /// Starts a call: the only thing an annotated fn does before its body.
 #[doc(hidden)]
 #[inline(always)]
-pub fn enter(callsite: &'static Callsite) -> Call {
+pub fn enter(callsite: &'static Registration) -> Call {
     if process::recording() {
         Call {
             callsite: Some(callsite),
@@ -172,7 +169,7 @@ impl Call {
     #[inline(always)]
     pub fn retried(&self) {
         if let Some(cs) = self.callsite {
-            with_slot(cs, |s| bump(&s.retries));
+            record_retry(cs);
         }
     }
 
@@ -180,11 +177,7 @@ impl Call {
     #[inline(always)]
     pub fn cache_hit(mut self) {
         if let Some(cs) = self.callsite.take() {
-            with_slot(cs, |s| {
-                bump(&s.cache_hits);
-                bump(&s.ok);
-                bump(&s.durations[DurationBucket::Under1s.index()]);
-            });
+            record_cache_hit(cs);
         }
     }
 
@@ -192,22 +185,79 @@ impl Call {
     #[inline(always)]
     pub fn cache_miss(&self) {
         if let Some(cs) = self.callsite {
-            with_slot(cs, |s| bump(&s.cache_misses));
+            record_cache_miss(cs);
         }
+    }
+
+    /// The body returned a value that cannot be an `Err`.
+    #[inline(always)]
+    pub fn done(self) {
+        self.finish(CallOutcome::Ok);
     }
 
     /// The body returned, and this is how the call ended.
     #[inline(always)]
     pub fn finish(mut self, outcome: CallOutcome) {
         if let Some(cs) = self.callsite.take() {
-            let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(self.start));
-            with_slot(cs, |s| {
-                bump(if outcome.is_err() { &s.err } else { &s.ok });
-                bump(&s.durations[bucket.index()]);
-            });
-            if let CallOutcome::Err(error) = outcome {
-                queue::push(Message::Error(error));
-            }
+            record_finish(cs, self.start, outcome);
+        }
+    }
+}
+
+// What a call records while telemetry is on, out of line: one copy in the runtime rather
+// than one per annotated fn, which keeps annotating cheap to compile (README, "Compile
+// time"). The call path with telemetry off stays the inline check of `callsite` above.
+
+#[inline(never)]
+fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
+    let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
+    with_slot(cs, |s| {
+        bump(if outcome.is_err() { &s.err } else { &s.ok });
+        bump(&s.durations[bucket.index()]);
+    });
+    if let CallOutcome::Err(error) = outcome {
+        queue::push(Message::Error(error));
+    }
+}
+
+#[inline(never)]
+fn record_retry(cs: &'static Registration) {
+    with_slot(cs, |s| bump(&s.retries));
+}
+
+#[inline(never)]
+fn record_cache_hit(cs: &'static Registration) {
+    with_slot(cs, |s| {
+        bump(&s.cache_hits);
+        bump(&s.ok);
+        bump(&s.durations[DurationBucket::Under1s.index()]);
+    });
+}
+
+#[inline(never)]
+fn record_cache_miss(cs: &'static Registration) {
+    with_slot(cs, |s| bump(&s.cache_misses));
+}
+
+/// A call whose result is not looked at (the fn returns `impl Trait` or `!`, so it cannot
+/// be an `Err`): the body runs in place, where it was written, and the call ends when this is
+/// dropped: as ok, or, while unwinding, as a panic. Generated code only.
+#[doc(hidden)]
+pub struct Scope(Call);
+
+/// Starts a call that ends with its scope.
+#[doc(hidden)]
+#[inline(always)]
+pub fn scope(callsite: &'static Registration) -> Scope {
+    Scope(enter(callsite))
+}
+
+impl Drop for Scope {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // A panic is left to `Call`'s own drop.
+        if self.0.callsite.is_some() && !std::thread::panicking() {
+            std::mem::replace(&mut self.0, Call::OFF).finish(CallOutcome::Ok);
         }
     }
 }
@@ -225,7 +275,7 @@ impl Drop for Call {
 
 #[cold]
 #[inline(never)]
-fn record_unfinished(cs: &Callsite) {
+fn record_unfinished(cs: &'static Registration) {
     if std::thread::panicking() {
         with_slot(cs, |s| bump(&s.panics));
         queue::push(Message::Error(ErrorType::Panic));

@@ -17,4 +17,6 @@ pub(crate) mod counters;
 pub(crate) mod host;
 pub(crate) mod outcome;
 pub(crate) mod queue;
+pub(crate) mod registry;
+pub(crate) mod section;
 pub(crate) mod snapshot;

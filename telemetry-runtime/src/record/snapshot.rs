@@ -1,8 +1,8 @@
 //! What a developer (or a test) can read back: every callsite in the binary and its
 //! counters, summed over threads. Local only: names never leave the process.
 
-use crate::record::callsite::registry;
 use crate::record::counters::{self, Counts};
+use crate::record::registry::{numbered, registry};
 use crate::wire::features::{Features, Kind};
 
 /// A point-in-time copy of one callsite: what it is, and what has been counted.
@@ -30,16 +30,15 @@ pub struct CallsiteSnapshot {
 /// assert!(telemetry::introspect::callsites().iter().all(|c| c.counts.calls() == 0));
 /// ```
 pub fn callsites() -> Vec<CallsiteSnapshot> {
-    let all = registry();
-    let totals = counters::totals(all.len());
-    all.iter()
-        .zip(totals)
-        .map(|(cs, counts)| CallsiteSnapshot {
+    let totals = counters::totals(registry().len());
+    numbered()
+        .into_iter()
+        .map(|(slot, cs)| CallsiteSnapshot {
             kind: cs.kind,
             name: cs.name,
             module_path: cs.module_path,
             features: cs.features,
-            counts,
+            counts: totals[slot],
         })
         .collect()
 }
@@ -50,7 +49,10 @@ pub fn callsites() -> Vec<CallsiteSnapshot> {
 /// assert_eq!(telemetry::introspect::flows_defined(), 0); // this doctest defines none
 /// ```
 pub fn flows_defined() -> usize {
-    registry().iter().filter(|cs| cs.kind == Kind::Flow).count()
+    numbered()
+        .iter()
+        .filter(|(_, cs)| cs.kind == Kind::Flow)
+        .count()
 }
 
 /// How many `#[task]` fns this binary contains, called or not.
@@ -59,5 +61,8 @@ pub fn flows_defined() -> usize {
 /// assert_eq!(telemetry::introspect::tasks_defined(), 0); // this doctest defines none
 /// ```
 pub fn tasks_defined() -> usize {
-    registry().iter().filter(|cs| cs.kind == Kind::Task).count()
+    numbered()
+        .iter()
+        .filter(|(_, cs)| cs.kind == Kind::Task)
+        .count()
 }

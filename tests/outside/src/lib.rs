@@ -1,5 +1,7 @@
 //! A small host library with annotated fns of every shape.
 
+pub mod host_code;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};

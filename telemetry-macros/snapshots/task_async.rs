@@ -1,0 +1,18 @@
+// Source:
+// #[task]
+// async fn load(&mut self, id: u32) -> Result<&mut Record, LoadError> {
+//     self.fetch(id).await
+// }
+
+// Expansion:
+async fn load(&mut self, id: u32) -> Result<&mut Record, LoadError> {
+    ::telemetry::__private::callsite!(Task, "load", [ASYNC, METHOD]);
+    let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
+    let __telemetry_result =
+        ::telemetry::__private::typed::<Result<&mut Record, LoadError>, _>(async move {
+            self.fetch(id).await
+        })
+        .await;
+    __telemetry_call.finish(::telemetry::__private::outcome!(__telemetry_result));
+    __telemetry_result
+}

@@ -1,0 +1,201 @@
+//! Which expansion an annotated fn gets, from what the macro can see of it without parsing
+//! its body: its return type, whether it is `async`, and a few tokens of the body.
+//!
+//! The body is wrapped (a closure, an `async` block) only when its value must be looked at,
+//! that is when it might be an `Err`; otherwise it stays where it was written, which is both
+//! closer to the code as written and cheaper to compile.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::{GenericParam, Generics, ReturnType, Type};
+
+use crate::attr::func::Func;
+use crate::attr::options::Options;
+
+/// How the body is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Where it was written, after a guard that ends the call when dropped: a sync fn whose
+    /// value cannot be an `Err` (or an `async fn` returning `impl Trait` or `!`).
+    InPlace,
+    /// Where it was written, its value kept and the call ended after it: an `async fn` whose
+    /// value cannot be an `Err` and whose body cannot end early (no `return`, no `?`, no macro
+    /// that might hide one), so reaching the end is completing.
+    Inline,
+    /// As a closure called once (an `async move` block awaited once), so that `return` and
+    /// `?` end the body and its value can be looked at.
+    Wrapped,
+    /// Once per attempt (`retries`), or after a cache lookup (`cache`).
+    Options,
+}
+
+impl Shape {
+    pub(crate) fn of(func: &Func, options: &Options) -> Shape {
+        if options.retries.is_some() || options.cache.is_some() {
+            return Shape::Options;
+        }
+        let (output, unnameable) = match &func.sig.output {
+            ReturnType::Default => (None, false),
+            ReturnType::Type(_, ty) => (
+                Some(&**ty),
+                matches!(**ty, Type::Never(_)) || mentions_impl(ty),
+            ),
+        };
+        let cannot_err = output.is_none_or(|ty| cannot_be_err(ty, &func.sig.generics));
+        match (func.sig.asyncness.is_some(), cannot_err) {
+            (false, true) => Shape::InPlace,
+            (true, _) if unnameable => Shape::InPlace,
+            (true, true) if !may_end_early(func.body.stream()) => Shape::Inline,
+            _ => Shape::Wrapped,
+        }
+    }
+}
+
+/// Whether a return type, as written, can only be something other than a `Result` (then the
+/// call's outcome is ok or a panic, whatever the value). Unknown names count as "might be":
+/// any of them could be an alias of `Result`.
+fn cannot_be_err(ty: &Type, generics: &Generics) -> bool {
+    match ty {
+        Type::Never(_)
+        | Type::ImplTrait(_)
+        | Type::Reference(_)
+        | Type::Ptr(_)
+        | Type::Slice(_)
+        | Type::Array(_)
+        | Type::Tuple(_)
+        | Type::BareFn(_)
+        | Type::TraitObject(_) => true,
+        Type::Paren(p) => cannot_be_err(&p.elem, generics),
+        Type::Group(g) => cannot_be_err(&g.elem, generics),
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            let name = last.ident.to_string();
+            let single = p.path.segments.len() == 1 && last.arguments.is_empty();
+            // A parameter of the fn: a generic return value is never inspected anyway.
+            let param = single
+                && generics
+                    .params
+                    .iter()
+                    .any(|g| matches!(g, GenericParam::Type(t) if t.ident == name));
+            param
+                || (single && PRIMITIVES.contains(&name.as_str()))
+                || CONTAINERS.contains(&name.as_str())
+        }
+        _ => false,
+    }
+}
+
+const PRIMITIVES: [&str; 17] = [
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64",
+];
+
+/// Standard types that are never a `Result`, under any path.
+const CONTAINERS: [&str; 14] = [
+    "String", "Vec", "Option", "Box", "Rc", "Arc", "Cow", "HashMap", "BTreeMap", "HashSet",
+    "BTreeSet", "VecDeque", "PathBuf", "Duration",
+];
+
+/// Macros of the standard library that never `return` from the fn they are used in.
+const PLAIN_MACROS: [&str; 25] = [
+    "format",
+    "format_args",
+    "vec",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "matches",
+    "concat",
+    "stringify",
+    "dbg",
+    "line",
+    "module_path",
+];
+
+/// Whether the body might end before its last expression: a `return`, a `?`, or a macro
+/// other than the plain ones of the standard library (`bail!` hides a `return`).
+fn may_end_early(body: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = body.into_iter().collect();
+    tokens.iter().enumerate().any(|(i, t)| match t {
+        TokenTree::Ident(id) if id == "return" => true,
+        TokenTree::Ident(id) => {
+            matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                && !PLAIN_MACROS.contains(&id.to_string().as_str())
+        }
+        TokenTree::Punct(p) => p.as_char() == '?',
+        TokenTree::Group(g) => may_end_early(g.stream()),
+        TokenTree::Literal(_) => false,
+    })
+}
+
+/// Whether a type mentions `impl Trait`, which cannot be named in the generated code.
+pub(crate) fn mentions_impl(ty: &impl quote::ToTokens) -> bool {
+    fn walk(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            TokenTree::Ident(i) => i == "impl",
+            TokenTree::Group(g) => walk(g.stream()),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(item: &str) -> Shape {
+        let func = Func::parse(item.parse().unwrap()).unwrap();
+        Shape::of(&func, &Options::default())
+    }
+
+    #[test]
+    fn only_what_might_be_an_err_is_wrapped() {
+        for item in [
+            "fn f() {}",
+            "fn f(a: u32) -> u32 { a }",
+            "fn f(&mut self) -> &mut u32 { &mut self.0 }",
+            "fn f<T>(t: T) -> T { t }",
+            "fn f() -> Option<u8> { let x = g()?; Some(x) }",
+            "fn f() -> std::string::String { return String::new(); }",
+            "fn f() -> impl Fn(&u8) -> u8 { |x| *x }",
+            "fn f() -> ! { loop {} }",
+            "fn f() -> (u8, Result<u8, E>) { todo!() }",
+            "async fn f() -> impl Future<Output = u8> { async { 1 } }",
+        ] {
+            assert_eq!(shape(item), Shape::InPlace, "{item}");
+        }
+        for item in [
+            "async fn f() -> u32 { g().await + 1 }",
+            "async fn f() { println!(\"{}\", 1); }",
+        ] {
+            assert_eq!(shape(item), Shape::Inline, "{item}");
+        }
+        for item in [
+            "fn f() -> Result<u8, E> { Ok(1) }",
+            "fn f() -> io::Result<()> { Ok(()) }",
+            "fn f() -> Fallible<u8> { Ok(1) }",
+            "fn f() -> Self { Self }",
+            "async fn f() -> u32 { if g() { return 1; } 2 }",
+            "async fn f() -> Option<u32> { Some(g()?) }",
+            "async fn f() -> u32 { bail!(1) }",
+            "async fn f() -> Result<u8, E> { Ok(1) }",
+        ] {
+            assert_eq!(shape(item), Shape::Wrapped, "{item}");
+        }
+    }
+}
