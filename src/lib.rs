@@ -123,9 +123,9 @@ pub mod config {
 /// How consent is decided and stored, for hosts with their own consent UI and for tests.
 pub mod consent {
     pub use telemetry_runtime::{
-        CI_ENVIRONMENTS, Change, CiMatch, CiVariable, ConfigDirError, Decision, How, LOCK_TIMEOUT,
-        NotShown, PromptOutcome, Rule, State, StateError, StateStore, detect_ci, env_prefix,
-        notice_shown_this_run, recheck, resolve,
+        CI_ENVIRONMENTS, Change, CiMatch, CiVariable, ConfigDirError, Decision, FileProblem, How,
+        LOCK_TIMEOUT, NotShown, PromptOutcome, Rule, State, StateError, StateStore, detect_ci,
+        env_prefix, notice_shown_this_run, recheck, resolve,
     };
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::base::calendar::Date;
 use crate::base::env::{self, Env};
-use crate::base::paths::PROJECT_FILE;
+use crate::base::paths::{FileProblem, PROJECT_FILE};
 
 /// The host's default when nobody decided (rule 9).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub enum Rule {
     AppDisable(String),
     /// 4: the system policy file says `disabled = true`.
     Policy,
-    /// 4: the system policy file exists but could not be read or parsed.
-    PolicyUnreadable,
+    /// 4: a policy file exists but could not be read or parsed, and why.
+    PolicyUnreadable(FileProblem),
     /// 5: `APP_TELEMETRY_ENABLED`; holds the variable's name.
     AppEnabled(String),
     /// 5: `APP_TELEMETRY_ENABLED` holds something other than `1/true/yes/0/false/no`.
@@ -60,8 +60,8 @@ pub enum Rule {
     Ci(&'static CiVariable),
     /// 7: a `.telemetry` project file.
     Project,
-    /// 7: a `.telemetry` project file that could not be read or has a bad value.
-    ProjectUnreadable,
+    /// 7: a `.telemetry` project file that could not be read or has a bad value, and why.
+    ProjectUnreadable(FileProblem),
     /// 7: the current directory could not be determined.
     CurrentDirUnknown,
     /// 8: the user's decision, and when it was made.
@@ -87,10 +87,10 @@ impl Rule {
             Rule::CompiledOut => 1,
             Rule::DoNotTrack => 2,
             Rule::AppDisable(_) => 3,
-            Rule::Policy | Rule::PolicyUnreadable => 4,
+            Rule::Policy | Rule::PolicyUnreadable(_) => 4,
             Rule::AppEnabled(_) | Rule::AppEnabledInvalid(_) => 5,
             Rule::Ci(_) => 6,
-            Rule::Project | Rule::ProjectUnreadable | Rule::CurrentDirUnknown => 7,
+            Rule::Project | Rule::ProjectUnreadable(_) | Rule::CurrentDirUnknown => 7,
             Rule::User(_) | Rule::StateUnreadable(_) | Rule::Reset => 8,
             Rule::Default(_) | Rule::FirstRunNotice => 9,
             Rule::InternalError | Rule::NoRandomness => 0,
@@ -104,12 +104,12 @@ impl Rule {
             Rule::DoNotTrack => "do_not_track",
             Rule::AppDisable(_) => "app_disable_telemetry",
             Rule::Policy => "policy_file",
-            Rule::PolicyUnreadable => "policy_file_error",
+            Rule::PolicyUnreadable(_) => "policy_file_error",
             Rule::AppEnabled(_) => "app_telemetry_enabled",
             Rule::AppEnabledInvalid(_) => "app_telemetry_enabled_error",
             Rule::Ci(_) => "ci",
             Rule::Project => "project_file",
-            Rule::ProjectUnreadable => "project_file_error",
+            Rule::ProjectUnreadable(_) => "project_file_error",
             Rule::CurrentDirUnknown => "current_dir_error",
             Rule::User(_) => "user_decision",
             Rule::StateUnreadable(_) => "state_file_error",
@@ -125,9 +125,9 @@ impl Rule {
     pub fn is_error(&self) -> bool {
         matches!(
             self,
-            Rule::PolicyUnreadable
+            Rule::PolicyUnreadable(_)
                 | Rule::AppEnabledInvalid(_)
-                | Rule::ProjectUnreadable
+                | Rule::ProjectUnreadable(_)
                 | Rule::CurrentDirUnknown
                 | Rule::StateUnreadable(_)
                 | Rule::InternalError
@@ -143,14 +143,19 @@ impl fmt::Display for Rule {
             Rule::DoNotTrack => f.write_str("DO_NOT_TRACK"),
             Rule::AppDisable(var) | Rule::AppEnabled(var) => f.write_str(var),
             Rule::Policy => f.write_str("the system policy file (disabled = true)"),
-            Rule::PolicyUnreadable => f.write_str("the system policy file could not be read"),
+            Rule::PolicyUnreadable(problem) => {
+                write!(f, "the system policy file could not be read: {problem}")
+            }
             Rule::AppEnabledInvalid(var) => {
                 write!(f, "{var} has a value other than 1/true/yes or 0/false/no")
             }
             Rule::Ci(row) => write_ci(f, row),
             Rule::Project => write!(f, "the project file {PROJECT_FILE}"),
-            Rule::ProjectUnreadable => {
-                write!(f, "the project file {PROJECT_FILE} could not be read")
+            Rule::ProjectUnreadable(problem) => {
+                write!(
+                    f,
+                    "the project file {PROJECT_FILE} could not be read: {problem}"
+                )
             }
             Rule::CurrentDirUnknown => f.write_str("the current directory could not be read"),
             Rule::User(Some(date)) => write!(f, "your decision (on {date})"),

@@ -69,7 +69,7 @@ pub use config::{
 };
 
 // Consent, for hosts with their own consent UI and for tests.
-pub use base::paths::{ConfigDirError, env_prefix};
+pub use base::paths::{ConfigDirError, FileProblem, env_prefix};
 pub use consent::change::Change;
 pub use consent::ci::{CI_ENVIRONMENTS, detect_ci};
 pub use consent::prompt::{NotShown, PromptOutcome, notice_shown_this_run};

@@ -5,6 +5,7 @@
 //! out of every `Debug` output.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 
 /// The environment consent reads: the real one, or a fixed map.
@@ -19,7 +20,8 @@ use std::fmt;
 #[derive(Clone, Default)]
 pub struct Env {
     /// `None` reads the process environment, live (rules 2–5 are re-checked while running).
-    vars: Option<BTreeMap<String, String>>,
+    /// Values are kept as the OS gave them: a variable that names a file may not be UTF-8.
+    vars: Option<BTreeMap<String, OsString>>,
 }
 
 impl Env {
@@ -45,7 +47,7 @@ impl Env {
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
-        V: Into<String>,
+        V: Into<OsString>,
     {
         Env {
             vars: Some(
@@ -59,7 +61,7 @@ impl Env {
 
     /// Sets `key` to `value` in an injected environment (turning a process environment into
     /// an empty injected one first, so a test never reads the real one by accident).
-    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<OsString>) -> Self {
         self.vars
             .get_or_insert_with(BTreeMap::new)
             .insert(key.into(), value.into());
@@ -67,12 +69,30 @@ impl Env {
     }
 
     /// The value of `key`, if set. A value that is not valid Unicode is read lossily: it
-    /// still counts as set, which is what every rule needs.
+    /// still counts as set, which is what every rule needs. Use [`get_os`](Self::get_os) for
+    /// a variable that names a file or directory.
     pub fn get(&self, key: &str) -> Option<String> {
+        self.get_os(key).map(|v| v.to_string_lossy().into_owned())
+    }
+
+    /// The value of `key` exactly as the OS holds it: for paths, which need not be UTF-8.
+    ///
+    /// ```
+    /// use telemetry::config::Env;
+    ///
+    /// let env = Env::empty().with("ACME_TELEMETRY_CONFIG_DIR", "/etc/acme");
+    /// assert_eq!(env.get_os("ACME_TELEMETRY_CONFIG_DIR").as_deref(), Some("/etc/acme".as_ref()));
+    /// ```
+    pub fn get_os(&self, key: &str) -> Option<OsString> {
         match &self.vars {
             Some(map) => map.get(key).cloned(),
-            None => std::env::var_os(key).map(|v| v.to_string_lossy().into_owned()),
+            None => std::env::var_os(key),
         }
+    }
+
+    /// Whether `key` is set to something other than nothing.
+    pub(crate) fn non_empty_os(&self, key: &str) -> Option<OsString> {
+        self.get_os(key).filter(|v| !OsStr::is_empty(v))
     }
 
     /// Whether this reads the process environment.

@@ -1,7 +1,9 @@
 //! Names and places: the `APP` prefix of variables, the config dir, the policy file.
 //!
-//! Written by hand rather than with a `dirs`-style crate: the rules are four lines (README, "Consent"),
-//! and every input comes from the injected [`Env`] so tests never look at the real home.
+//! Written by hand rather than with a `dirs`-style crate: the rules are four lines (README,
+//! "Consent"), and every input comes from the injected [`Env`] so tests never look at the real
+//! home. Paths stay OS strings from the variable to the file: converting one lossily would
+//! send a write, or an organisation's policy, to another path.
 
 use std::path::PathBuf;
 
@@ -40,6 +42,30 @@ impl fmt::Display for ConfigDirError {
 
 impl std::error::Error for ConfigDirError {}
 
+/// What is wrong with a file that could not be read. Never names the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileProblem {
+    /// A FIFO, a device, a directory or a symlink where a regular file belongs.
+    NotARegularFile,
+    /// Larger than any file of ours can be.
+    TooLarge,
+    /// The OS refused to open or read it (permissions, I/O).
+    Unreadable,
+    /// Read, but not what it should hold (bad syntax, a bad value).
+    Invalid,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileProblem::NotARegularFile => "it is not a regular file",
+            FileProblem::TooLarge => "it is too large",
+            FileProblem::Unreadable => "it could not be read",
+            FileProblem::Invalid => "its contents are not valid",
+        })
+    }
+}
+
 /// The prefix of the host's variables: its name upper-cased, every non-alphanumeric
 /// character turned into `_`.
 ///
@@ -70,7 +96,7 @@ pub(crate) fn var(app: &str, suffix: &str) -> String {
 /// it is refused (like a relative `XDG_CONFIG_HOME`) and consent decides off.
 pub(crate) fn config_dir(app: &str, env: &Env) -> Result<PathBuf, ConfigDirError> {
     let name = var(app, "TELEMETRY_CONFIG_DIR");
-    if let Some(dir) = env.get(&name).filter(|d| !d.is_empty()) {
+    if let Some(dir) = env.non_empty_os(&name) {
         let dir = PathBuf::from(dir);
         if !dir.is_absolute() {
             return Err(ConfigDirError::RelativeConfigDir(name));
@@ -84,7 +110,7 @@ pub(crate) fn config_dir(app: &str, env: &Env) -> Result<PathBuf, ConfigDirError
 
 /// The base config dir of the platform, from the environment.
 fn platform_config_dir(env: &Env) -> Option<PathBuf> {
-    let non_empty = |key: &str| env.get(key).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let non_empty = |key: &str| env.non_empty_os(key).map(PathBuf::from);
     if cfg!(windows) {
         non_empty("APPDATA")
     } else if cfg!(target_os = "macos") {
@@ -101,8 +127,7 @@ fn platform_config_dir(env: &Env) -> Option<PathBuf> {
 /// on Windows).
 pub(crate) fn system_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
     if cfg!(windows) {
-        env.get("ProgramData")
-            .filter(|p| !p.is_empty())
+        env.non_empty_os("ProgramData")
             .map(|p| PathBuf::from(p).join(app).join("telemetry.toml"))
     } else {
         Some(PathBuf::from("/etc").join(app).join("telemetry.toml"))
@@ -112,8 +137,7 @@ pub(crate) fn system_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
 /// The policy file named by `APP_TELEMETRY_POLICY_FILE`, if set. Read *in addition* to the
 /// system one: a user who can set a variable must not be able to skip the organisation's file.
 pub(crate) fn env_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
-    env.get(&var(app, "TELEMETRY_POLICY_FILE"))
-        .filter(|p| !p.is_empty())
+    env.non_empty_os(&var(app, "TELEMETRY_POLICY_FILE"))
         .map(PathBuf::from)
 }
 

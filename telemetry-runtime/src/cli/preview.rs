@@ -28,11 +28,11 @@ enum Preview {
 fn next_batch(config: &Config) -> Option<Preview> {
     let settings = Settings::from_config(config, process::session()?);
     if let Some(dir) = &settings.spool_dir {
-        let pending = Spool::new(dir).pending();
+        let pending = Spool::new(dir).waiting();
         for (i, path) in pending.iter().enumerate() {
             // Skipped here exactly as the worker skips it: it would never be sent. Read back
             // as written, so the keys keep their order and the content every byte.
-            if let Some(json) = Spool::read(path)
+            if let Some(json) = Spool::peek(path)
                 .filter(|b| is_valid_batch(b))
                 .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
             {

@@ -8,6 +8,7 @@ use crate::consent::rules;
 use crate::decision::Decision;
 use crate::files::state::State;
 use crate::files::store::StateStore;
+use crate::pipeline::endpoint::Endpoint;
 use crate::process;
 use crate::wire::json::Json;
 
@@ -23,6 +24,8 @@ pub struct Status {
     /// When a batch was last sent.
     pub last_sent: Option<String>,
     /// Where batches go.
+    /// Where batches go, without user info, query or fragment (they may hold tokens); an
+    /// endpoint that is not allowed is shown as why, not as given.
     pub endpoint: Option<String>,
 }
 
@@ -43,7 +46,12 @@ pub fn status_of(config: &Config) -> Status {
         installation_id: state.installation_id.map(|id| id.to_string()),
         session_id: process::session_id().to_owned(),
         last_sent: state.last_sent.map(|d| d.to_string()),
-        endpoint: config.effective_endpoint(),
+        endpoint: config
+            .effective_endpoint()
+            .map(|given| match Endpoint::parse(&given) {
+                Ok(endpoint) => endpoint.to_string(),
+                Err(why) => format!("<invalid: {why}>"),
+            }),
     }
 }
 

@@ -6,18 +6,17 @@
 //! decides **off**, and the rule says which error. Rules 2–5 (environment and policy file)
 //! are cheap and re-checked while the process runs: see [`recheck`] and `init`.
 
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::base::calendar::Date;
 use crate::base::env::{self, Switch};
-use crate::base::paths::PROJECT_FILE;
+use crate::base::paths::{FileProblem, PROJECT_FILE};
 use crate::config::Config;
 use crate::consent::ci::detect_ci;
 use crate::decision::{Decision, DefaultConsent, Rule};
+use crate::files::read::{self, ReadError, SMALL_FILE};
 use crate::files::state::StateError;
 use crate::files::store::StateStore;
 
@@ -107,7 +106,7 @@ pub fn recheck(config: &Config) -> Option<Decision> {
     match read_policy(config) {
         Ok(false) => {}
         Ok(true) => return Some(Decision::off(Rule::Policy)),
-        Err(()) => return Some(Decision::off(Rule::PolicyUnreadable)),
+        Err(problem) => return Some(Decision::off(Rule::PolicyUnreadable(problem))),
     }
     let enabled = config.var("TELEMETRY_ENABLED");
     match env.get(&enabled) {
@@ -129,7 +128,7 @@ pub fn recheck(config: &Config) -> Option<Decision> {
 /// `APP_TELEMETRY_POLICY_FILE` are both read, and either decides off (the variable adds a
 /// file, it never hides the system one). A missing file says nothing; an unreadable one is
 /// an error, unless another file already said `disabled = true`.
-fn read_policy(config: &Config) -> Result<bool, ()> {
+fn read_policy(config: &Config) -> Result<bool, FileProblem> {
     #[derive(Deserialize)]
     struct Policy {
         #[serde(default)]
@@ -137,17 +136,19 @@ fn read_policy(config: &Config) -> Result<bool, ()> {
     }
     let mut result = Ok(false);
     for path in config.policy_files() {
-        let read = match fs::read_to_string(path) {
-            Ok(text) => toml::from_str::<Policy>(&text)
+        let read = match read::read(&path, SMALL_FILE) {
+            Ok(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| toml::from_str::<Policy>(text).ok())
                 .map(|p| p.disabled)
-                .map_err(|_| ()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(_) => Err(()),
+                .ok_or(FileProblem::Invalid),
+            Err(ReadError::Missing) => Ok(false),
+            Err(e) => Err(e.problem()),
         };
         match read {
             Ok(true) => return Ok(true),
             Ok(false) => {}
-            Err(()) => result = Err(()),
+            Err(problem) => result = Err(problem),
         }
     }
     result
@@ -163,16 +164,19 @@ fn project_rule(config: &Config) -> Option<Decision> {
         },
     };
     let file = find_project_file(&cwd)?;
-    match fs::read_to_string(file)
-        .map_err(|_| ())
-        .and_then(|t| parse_project(&t))
-    {
+    let consent = match read::read(&file, SMALL_FILE) {
+        Ok(bytes) => std::str::from_utf8(&bytes)
+            .map_err(|_| FileProblem::Invalid)
+            .and_then(|text| parse_project(text).map_err(|()| FileProblem::Invalid)),
+        Err(e) => Err(e.problem()),
+    };
+    match consent {
         Ok(Some(enabled)) => Some(Decision {
             enabled,
             rule: Rule::Project,
         }),
         Ok(None) => None,
-        Err(()) => Some(Decision::off(Rule::ProjectUnreadable)),
+        Err(problem) => Some(Decision::off(Rule::ProjectUnreadable(problem))),
     }
 }
 
@@ -189,7 +193,8 @@ pub(super) fn find_project_file(cwd: &Path) -> Option<PathBuf> {
     searched
         .iter()
         .map(|dir| dir.join(PROJECT_FILE))
-        .find(|file| file.is_file())
+        // Whatever is there (a FIFO, a symlink) is found, and refused when read.
+        .find(|file| std::fs::symlink_metadata(file).is_ok())
 }
 
 /// `consent: true` / `consent: false` (also `=`, and `1/yes/0/no`); `#` starts a comment;

@@ -7,6 +7,7 @@ use super::change::{record, reset_with};
 use super::rules::*;
 use crate::base::calendar::{Clock, Date};
 use crate::base::env::Env;
+use crate::base::paths::FileProblem;
 use crate::base::paths::SPOOL_DIR;
 use crate::config::Config;
 use crate::decision::{Decision, DefaultConsent, Rule};
@@ -196,13 +197,19 @@ fn errors_decide_off_and_say_so() {
     let s = setup(&[User(true)]);
     fs::write(s.config.resolved_policy_file().unwrap(), "disabled = maybe").unwrap();
     let d = resolve_inner(&s.config, false);
-    assert_eq!((d.enabled, d.rule.clone()), (false, Rule::PolicyUnreadable));
+    assert_eq!(
+        (d.enabled, d.rule.clone()),
+        (false, Rule::PolicyUnreadable(FileProblem::Invalid))
+    );
     assert!(d.rule.is_error());
 
     // A policy file that is a directory (cannot be read).
     let s = setup(&[User(true)]);
     fs::create_dir(s.config.resolved_policy_file().unwrap()).unwrap();
-    assert_eq!(resolve_inner(&s.config, false).rule, Rule::PolicyUnreadable);
+    assert_eq!(
+        resolve_inner(&s.config, false).rule,
+        Rule::PolicyUnreadable(FileProblem::NotARegularFile)
+    );
 
     // A bad ACME_TELEMETRY_ENABLED.
     let s = setup(&[User(true)]);
@@ -226,7 +233,7 @@ fn errors_decide_off_and_say_so() {
     .unwrap();
     assert_eq!(
         resolve_inner(&s.config, false).rule,
-        Rule::ProjectUnreadable
+        Rule::ProjectUnreadable(FileProblem::Invalid)
     );
 
     // A corrupt state file: off, and kept aside.

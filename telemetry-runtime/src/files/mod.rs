@@ -12,5 +12,6 @@
 
 pub(crate) mod lock;
 pub(crate) mod private;
+pub(crate) mod read;
 pub(crate) mod state;
 pub(crate) mod store;

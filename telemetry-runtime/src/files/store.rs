@@ -32,6 +32,10 @@ use crate::base::calendar::Date;
 use crate::base::paths::{AUDIT_FILE, STATE_FILE};
 use crate::files::lock::Lock;
 use crate::files::private;
+use crate::files::read::{self, ReadError, SMALL_FILE};
+
+/// The most of the audit log `audit_lines` reads (one short line per change of consent).
+const AUDIT_MAX: u64 = 1024 * 1024;
 use crate::files::state::{How, State, StateError};
 
 /// The prefix of the names corrupt state files are kept under.
@@ -87,14 +91,19 @@ impl StateStore {
 
     /// The state, without changing anything: a missing file is the default state, a corrupt
     /// one an error (left where it is).
+    ///
+    /// A state file that is not a regular file (a FIFO, a symlink) or that is too large to be
+    /// ours counts as corrupt: it is never read, and resolving sets it aside.
     pub fn read(&self) -> Result<State, StateError> {
-        match fs::read_to_string(self.state_path()) {
-            Ok(text) => toml::from_str(&text).map_err(|_| StateError::Corrupt { kept_as: None }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(State::default()),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                Err(StateError::Corrupt { kept_as: None })
-            }
-            Err(e) => Err(e.into()),
+        let corrupt = StateError::Corrupt { kept_as: None };
+        match read::read(&self.state_path(), SMALL_FILE) {
+            Ok(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| toml::from_str(text).ok())
+                .ok_or(corrupt),
+            Err(ReadError::Missing) => Ok(State::default()),
+            Err(ReadError::Problem(_)) => Err(corrupt),
+            Err(ReadError::Io(kind)) => Err(StateError::Io(kind)),
         }
     }
 
@@ -208,10 +217,14 @@ impl StateStore {
 
     /// The lines of the audit log (none if it does not exist).
     pub fn audit_lines(&self) -> io::Result<Vec<String>> {
-        match fs::read_to_string(self.audit_path()) {
-            Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e),
+        match read::read(&self.audit_path(), AUDIT_MAX) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect()),
+            Err(ReadError::Missing) => Ok(Vec::new()),
+            Err(ReadError::Io(kind)) => Err(kind.into()),
+            Err(ReadError::Problem(problem)) => Err(io::Error::other(problem.to_string())),
         }
     }
 
@@ -224,20 +237,23 @@ impl StateStore {
         Ok(private::replace(&self.state_path(), &bytes)?)
     }
 
-    /// Renames the state file to a free `…corrupt-DATE[-N]` name; returns that name.
+    /// Moves the state file to a free `…corrupt-DATE[-N]` name; returns that name.
+    ///
+    /// The move takes the new name only if it is free, in one step (see
+    /// [`private::rename_no_replace`]), so processes setting aside at once can never overwrite
+    /// one another's kept copy: whatever each one moves is kept under a name of its own.
     fn set_aside(&self, today: Date) -> Result<String, StateError> {
+        let state = self.state_path();
         for n in 1..1000 {
             let name = if n == 1 {
                 format!("{CORRUPT_PREFIX}{today}")
             } else {
                 format!("{CORRUPT_PREFIX}{today}-{n}")
             };
-            let target = self.dir.join(&name);
-            // Writers pick names under the lock; a reader that found no lock file races only
-            // with another reader, and the loser's rename fails (its source is gone).
-            if fs::symlink_metadata(&target).is_err() {
-                fs::rename(self.state_path(), target)?;
-                return Ok(name);
+            match private::rename_no_replace(&state, &self.dir.join(&name)) {
+                Ok(()) => return Ok(name),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e.into()),
             }
         }
         Err(StateError::Io(io::ErrorKind::AlreadyExists))

@@ -68,6 +68,9 @@ pub(crate) enum SendOutcome {
     Rejected,
     /// An earlier send was rejected: nothing was sent.
     Stopped,
+    /// Consent was withdrawn before an attempt: nothing more was sent, and the batch is to
+    /// be dropped.
+    Withdrawn,
     /// The circuit breaker is open (or a `Retry-After` has not elapsed): nothing was sent,
     /// keep the batch.
     CircuitOpen,
@@ -144,7 +147,20 @@ impl Transport {
     ///
     /// For a file endpoint, appends `body` and a newline instead (raw newlines inside `body`,
     /// which JSON only allows as whitespace, become spaces so the line stays one line).
+    #[cfg(test)]
     pub(crate) fn send(&mut self, body: &[u8], deadline: Instant) -> SendOutcome {
+        self.send_checked(body, deadline, &mut || true)
+    }
+
+    /// [`send`](Self::send), asking `allowed` before every retry: a `false` (consent was
+    /// withdrawn meanwhile, perhaps by `disable` in another terminal) ends the send at once
+    /// with [`SendOutcome::Withdrawn`], whatever `Retry-After` said.
+    pub(crate) fn send_checked(
+        &mut self,
+        body: &[u8],
+        deadline: Instant,
+        allowed: &mut dyn FnMut() -> bool,
+    ) -> SendOutcome {
         if self.stopped {
             return SendOutcome::Stopped;
         }
@@ -173,7 +189,9 @@ impl Transport {
                 self.requests += 1;
                 append_line(path, body)
             }
-            Endpoint::Https(_) | Endpoint::LoopbackHttp(_) => self.send_http(body, deadline),
+            Endpoint::Https(_) | Endpoint::LoopbackHttp(_) => {
+                self.send_http(body, deadline, allowed)
+            }
         };
 
         match outcome {
@@ -189,7 +207,7 @@ impl Transport {
                     self.breaker_opened = Some(Instant::now());
                 }
             }
-            SendOutcome::Stopped | SendOutcome::CircuitOpen => {}
+            SendOutcome::Stopped | SendOutcome::CircuitOpen | SendOutcome::Withdrawn => {}
         }
         outcome
     }
@@ -200,7 +218,12 @@ impl Transport {
         self.requests
     }
 
-    fn send_http(&mut self, body: &[u8], deadline: Instant) -> SendOutcome {
+    fn send_http(
+        &mut self,
+        body: &[u8],
+        deadline: Instant,
+        allowed: &mut dyn FnMut() -> bool,
+    ) -> SendOutcome {
         let mut retries = 0u32;
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -229,6 +252,9 @@ impl Transport {
                 return SendOutcome::Failed;
             }
             std::thread::sleep(wait);
+            if !allowed() {
+                return SendOutcome::Withdrawn;
+            }
         }
     }
 

@@ -11,12 +11,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, after, bounded, select, unbounded};
 
 use crate::base::calendar::Date;
-use crate::consent::rules::recheck;
+use crate::base::paths::STATE_FILE;
+use crate::consent::rules::{self, recheck};
 use crate::files::state::How;
 use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
@@ -120,12 +121,58 @@ impl Shared {
 
 /// One worker thread's run.
 struct Run<'a> {
-    id: u64,
     shared: &'a Shared,
     transport: Option<Transport>,
+    watch: Watch<'a>,
     stopped: bool,
     last_send: Option<Instant>,
     last_recorded: Option<Date>,
+}
+
+/// Whether sending may go on: consent still holds, and this is still the worker in charge.
+/// Kept apart from the transport so the transport can ask it before every attempt.
+struct Watch<'a> {
+    id: u64,
+    shared: &'a Shared,
+    /// The state file as last seen (modified, length): re-read only when it changes.
+    state_seen: Option<(Option<SystemTime>, u64)>,
+}
+
+impl Watch<'_> {
+    /// Re-checks rules 2–5 (the environment, the policy file) and, when the state file
+    /// changed since last seen (`enable`, `disable` or `reset` in another process), every
+    /// rule; switches the process off if they now say off. Turning off never sends anything,
+    /// and it takes effect before the next attempt.
+    fn holds(&mut self) -> bool {
+        if CURRENT_WORKER.load(Relaxed) != self.id || !process::recording() {
+            return false;
+        }
+        let settings = &self.shared.settings;
+        let Some(config) = &settings.config else {
+            return true;
+        };
+        if let Some(decision) = recheck(config).filter(|d| !d.enabled) {
+            process::switch_off(decision.rule);
+            return false;
+        }
+        let seen = state_file_seen(settings);
+        if seen != self.state_seen {
+            self.state_seen = seen;
+            let decision = rules::resolve_read_only(config);
+            if !decision.enabled {
+                process::switch_off(decision.rule);
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The state file's modification time and length, as cheap a look as there is.
+fn state_file_seen(settings: &Settings) -> Option<(Option<SystemTime>, u64)> {
+    let dir = settings.state_dir.as_ref()?;
+    let meta = std::fs::symlink_metadata(dir.join(STATE_FILE)).ok()?;
+    Some((meta.modified().ok(), meta.len()))
 }
 
 impl<'a> Run<'a> {
@@ -136,9 +183,13 @@ impl<'a> Run<'a> {
                 .with_proxy(settings.proxy.clone())
         });
         Run {
-            id,
             shared,
             transport,
+            watch: Watch {
+                id,
+                shared,
+                state_seen: state_file_seen(settings),
+            },
             stopped: false,
             last_send: None,
             last_recorded: None,
@@ -204,20 +255,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Consent still holds, and this is still the worker in charge. Re-checks rules 2–5
-    /// itself, so switching off takes effect before the next send, not at the next
-    /// background check.
-    fn consent_holds(&self) -> bool {
-        if CURRENT_WORKER.load(Relaxed) != self.id || !process::recording() {
-            return false;
-        }
-        if let Some(config) = &self.settings().config
-            && let Some(decision) = recheck(config).filter(|d| !d.enabled)
-        {
-            process::switch_off(decision.rule);
-            return false;
-        }
-        true
+    /// Consent still holds, and this is still the worker in charge (see [`Watch`]).
+    fn consent_holds(&mut self) -> bool {
+        self.watch.holds()
     }
 
     /// Builds and sends a batch of what is pending. Returns false once the worker should
@@ -255,27 +295,37 @@ impl<'a> Run<'a> {
             return;
         }
         let body = batch.to_bytes();
-        // Written before sending, so that an exit during the send loses nothing.
-        let spooled = self
+        // Written before sending, so that an exit during the send loses nothing; written
+        // claimed, so that no other process sends it meanwhile.
+        let claim = self
             .shared
             .spool
             .as_ref()
-            .and_then(|s| s.write(batch.batch_id, &body));
-        match self.send(&body, deadline) {
-            Some(SendOutcome::Delivered) => {
-                if let Some(path) = spooled {
-                    Spool::remove(&path);
+            .and_then(|s| s.write_claimed(batch.batch_id, &body));
+        let outcome = self.send(&body, deadline);
+        match (outcome, claim) {
+            (Some(SendOutcome::Delivered), claim) => {
+                if let Some(claim) = claim {
+                    claim.done();
                 }
                 self.record_delivery();
                 self.send_spooled(deadline, None);
             }
-            Some(SendOutcome::Rejected | SendOutcome::Stopped) => {
-                // The endpoint refuses this batch for good: keep nothing of it.
-                if let Some(path) = spooled {
-                    Spool::remove(&path);
+            // Refused for good, or consent withdrawn: keep nothing of it.
+            (
+                Some(SendOutcome::Rejected | SendOutcome::Stopped | SendOutcome::Withdrawn),
+                claim,
+            ) => {
+                if let Some(claim) = claim {
+                    claim.done();
                 }
             }
-            _ => {}
+            // For a later try, by this process or the next.
+            (_, claim) => {
+                if let Some(claim) = claim {
+                    claim.release();
+                }
+            }
         }
     }
 
@@ -283,7 +333,11 @@ impl<'a> Run<'a> {
         if self.stopped {
             return None;
         }
-        let outcome = self.transport.as_mut()?.send(body, deadline);
+        let watch = &mut self.watch;
+        let outcome = self
+            .transport
+            .as_mut()?
+            .send_checked(body, deadline, &mut || watch.holds());
         if matches!(outcome, SendOutcome::Rejected | SendOutcome::Stopped) {
             self.stopped = true;
         }
@@ -321,15 +375,24 @@ impl<'a> Run<'a> {
             {
                 return;
             }
+            // Another process may have claimed it since it was listed: then it sends it.
+            let Some(claim) = self.shared.spool.as_ref().and_then(|s| s.claim(&path)) else {
+                continue;
+            };
             // Only what our own types could have written is sent: a file another program
             // put in the spool directory never reaches the wire.
-            let Some(body) = Spool::read(&path).filter(|b| is_valid_batch(b)) else {
-                Spool::remove(&path);
+            let Some(body) = claim.read().filter(|b| is_valid_batch(b)) else {
+                claim.done();
                 continue;
             };
             match self.send(&body, deadline) {
-                Some(SendOutcome::Delivered | SendOutcome::Rejected) => Spool::remove(&path),
-                _ => return,
+                Some(SendOutcome::Delivered | SendOutcome::Rejected | SendOutcome::Withdrawn) => {
+                    claim.done()
+                }
+                _ => {
+                    claim.release();
+                    return;
+                }
             }
         }
     }
