@@ -129,12 +129,14 @@ pub mod consent {
     };
 }
 
-/// The values that can leave the machine, as far as a host names them: what its own
-/// events' fields hold, its masked command line, and the ranges numbers are sent as.
+/// The values that can leave the machine, as far as a host names them (what its own
+/// events' fields hold, its masked command line, the ranges numbers are sent as), and a
+/// batch as a receiver reads it back ([`parse_batch`](wire::parse_batch)).
 pub mod wire {
     pub use telemetry_runtime::{
         Bucket, DurationBucket, ErrorType, EventField, FieldValue, HostTypeName, IoKind, MASK,
-        MaskedCommand, Name, SCHEMA_VERSION, Version,
+        MaskedCommand, Name, NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent, SCHEMA_VERSION,
+        Version, normalize_id, parse_batch,
     };
 }
 

@@ -474,7 +474,7 @@ fn disable_deletes_the_spool() {
 }
 
 #[test]
-fn the_quickstart_prints_the_batch_its_receiver_got() {
+fn the_quickstart_prints_the_batch_its_collector_got_and_the_report() {
     let out = Command::new(common::example_exe("quickstart"))
         .env_remove("DO_NOT_TRACK")
         .env_remove("ACME_DISABLE_TELEMETRY")
@@ -486,9 +486,17 @@ fn the_quickstart_prints_the_batch_its_receiver_got() {
         assert!(text.contains("\"schema_version\": 1"), "{text}");
         assert!(text.contains("\"event_type\": \"usage\""), "{text}");
         assert!(text.contains("\"retry_attempts\": 2"), "{text}");
+        // The collector stored it: the report counts it and shows the feature shares.
+        assert!(
+            text.contains("1 installation(s), 1 session(s), 1 batch(es)"),
+            "{text}"
+        );
+        assert!(text.contains("retries 100%"), "{text}");
+        assert!(text.contains("retry_attempts 2"), "{text}");
     } else {
         // An organisation policy on this machine said no: the demo must respect it.
-        assert!(text.contains("The receiver got nothing"), "{text}");
+        assert!(text.contains("The collector got nothing"), "{text}");
+        assert!(text.contains("0 installation(s)"), "{text}");
     }
 }
 

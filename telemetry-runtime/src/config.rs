@@ -49,6 +49,8 @@ pub struct Config {
     pub(crate) flush_timeout: Duration,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) integrations: Vec<&'static str>,
+    /// Certificates (DER) trusted for an `https://` endpoint besides the bundled roots.
+    pub(crate) ca_certificates: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for Config {
@@ -70,6 +72,7 @@ impl fmt::Debug for Config {
             .field("flush_timeout", &self.flush_timeout)
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("integrations", &self.integrations)
+            .field("ca_certificates", &self.ca_certificates.len())
             .finish()
     }
 }
@@ -92,6 +95,7 @@ impl Config {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             integrations: Vec::new(),
+            ca_certificates: Vec::new(),
         }
     }
 
@@ -180,6 +184,30 @@ impl Config {
     /// ```
     pub fn integration(mut self, name: &'static str) -> Self {
         self.integrations.push(name);
+        self
+    }
+
+    /// Also trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) for an
+    /// `https://` endpoint, besides the bundled web roots: for a collector behind a private
+    /// certificate authority or with a self-signed certificate. Other PEM blocks are skipped;
+    /// if `pem` holds no certificate, nothing changes.
+    ///
+    /// ```
+    /// let ca = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
+    /// let config = telemetry::Config::new("acme", "1.0")
+    ///     .endpoint("https://telemetry.internal.example/v1/batch")
+    ///     .ca_certificates(ca);
+    /// # let _ = config;
+    /// ```
+    pub fn ca_certificates(mut self, pem: impl AsRef<[u8]>) -> Self {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        self.ca_certificates.extend(
+            CertificateDer::pem_slice_iter(pem.as_ref())
+                .filter_map(Result::ok)
+                .map(|der| der.as_ref().to_vec()),
+        );
         self
     }
 

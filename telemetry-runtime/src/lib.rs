@@ -85,6 +85,9 @@ pub use wire::command::{MASK, MaskedCommand};
 pub use wire::custom::{EventField, FieldValue};
 pub use wire::errors::{HostTypeName, IoKind};
 pub use wire::event::SCHEMA_VERSION;
+pub use wire::received::{
+    NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent, normalize_id, parse_batch,
+};
 pub use wire::text::Name;
 
 // What a developer can read back locally.

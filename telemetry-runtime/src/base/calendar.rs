@@ -43,6 +43,27 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// Days from 1970-01-01 to this date (H. Hinnant's `days_from_civil`): the inverse of
+    /// [`from_unix_days`](Self::from_unix_days).
+    ///
+    /// ```
+    /// use telemetry::config::Date;
+    ///
+    /// let day = Date::new(2026, 11, 30).unwrap();
+    /// assert_eq!(Date::from_unix_days(day.to_unix_days()), day);
+    /// assert_eq!(Date::new(1970, 1, 2).unwrap().to_unix_days(), 1);
+    /// ```
+    pub fn to_unix_days(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let month = i64::from(self.month);
+        let mp = if month > 2 { month - 3 } else { month + 9 };
+        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Today, in UTC, from the system clock.
     pub fn today() -> Date {
         let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
@@ -158,6 +179,13 @@ mod tests {
         ];
         for (days, expected) in cases {
             assert_eq!(Date::from_unix_days(days).to_string(), expected, "{days}");
+        }
+    }
+
+    #[test]
+    fn dates_convert_back_to_days() {
+        for days in [-800_000, -1, 0, 1, 11_016, 19_782, 20_454, 800_000] {
+            assert_eq!(Date::from_unix_days(days).to_unix_days(), days, "{days}");
         }
     }
 

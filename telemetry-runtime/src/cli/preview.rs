@@ -8,8 +8,8 @@ use crate::consent::rules;
 use crate::pipeline::batch::{Observed, reported};
 use crate::pipeline::settings::Settings;
 use crate::pipeline::spool::Spool;
-use crate::pipeline::spool_check::is_valid_batch;
 use crate::process;
+use crate::wire::check::is_valid_batch;
 use crate::wire::event::Batch;
 use crate::wire::json::{Json, ToJson};
 

@@ -4,8 +4,7 @@
 //! - [`settings`]: what the worker runs with, and the buffers' sizes;
 //! - [`batch`]: what changed since the last batch, as events (no threads, no I/O);
 //! - [`worker`]: the thread that drains, builds, spools and sends, and the exit flush;
-//! - [`spool`], [`spool_check`]: batches kept for later, and the strict check before one
-//!   is sent;
+//! - [`spool`]: batches kept for later (checked by `wire::check` before one is sent);
 //! - [`endpoint`], [`transport`]: where batches go, and sending them within a deadline.
 //!
 //! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
@@ -18,7 +17,6 @@ pub(crate) mod http;
 pub(crate) mod proxy;
 pub(crate) mod settings;
 pub(crate) mod spool;
-pub(crate) mod spool_check;
 pub(crate) mod tls;
 pub(crate) mod transport;
 pub(crate) mod url;

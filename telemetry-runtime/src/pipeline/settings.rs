@@ -108,7 +108,10 @@ impl Settings {
                 .iter()
                 .filter_map(|n| Name::new(n))
                 .collect(),
-            transport: TransportOptions::default(),
+            transport: TransportOptions {
+                extra_roots: config.ca_certificates.clone(),
+                ..TransportOptions::default()
+            },
             proxy,
             config: Some(config.clone()),
         }

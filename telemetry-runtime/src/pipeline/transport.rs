@@ -40,6 +40,8 @@ pub(crate) struct TransportOptions {
     pub breaker_threshold: u32,
     /// How long an open breaker refuses sends before letting one through again.
     pub breaker_cooldown: Duration,
+    /// Certificates (DER) trusted besides the bundled roots (`Config::ca_certificates`).
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for TransportOptions {
@@ -52,6 +54,7 @@ impl Default for TransportOptions {
             max_backoff: Duration::from_secs(5),
             breaker_threshold: 3,
             breaker_cooldown: Duration::from_secs(5 * 60),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -110,9 +113,14 @@ impl Transport {
         user_agent: &str,
         options: TransportOptions,
     ) -> Transport {
-        let client = endpoint
-            .url()
-            .map(|url| Client::new(url, user_agent, tls::client_config(), None));
+        let client = endpoint.url().map(|url| {
+            Client::new(
+                url,
+                user_agent,
+                tls::client_config(&options.extra_roots),
+                None,
+            )
+        });
         let user_agent = user_agent.to_owned();
         Transport {
             endpoint,
@@ -135,7 +143,7 @@ impl Transport {
             self.client = Some(Client::new(
                 url,
                 &user_agent,
-                tls::client_config(),
+                tls::client_config(&self.options.extra_roots),
                 Some(proxy),
             ));
         }

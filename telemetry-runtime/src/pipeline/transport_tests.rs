@@ -20,6 +20,7 @@ fn quick() -> TransportOptions {
         max_backoff: Duration::from_millis(100),
         breaker_threshold: 3,
         breaker_cooldown: Duration::from_secs(60),
+        extra_roots: Vec::new(),
     }
 }
 

@@ -23,10 +23,10 @@ use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
 use crate::pipeline::settings::{MAX_INTERVAL_SECS, MIN_SEND_GAP, PERIODIC_SEND_BUDGET, Settings};
 use crate::pipeline::spool::Spool;
-use crate::pipeline::spool_check::is_valid_batch;
 use crate::pipeline::transport::{SendOutcome, Transport};
 use crate::process;
 use crate::record::queue::{self, Message};
+use crate::wire::check::is_valid_batch;
 use crate::wire::event::Batch;
 use crate::wire::json::ToJson;
 

@@ -49,7 +49,6 @@ impl Json {
     }
 
     /// The value at `key`, if this is an object that has it (the first, if twice).
-    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&Json> {
         match self {
             Json::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),

@@ -12,11 +12,14 @@
 //! - [`errors`]: the error types that may be named;
 //! - [`text`]: checked versions and names; [`id`]: random ids and the hour;
 //! - [`command`]: masking a command line; [`custom`]: what a host's own event may hold;
-//! - [`json`]: the one JSON writer and reader; [`samples`]: one event of every type.
+//! - [`json`]: the one JSON writer and reader; [`samples`]: one event of every type;
+//! - [`check`]: whether bytes are, exactly, a batch these types could have written (a
+//!   spooled batch before it is sent again, a batch a collector receives).
 //!
 //! This layer uses only `base`.
 
 pub(crate) mod buckets;
+pub(crate) mod check;
 pub(crate) mod command;
 pub(crate) mod custom;
 pub(crate) mod errors;
@@ -24,5 +27,6 @@ pub(crate) mod event;
 pub(crate) mod features;
 pub(crate) mod id;
 pub(crate) mod json;
+pub(crate) mod received;
 pub(crate) mod samples;
 pub(crate) mod text;

@@ -97,6 +97,17 @@ impl Name {
         }
     }
 
+    /// Whether `text` passes the check (for text that is not `'static`, such as a
+    /// receiver's query parameter).
+    ///
+    /// ```
+    /// assert!(telemetry::wire::Name::is_valid("acme-cli"));
+    /// assert!(!telemetry::wire::Name::is_valid("Acme CLI"));
+    /// ```
+    pub const fn is_valid(text: &str) -> bool {
+        is_name(text)
+    }
+
     /// The checked text.
     pub const fn as_str(self) -> &'static str {
         self.0

@@ -1,4 +1,5 @@
-//! The strict check of a spooled batch before it is sent or previewed.
+//! The strict check of a batch: a spooled one before it is sent or previewed, a received one
+//! before a collector stores it.
 //!
 //! A file in the spool is sent as it is, so it must be, byte for byte, what serialising our
 //! own wire types could have produced: compact JSON, the same keys in the same order,

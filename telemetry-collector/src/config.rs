@@ -1,0 +1,159 @@
+//! What the collector is started with: where it listens, where it stores, and its privacy
+//! and retention settings.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::clock::Today;
+use crate::log::{Level, Sink};
+
+/// Where batches are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// `sqlite:PATH`: one file, the default.
+    Sqlite(PathBuf),
+    /// `clickhouse://HOST:PORT/DATABASE`: ClickHouse's HTTP interface.
+    ClickHouse {
+        /// Host name or address.
+        host: String,
+        /// The HTTP port (8123 by default in ClickHouse).
+        port: u16,
+        /// The database; created on start, with its tables.
+        database: String,
+    },
+}
+
+/// Why a `--store` was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadStore(String);
+
+impl fmt::Display for BadStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadStore {}
+
+impl FromStr for StoreSpec {
+    type Err = BadStore;
+
+    /// `sqlite:PATH` or `clickhouse://HOST:PORT/DATABASE`.
+    ///
+    /// ```
+    /// use telemetry_collector::StoreSpec;
+    ///
+    /// assert!(matches!("sqlite:telemetry.db".parse(), Ok(StoreSpec::Sqlite(_))));
+    /// assert!(matches!("clickhouse://127.0.0.1:8123/telemetry".parse(), Ok(StoreSpec::ClickHouse { .. })));
+    /// assert!("mysql://x".parse::<StoreSpec>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<StoreSpec, BadStore> {
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(BadStore(
+                    "`sqlite:` needs a path, like `sqlite:telemetry.db`".into(),
+                ));
+            }
+            return Ok(StoreSpec::Sqlite(PathBuf::from(path)));
+        }
+        if let Some(rest) = s.strip_prefix("clickhouse://") {
+            let usage = || {
+                BadStore(
+                    "a ClickHouse store is `clickhouse://HOST:PORT/DATABASE`, like \
+                     `clickhouse://127.0.0.1:8123/telemetry`"
+                        .into(),
+                )
+            };
+            let (host_port, database) = rest.split_once('/').ok_or_else(usage)?;
+            let (host, port) = host_port.rsplit_once(':').ok_or_else(usage)?;
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(usage)?;
+            let valid_db = !database.is_empty()
+                && database.len() <= 64
+                && database
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if host.is_empty() || !valid_db {
+                return Err(usage());
+            }
+            return Ok(StoreSpec::ClickHouse {
+                host: host.to_owned(),
+                port,
+                database: database.to_owned(),
+            });
+        }
+        Err(BadStore(format!(
+            "unknown store `{}`: use `sqlite:PATH` or `clickhouse://HOST:PORT/DATABASE`",
+            s.split(':').next().unwrap_or_default()
+        )))
+    }
+}
+
+/// Sees each accepted batch's bytes (a demo prints them; tests count them).
+pub type Tap = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// How to run a collector.
+#[derive(Clone)]
+pub struct Options {
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Where to store.
+    pub store: StoreSpec,
+    /// A breakdown row seen from fewer installations than this is folded into `other`.
+    pub min_installations: u64,
+    /// Raw events older than this many days are deleted; daily aggregates are kept.
+    pub retention_days: u32,
+    /// A certificate chain and its key (PEM) to serve HTTPS instead of HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Where today's date comes from (tests fix it).
+    pub today: Today,
+    /// Optional: sees every accepted batch.
+    pub tap: Option<Tap>,
+    /// The most the log says (`info` by default).
+    pub log_level: Level,
+    /// Where log lines go instead of stderr.
+    pub log: Option<Sink>,
+}
+
+impl Options {
+    /// The defaults: `127.0.0.1:8080`, `sqlite:telemetry.db`, K = 5, 90 days, plain HTTP.
+    pub fn new() -> Options {
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            store: StoreSpec::Sqlite(PathBuf::from("telemetry.db")),
+            min_installations: 5,
+            retention_days: 90,
+            tls: None,
+            today: Today::System,
+            tap: None,
+            log_level: Level::Info,
+            log: None,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options::new()
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("listen", &self.listen)
+            .field("store", &self.store)
+            .field("min_installations", &self.min_installations)
+            .field("retention_days", &self.retention_days)
+            .field("tls", &self.tls.is_some())
+            .field("today", &self.today)
+            .field("log_level", &self.log_level)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,291 @@
+//! The receiving side of `telemetry`: validates the batches hosts send, stores them (SQLite
+//! by default, ClickHouse at scale) and shows what arrived, as a dashboard and as JSON.
+//!
+//! Run it as a binary (`telemetry-collector serve`, see the README's "Collector" section)
+//! or embed it, as the quickstart and the tests do:
+//!
+//! ```
+//! use telemetry_collector::{Collector, Options, StoreSpec};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut options = Options::new();
+//! options.listen = "127.0.0.1:0".parse().unwrap();
+//! options.store = StoreSpec::Sqlite(dir.path().join("telemetry.db"));
+//! let collector = Collector::start(options).unwrap();
+//! assert!(collector.url().starts_with("http://127.0.0.1:"));
+//! let report = collector.report(30, None).unwrap();
+//! assert_eq!(report.events, 0);
+//! collector.shutdown();
+//! ```
+//!
+//! The code map is in `ARCHITECTURE.md`.
+
+#![warn(missing_docs)]
+
+mod clock;
+mod config;
+mod dashboard;
+mod log;
+mod model;
+mod report;
+mod server;
+mod store;
+mod writer;
+
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+
+pub use clock::Today;
+pub use config::{BadStore, Options, StoreSpec, Tap};
+pub use log::{Level, Sink};
+pub use report::{DayRow, OTHER, Report, Row, WindowInfo};
+pub use server::{DEFAULT_DAYS, MAX_BODY};
+pub use store::StoreError;
+
+use crate::log::Log;
+use crate::server::Shared;
+use crate::store::{Store, Window};
+
+/// Bytes of batches waiting for the store at most; more are answered `503`.
+const WRITE_BUFFER_KIB: usize = 64 * 1024;
+/// How often the retention runs after the one at start.
+const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Why a collector did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The store could not be opened or created.
+    Store(StoreError),
+    /// The address could not be bound.
+    Listen(SocketAddr, std::io::Error),
+    /// The certificate or key could not be used.
+    Tls(String),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Store(e) => write!(f, "cannot open the store: {e}"),
+            StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+            StartError::Tls(e) => write!(f, "cannot serve HTTPS: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running collector. Dropping it (or [`Collector::shutdown`]) stops it gracefully:
+/// open requests finish and every acknowledged batch is in the store.
+pub struct Collector {
+    addr: SocketAddr,
+    https: bool,
+    store: Arc<dyn Store>,
+    min_installations: u64,
+    today: Today,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collector")
+            .field("url", &self.url())
+            .finish_non_exhaustive()
+    }
+}
+
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, StartError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let problem = |path: &Path, e: &dyn fmt::Display| {
+        StartError::Tls(format!("cannot read {}: {e}", path.display()))
+    };
+    let chain = CertificateDer::pem_reader_iter(BufReader::new(
+        File::open(cert).map_err(|e| problem(cert, &e))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| problem(cert, &e))?;
+    if chain.is_empty() {
+        return Err(problem(cert, &"no certificate in it"));
+    }
+    let key = PrivateKeyDer::from_pem_reader(BufReader::new(
+        File::open(key).map_err(|e| problem(key, &e))?,
+    ))
+    .map_err(|e| problem(key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, key))
+        .map_err(|e| StartError::Tls(format!("the certificate and key do not fit: {e}")))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+impl Collector {
+    /// Opens the store (creating its tables), applies the retention, binds the address and
+    /// serves on a thread of its own. Returns once requests are accepted.
+    pub fn start(options: Options) -> Result<Collector, StartError> {
+        let log = Log {
+            level: options.log_level,
+            sink: options.log.clone(),
+        };
+        let store: Arc<dyn Store> =
+            Arc::from(store::open(&options.store).map_err(StartError::Store)?);
+        let tls = match &options.tls {
+            Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+            None => None,
+        };
+        retain(&*store, &options, &log);
+        let listener = std::net::TcpListener::bind(options.listen)
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| StartError::Listen(options.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Listen(options.listen, e))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("collector")
+            .enable_all()
+            .build()
+            .map_err(|e| StartError::Listen(addr, e))?;
+        let (writer, writer_thread) = writer::start(Arc::clone(&store), WRITE_BUFFER_KIB);
+        let shared = Arc::new(Shared {
+            writer,
+            store: Arc::clone(&store),
+            min_installations: options.min_installations,
+            retention_days: options.retention_days,
+            today: options.today,
+            tap: options.tap.clone(),
+            log: log.clone(),
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let https = tls.is_some();
+        let (min_installations, today) = (options.min_installations, options.today);
+        let thread = std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            log.at(Level::Error, &format!("cannot listen: {e}"));
+                            return;
+                        }
+                    };
+                    let retention = tokio::spawn(retain_daily(
+                        Arc::clone(&shared.store),
+                        options.clone(),
+                        log.clone(),
+                    ));
+                    let router = server::router(shared);
+                    let shutdown = async {
+                        let _ = stopped.await;
+                    };
+                    server::serve(listener, tls, router, shutdown, log.clone()).await;
+                    retention.abort();
+                });
+                // Requests still running after the drain are cancelled here, which lets go
+                // of the last handles on the writer; it then writes what is queued and stops.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                writer_thread.finish();
+            })
+            .map_err(|e| StartError::Listen(addr, e))?;
+        Ok(Collector {
+            addr,
+            https,
+            store,
+            min_installations,
+            today,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The address it listens on (with the port bound, when asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR` (or `https://`): the base of its routes, and what hosts send
+    /// `/v1/batch` to.
+    pub fn url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The report of the last `days` days (for `app`, if given), as `GET /v1/report`
+    /// answers it.
+    pub fn report(&self, days: u32, app: Option<&str>) -> Result<Report, StoreError> {
+        let today = self.today.day();
+        let window = Window {
+            from: today - i64::from(days.max(1)) + 1,
+            to: today,
+            app: app.map(str::to_owned),
+        };
+        report::build(&*self.store, &window, self.min_installations)
+    }
+
+    /// Stops accepting, lets open requests finish, writes every queued batch and returns.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// Applies the retention once; a failure is the operator's to see, not a reason to stop.
+fn retain(store: &dyn Store, options: &Options, log: &Log) {
+    match store.retain(options.today.day(), options.retention_days) {
+        Ok(()) => log.debug("applied the retention"),
+        Err(e) => log.warn(&format!("could not apply the retention: {e}")),
+    }
+}
+
+async fn retain_daily(store: Arc<dyn Store>, options: Options, log: Log) {
+    loop {
+        tokio::time::sleep(RETENTION_EVERY).await;
+        let (store, options, log) = (Arc::clone(&store), options.clone(), log.clone());
+        let _ = tokio::task::spawn_blocking(move || retain(&*store, &options, &log)).await;
+    }
+}
+
+/// The report of the last `days` days of the store `spec` names, with K =
+/// `min_installations`: what `telemetry-collector report` prints.
+pub fn report_of(
+    spec: &StoreSpec,
+    days: u32,
+    app: Option<&str>,
+    min_installations: u64,
+    today: Today,
+) -> Result<Report, StoreError> {
+    let store = store::open(spec)?;
+    let day = today.day();
+    let window = Window {
+        from: day - i64::from(days.max(1)) + 1,
+        to: day,
+        app: app.map(str::to_owned),
+    };
+    report::build(&*store, &window, min_installations)
+}

@@ -1,0 +1,213 @@
+//! The report: what the store holds for a window, with every breakdown row seen from fewer
+//! than K installations folded into `other`. The dashboard draws it, `GET /v1/report` and
+//! `telemetry-collector report` print it as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::clock::date;
+use crate::store::{Aggregates, Dimension, Group, Store, StoreError, Window};
+
+/// The value of the row that holds every folded one.
+pub const OTHER: &str = "other";
+
+/// What a maintainer sees for a window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// The days and app covered.
+    pub window: WindowInfo,
+    /// K: rows seen from fewer installations are folded into `other`.
+    pub min_installations: u64,
+    /// Distinct installations (sessions, for hosts that send no installation id).
+    pub installations: u64,
+    /// Distinct sessions (processes).
+    pub sessions: u64,
+    /// Batches stored.
+    pub batches: u64,
+    /// Events stored.
+    pub events: u64,
+    /// Installations, sessions and events of each day with data.
+    pub per_day: Vec<DayRow>,
+    /// Each breakdown by its name (`app_versions`, `os`, `features`, `errors`, …).
+    pub breakdowns: BTreeMap<&'static str, Vec<Row>>,
+}
+
+/// The window of a [`Report`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WindowInfo {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`, included.
+    pub to: String,
+    /// The app filter, if any.
+    pub app: Option<String>,
+}
+
+/// One day of a [`Report`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DayRow {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Distinct installations that day.
+    pub installations: u64,
+    /// Distinct sessions that day.
+    pub sessions: u64,
+    /// Events that day.
+    pub events: u64,
+}
+
+/// One row of a breakdown.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    /// The version, OS, feature, error type, command… or `other`.
+    pub value: String,
+    /// Distinct installations with this value. For `other`, the sum over the folded rows
+    /// (an installation in two of them counts twice).
+    pub installations: u64,
+    /// Sum of the counts: sessions for a version or platform, calls for a metric, errors
+    /// for an error type.
+    pub total: u64,
+    /// For `features`: the share of installations that sent usage which use it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+}
+
+/// Builds the report of `window` from `store`, with K = `min_installations`.
+pub fn build(
+    store: &dyn Store,
+    window: &Window,
+    min_installations: u64,
+) -> Result<Report, StoreError> {
+    Ok(from_aggregates(
+        store.aggregates(window)?,
+        window,
+        min_installations,
+    ))
+}
+
+/// The report of aggregates `a` over `window`.
+pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -> Report {
+    let mut breakdowns = BTreeMap::new();
+    for (dimension, groups) in a.groups {
+        let mut rows = fold(groups, min_installations);
+        if dimension == Dimension::Feature && a.usage_installations > 0 {
+            for row in rows.iter_mut().filter(|r| r.value != OTHER) {
+                let share = row.installations as f64 / a.usage_installations as f64;
+                // Three decimals: a share, not a count in disguise.
+                row.share = Some((share * 1000.0).round() / 1000.0);
+            }
+        }
+        breakdowns.insert(dimension.name(), rows);
+    }
+    Report {
+        window: WindowInfo {
+            from: date(window.from),
+            to: date(window.to),
+            app: window.app.clone(),
+        },
+        min_installations,
+        installations: a.installations,
+        sessions: a.sessions,
+        batches: a.batches,
+        events: a.events,
+        per_day: a
+            .per_day
+            .into_iter()
+            .map(|d| DayRow {
+                date: date(d.day),
+                installations: d.installations,
+                sessions: d.sessions,
+                events: d.events,
+            })
+            .collect(),
+        breakdowns,
+    }
+}
+
+/// Rows seen from at least `k` installations, most installations first, then one `other`
+/// row summing the rest (if any).
+fn fold(groups: Vec<Group>, k: u64) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut other = Row {
+        value: OTHER.to_owned(),
+        installations: 0,
+        total: 0,
+        share: None,
+    };
+    for g in groups {
+        // A value a client could send as `other` merges with the folded rows.
+        if g.installations >= k && g.value != OTHER {
+            rows.push(Row {
+                value: g.value,
+                installations: g.installations,
+                total: g.total,
+                share: None,
+            });
+        } else {
+            other.installations += g.installations;
+            other.total += g.total;
+        }
+    }
+    rows.sort_by(|a, b| {
+        b.installations
+            .cmp(&a.installations)
+            .then_with(|| b.total.cmp(&a.total))
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    if other.installations > 0 || other.total > 0 {
+        rows.push(other);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(value: &str, installations: u64, total: u64) -> Group {
+        Group {
+            value: value.to_owned(),
+            installations,
+            total,
+        }
+    }
+
+    #[test]
+    fn rows_below_k_are_folded_into_other() {
+        let rows = fold(
+            vec![
+                group("linux", 7, 30),
+                group("macos", 4, 9),
+                group("windows", 1, 2),
+            ],
+            5,
+        );
+        let values: Vec<_> = rows.iter().map(|r| (r.value.as_str(), r.total)).collect();
+        assert_eq!(values, [("linux", 30), ("other", 11)]);
+        assert_eq!(rows[1].installations, 5);
+    }
+
+    #[test]
+    fn nothing_folded_means_no_other_row() {
+        let rows = fold(vec![group("b", 5, 1), group("a", 9, 1)], 5);
+        let values: Vec<_> = rows.iter().map(|r| r.value.as_str()).collect();
+        assert_eq!(values, ["a", "b"]);
+    }
+
+    #[test]
+    fn feature_shares_are_of_installations_that_sent_usage() {
+        let a = Aggregates {
+            usage_installations: 8,
+            groups: vec![(Dimension::Feature, vec![group("retries", 6, 6)])],
+            ..Aggregates::default()
+        };
+        let w = Window {
+            from: 0,
+            to: 0,
+            app: None,
+        };
+        let report = from_aggregates(a, &w, 5);
+        assert_eq!(report.breakdowns["features"][0].share, Some(0.75));
+    }
+}

@@ -1,0 +1,371 @@
+//! The HTTP side: the routes, and the accept loop that serves them (over TLS if asked) with
+//! a bound on connections, header and request timeouts, and a graceful shutdown.
+//!
+//! No handler reads the peer's address or a header beyond `Content-Encoding`; nothing of a
+//! request is logged but the reason it was refused.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::clock::Today;
+use crate::config::Tap;
+use crate::dashboard;
+use crate::log::Log;
+use crate::model::prepare;
+use crate::report;
+use crate::store::{Store, Window};
+use crate::writer::{Refused, Writer};
+
+/// The largest batch body accepted.
+pub const MAX_BODY: usize = 1 << 20;
+/// Connections served at once; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 1024;
+/// A client has this long to send a request's headers (also the idle keep-alive limit).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request has this long from its headers to its answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A TLS client has this long to finish its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections still open this long after a shutdown began are closed.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest window a report covers.
+const MAX_DAYS: u32 = 3660;
+/// The default window of a report.
+pub const DEFAULT_DAYS: u32 = 30;
+
+/// What the handlers share.
+pub(crate) struct Shared {
+    pub(crate) writer: Writer,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) min_installations: u64,
+    pub(crate) retention_days: u32,
+    pub(crate) today: Today,
+    pub(crate) tap: Option<Tap>,
+    pub(crate) log: Log,
+}
+
+type Ctx = State<Arc<Shared>>;
+
+/// The routes.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/batch", post(batch))
+        .route("/v1/report", get(report_json))
+        .route("/v1/installations/{id}", delete(delete_installation))
+        .route("/healthz", get(healthz))
+        .route("/", get(dashboard_page))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(shared)
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+fn busy(after_secs: u32) -> Response {
+    let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "busy, try again\n");
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(after_secs));
+    r
+}
+
+/// The value of `key` in a query string; values are only ever names and numbers, so
+/// anything percent-encoded is left as it is and then refused by their checks.
+fn query_param<'q>(query: Option<&'q str>, key: &str) -> Option<&'q str> {
+    query?
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+/// `?app=` as a name (empty when absent), or `None` if it is not one.
+fn app_of(query: Option<&str>) -> Option<String> {
+    match query_param(query, "app") {
+        None | Some("") => Some(String::new()),
+        Some(app) if telemetry_runtime::Name::is_valid(app) => Some(app.to_owned()),
+        Some(_) => None,
+    }
+}
+
+async fn batch(
+    State(s): Ctx,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let refuse = |status, why: &'static str| {
+        s.log.debug(&format!("refused a batch: {why}"));
+        plain(status, why)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the body is over 1 MiB\n");
+        }
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "the body could not be read\n"),
+    };
+    if headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|e| e.as_bytes() != b"identity")
+    {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "batches are sent uncompressed\n",
+        );
+    }
+    let Some(app) = app_of(query.as_deref()) else {
+        return refuse(StatusCode::BAD_REQUEST, "`app` is not a name\n");
+    };
+    let Ok(parsed) = telemetry_runtime::parse_batch(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "not a batch this version of telemetry sends\n",
+        );
+    };
+    let today = s.today.day();
+    let prepared = prepare(parsed, &app, today, today - i64::from(s.retention_days));
+    if prepared.events.is_empty() && prepared.too_old > 0 {
+        // Only events the retention has already deleted the like of: acknowledged, so the
+        // host stops resending it, and not kept.
+        return plain(StatusCode::OK, "older than the retention, not kept\n");
+    }
+    match s.writer.store(prepared, body.len()).await {
+        Ok(()) => {
+            if let Some(tap) = &s.tap {
+                tap(&body);
+            }
+            plain(StatusCode::OK, "stored\n")
+        }
+        Err(Refused::Busy) => {
+            s.log.debug("refused a batch: the write buffer is full");
+            busy(1)
+        }
+        Err(Refused::Store(e)) => {
+            s.log.warn(&format!("could not store a batch: {e}"));
+            busy(5)
+        }
+        Err(Refused::Closed) => busy(5),
+    }
+}
+
+/// The window `?days=&app=` asks for, or why it is refused.
+fn window_of(query: Option<&str>, today: i64) -> Result<(Window, u32), &'static str> {
+    let days = match query_param(query, "days") {
+        None | Some("") => DEFAULT_DAYS,
+        Some(d) => d
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or("`days` is a number of days from 1 to 3660\n")?,
+    };
+    let app = app_of(query).ok_or("`app` is not a name\n")?;
+    let window = Window {
+        from: today - i64::from(days) + 1,
+        to: today,
+        app: (!app.is_empty()).then_some(app),
+    };
+    Ok((window, days))
+}
+
+async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report, Response> {
+    let shared = Arc::clone(s);
+    let built = tokio::task::spawn_blocking(move || {
+        report::build(&*shared.store, &window, shared.min_installations)
+    })
+    .await;
+    match built {
+        Ok(Ok(report)) => Ok(report),
+        Ok(Err(e)) => {
+            s.log.warn(&format!("could not build a report: {e}"));
+            Err(plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store does not answer\n",
+            ))
+        }
+        Err(_) => Err(plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the report failed\n",
+        )),
+    }
+}
+
+async fn report_json(State(s): Ctx, RawQuery(query): RawQuery) -> Response {
+    let (window, _) = match window_of(query.as_deref(), s.today.day()) {
+        Ok(w) => w,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    };
+    match build_report(&s, window).await {
+        Ok(report) => {
+            let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                json,
+            )
+                .into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery) -> Response {
+    let (window, days) = match window_of(query.as_deref(), s.today.day()) {
+        Ok(w) => w,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    };
+    match build_report(&s, window).await {
+        Ok(report) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+                // The page fetches nothing: no script runs, no asset loads.
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+                ),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            dashboard::render(&report, days),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response {
+    let Some(id) = telemetry_runtime::normalize_id(&id) else {
+        return plain(StatusCode::BAD_REQUEST, "not an installation id\n");
+    };
+    let shared = Arc::clone(&s);
+    let deleted = tokio::task::spawn_blocking(move || shared.store.delete_installation(&id)).await;
+    match deleted {
+        Ok(Ok(())) => {
+            s.log.info("deleted an installation's data on request");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(Err(e)) => {
+            s.log
+                .warn(&format!("could not delete an installation's data: {e}"));
+            busy(5)
+        }
+        Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the deletion failed\n"),
+    }
+}
+
+async fn healthz(State(s): Ctx) -> Response {
+    let shared = Arc::clone(&s);
+    match tokio::task::spawn_blocking(move || shared.store.ping()).await {
+        Ok(Ok(())) => plain(StatusCode::OK, "ok\n"),
+        _ => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store does not answer\n",
+        ),
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish
+/// (for at most [`DRAIN_TIMEOUT`]).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+    log: Log,
+) {
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        // The peer's address is dropped unread.
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, or a connection reset before it was taken: wait a
+                // moment rather than spin.
+                log.debug(&format!("accept failed: {}", e.kind()));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(64 * 1024);
+            match tls {
+                None => {
+                    let conn = http.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn).await;
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    if let Ok(Ok(stream)) = handshake {
+                        let conn = http.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_parameters_are_checked() {
+        assert_eq!(app_of(Some("app=acme")).as_deref(), Some("acme"));
+        assert_eq!(app_of(None).as_deref(), Some(""));
+        assert_eq!(app_of(Some("app=a%20b")), None);
+        let (w, days) = window_of(Some("days=7&app=acme"), 100).unwrap();
+        assert_eq!((w.from, w.to, days), (94, 100, 7));
+        assert!(window_of(Some("days=0"), 100).is_err());
+        assert!(window_of(Some("days=x"), 100).is_err());
+    }
+}

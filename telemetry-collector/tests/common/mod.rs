@@ -1,0 +1,394 @@
+//! Shared by the collector's tests: a real ClickHouse server on a free loopback port, the
+//! `acme` example as a real host, real batches from it (and variants of them), and a small
+//! HTTP client.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use telemetry_collector::{Collector, Level, Options, Report, StoreSpec};
+
+/// Which store a test runs against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    ClickHouse,
+}
+
+/// A place for one test: its directory, and (for ClickHouse) its own database.
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub spec: StoreSpec,
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+fn unique() -> u64 {
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Place {
+    pub fn new(kind: Kind) -> Place {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = match kind {
+            Kind::Sqlite => StoreSpec::Sqlite(dir.path().join("telemetry.db")),
+            Kind::ClickHouse => StoreSpec::ClickHouse {
+                host: "127.0.0.1".into(),
+                port: clickhouse().http_port,
+                database: format!("t{}_{}", std::process::id(), unique()),
+            },
+        };
+        Place { dir, spec }
+    }
+
+    /// Options for a collector on a free port over this place's store, logging everything
+    /// (debug included) into `log`.
+    pub fn options(&self, log: &Logs) -> Options {
+        let mut options = Options::new();
+        options.listen = ([127, 0, 0, 1], 0).into();
+        options.store = self.spec.clone();
+        options.min_installations = 1;
+        options.log_level = Level::Debug;
+        let lines = Arc::clone(&log.0);
+        options.log = Some(Arc::new(move |level, message| {
+            lines.lock().unwrap().push(format!("{level}: {message}"));
+        }));
+        options
+    }
+
+    pub fn start(&self, log: &Logs) -> Collector {
+        Collector::start(self.options(log)).expect("start the collector")
+    }
+}
+
+/// What a collector logged.
+#[derive(Clone, Default)]
+pub struct Logs(pub Arc<Mutex<Vec<String>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// ClickHouse
+
+/// A `clickhouse-server` of this test binary, on free loopback ports with a temporary data
+/// directory. A watchdog shell stops it and deletes the directory when the test binary
+/// exits, however it exits.
+pub struct ClickHouseServer {
+    pub http_port: u16,
+    pub dir: PathBuf,
+    /// Outlives every test: it ends after this process does.
+    _watchdog: std::process::Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The server, started on first use.
+pub fn clickhouse() -> &'static ClickHouseServer {
+    static SERVER: OnceLock<ClickHouseServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let found = Command::new("sh")
+            .args(["-c", "command -v clickhouse-server"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "clickhouse-server is not installed: run the README's test command (.ci/test), \
+             which installs Debian's clickhouse-server package"
+        );
+        // Not a TempDir: the watchdog deletes it after the server stopped.
+        let dir =
+            std::env::temp_dir().join(format!("telemetry-ch-{}-{}", std::process::id(), unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (http, tcp, inter) = (free_port(), free_port(), free_port());
+        let d = dir.display();
+        let server = format!(
+            "clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
+             --path={d}/data/ --tmp_path={d}/tmp/ --user_files_path={d}/user_files/ \
+             --format_schema_path={d}/format_schemas/ --listen_host=127.0.0.1 \
+             --http_port={http} --tcp_port={tcp} --interserver_http_port={inter} \
+             --logger.log={d}/server.log --logger.errorlog={d}/error.log \
+             --logger.level=information --logger.console=0"
+        );
+        let watchdog = format!(
+            "{server} >{d}/stdout.log 2>&1 & ch=$!; \
+             while kill -0 {pid} 2>/dev/null && kill -0 $ch 2>/dev/null; do sleep 0.3; done; \
+             kill $ch 2>/dev/null; wait $ch; rm -rf {d}",
+            pid = std::process::id()
+        );
+        let watchdog = Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start clickhouse-server");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("http://127.0.0.1:{http}/ping");
+        loop {
+            if let Ok(mut r) = agent().get(&url).call()
+                && r.body_mut()
+                    .read_to_string()
+                    .unwrap_or_default()
+                    .starts_with("Ok")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clickhouse-server did not answer within 60 s; its log:\n{}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ClickHouseServer {
+            http_port: http,
+            dir,
+            _watchdog: watchdog,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(60)))
+            .http_status_as_error(false)
+            .build(),
+    )
+}
+
+/// POSTs `body` to `url`; the status.
+pub fn post(url: &str, body: &[u8]) -> u16 {
+    agent()
+        .post(url)
+        .send(body)
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// GETs `url`: status and body.
+pub fn get(url: &str) -> (u16, String) {
+    let mut r = agent().get(url).call().expect("GET");
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+pub fn delete(url: &str) -> u16 {
+    agent()
+        .delete(url)
+        .call()
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// `GET /v1/report?QUERY` as JSON.
+pub fn report_json(collector: &Collector, query: &str) -> Value {
+    let (status, body) = get(&format!("{}/v1/report?{query}", collector.url()));
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The `value`s of a breakdown of `report`.
+pub fn values(report: &Report, breakdown: &str) -> Vec<String> {
+    report.breakdowns[breakdown]
+        .iter()
+        .map(|r| r.value.clone())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The acme host
+
+/// The workspace's root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `acme` example's binary, built once per test binary.
+pub fn acme_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        // <target>/<profile>/deps/<test binary> → <target>/<profile>/examples/acme
+        let test_exe = std::env::current_exe().unwrap();
+        let profile = test_exe.parent().and_then(Path::parent).unwrap().to_owned();
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "telemetry",
+                "--example",
+                "acme",
+                "--manifest-path",
+            ])
+            .arg(workspace().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(profile.parent().unwrap());
+        if profile.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "cargo build --example acme"
+        );
+        profile
+            .join("examples")
+            .join(format!("acme{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// One installation of `acme`: its own config dir, consent given, sending to `url`.
+pub struct Acme {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Acme {
+    pub fn new(collector_url: &str) -> Acme {
+        let acme = Acme {
+            dir: tempfile::tempdir().unwrap(),
+            endpoint: format!("{collector_url}/v1/batch"),
+        };
+        std::fs::create_dir(acme.dir.path().join("work")).unwrap();
+        let out = acme.run(&["telemetry", "enable"]);
+        assert!(out.status.success(), "{out:?}");
+        acme
+    }
+
+    /// `acme ARGS` with nothing inherited from the test's environment.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let d = self.dir.path();
+        Command::new(acme_exe())
+            .args(args)
+            .env_clear()
+            .env("ACME_TELEMETRY_CONFIG_DIR", d.join("conf"))
+            .env("ACME_TELEMETRY_POLICY_FILE", d.join("policy.toml"))
+            .env("ACME_EXAMPLE_SYSTEM_POLICY", d.join("system-policy.toml"))
+            .env("ACME_TELEMETRY_ENDPOINT", &self.endpoint)
+            .current_dir(d.join("work"))
+            .output()
+            .unwrap()
+    }
+
+    /// The installation id `enable` gave it.
+    pub fn installation_id(&self) -> String {
+        let state =
+            std::fs::read_to_string(self.dir.path().join("conf/telemetry_state.toml")).unwrap();
+        let start = state.find("installation_id").unwrap();
+        let quote = state[start..].find('"').unwrap() + start + 1;
+        state[quote..quote + 36].to_owned()
+    }
+}
+
+/// One real batch from `acme run --pipeline x`, as the collector received it (once per
+/// test binary): the template of the variants below.
+pub fn real_batch() -> &'static str {
+    static BATCH: OnceLock<String> = OnceLock::new();
+    BATCH.get_or_init(|| {
+        let place = Place::new(Kind::Sqlite);
+        let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let mut options = place.options(&Logs::default());
+        let tap = Arc::clone(&got);
+        options.tap = Some(Arc::new(move |b: &[u8]| {
+            tap.lock().unwrap().push(b.to_vec())
+        }));
+        let collector = Collector::start(options).unwrap();
+        let acme = Acme::new(&collector.url());
+        let out = acme.run(&["run", "--pipeline", "x"]);
+        assert!(out.status.success(), "{out:?}");
+        collector.shutdown();
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 1, "acme sends one batch per run");
+        String::from_utf8(got[0].clone()).unwrap()
+    })
+}
+
+/// A fresh random-looking UUID v4 (a counter: unique within the test binary).
+pub fn new_id() -> String {
+    let n = unique();
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        n & 0xffff_ffff_ffff
+    )
+}
+
+/// A variant of `batch`: every id replaced by a fresh one (the installation id by
+/// `install`), every `"os"` by `os` and every hour by `hour` (`YYYY-MM-DDTHH`) if given.
+pub fn variant(batch: &str, install: &str, os: Option<&str>, hour: Option<&str>) -> String {
+    let json: Value = serde_json::from_str(batch).unwrap();
+    let old_install = json["events"][0]["installation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut out = batch.replace(&old_install, install);
+    // Every other id: the batch's, each event's, the session's.
+    let mut ids = vec![json["batch_id"].as_str().unwrap().to_owned()];
+    for e in json["events"].as_array().unwrap() {
+        for key in ["event_id", "session_id"] {
+            let id = e[key].as_str().unwrap().to_owned();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    for id in ids {
+        out = out.replace(&id, &new_id());
+    }
+    if let Some(os) = os {
+        out = out.replace("\"os\":\"linux\"", &format!("\"os\":\"{os}\""));
+    }
+    if let Some(hour) = hour {
+        let mut rewritten = String::new();
+        let mut rest = out.as_str();
+        while let Some(at) = rest.find("\"timestamp\":\"") {
+            let start = at + "\"timestamp\":\"".len();
+            rewritten.push_str(&rest[..start]);
+            rewritten.push_str(hour);
+            rest = &rest[start + hour.len()..];
+        }
+        rewritten.push_str(rest);
+        out = rewritten;
+    }
+    out
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if let Ok(bytes) = std::fs::read(&path)
+            && bytes.windows(needle.len()).any(|w| w == needle)
+        {
+            found.push(path);
+        }
+    }
+    found
+}
