@@ -64,16 +64,21 @@ static METRICS: LazyLock<Json> = LazyLock::new(|| Metrics::default().to_json());
 
 /// Whether `body` is a batch our own types could have serialised, and nothing else.
 pub(crate) fn is_valid_batch(body: &[u8]) -> bool {
+    checked_batch(body).is_some()
+}
+
+/// `body` read, if it is a batch our own types could have serialised, and nothing else.
+pub(crate) fn checked_batch(body: &[u8]) -> Option<Json> {
     if body.len() > MAX_BYTES {
-        return false;
+        return None;
     }
     // The reader's depth limit stops deeply nested input here.
-    let Some(json) = std::str::from_utf8(body).ok().and_then(Json::parse) else {
-        return false;
-    };
+    let json = Json::parse(std::str::from_utf8(body).ok()?)?;
     // Written back as the worker writes a batch, it must be the very bytes read: no
     // whitespace, escapes or number forms carrying anything the checks do not see.
-    has_fields(&json, ["schema_version", "batch_id", "events"]) && json.compact().as_bytes() == body
+    (has_fields(&json, ["schema_version", "batch_id", "events"])
+        && json.compact().as_bytes() == body)
+        .then_some(json)
 }
 
 /// An object with exactly `keys`, in that order (so no key twice), each value valid.

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::base::calendar::Date;
-use crate::wire::check::is_valid_batch;
+use crate::wire::check::checked_batch;
 use crate::wire::id::Id;
 use crate::wire::json::Json;
 
@@ -125,13 +125,7 @@ impl std::error::Error for NotABatch {}
 /// assert!(parse_batch(br#"{"schema_version":1,"batch_id":"x","events":[],"user":"alice"}"#).is_err());
 /// ```
 pub fn parse_batch(body: &[u8]) -> Result<ReceivedBatch, NotABatch> {
-    if !is_valid_batch(body) {
-        return Err(NotABatch);
-    }
-    let json = std::str::from_utf8(body)
-        .ok()
-        .and_then(Json::parse)
-        .ok_or(NotABatch)?;
+    let json = checked_batch(body).ok_or(NotABatch)?;
     let text = |j: &Json, key: &str| j.get(key).and_then(Json::as_str).map(str::to_owned);
     let batch_id = text(&json, "batch_id").ok_or(NotABatch)?;
     let Some(Json::Array(events)) = json.get("events") else {
