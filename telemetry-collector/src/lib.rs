@@ -57,6 +57,8 @@ use crate::store::{Store, Window};
 
 /// Bytes of batches waiting for the store at most; more are answered `503`.
 const WRITE_BUFFER_KIB: usize = 64 * 1024;
+/// The longest [`Collector::flush`] waits.
+const FLUSH_LIMIT: Duration = Duration::from_secs(10);
 /// How often the retention runs after the one at start.
 const RETENTION_EVERY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -89,6 +91,8 @@ pub struct Collector {
     addr: SocketAddr,
     https: bool,
     store: Arc<dyn Store>,
+    /// To flush before a report; dropped before the writer thread is joined.
+    writer: Option<writer::Writer>,
     min_installations: u64,
     today: Today,
     stop: Option<oneshot::Sender<()>>,
@@ -157,9 +161,10 @@ impl Collector {
             .enable_all()
             .build()
             .map_err(|e| StartError::Listen(addr, e))?;
-        let (writer, writer_thread) = writer::start(Arc::clone(&store), WRITE_BUFFER_KIB);
+        let (writer, writer_thread) =
+            writer::start(Arc::clone(&store), WRITE_BUFFER_KIB, log.clone());
         let shared = Arc::new(Shared {
-            writer,
+            writer: writer.clone(),
             store: Arc::clone(&store),
             min_installations: options.min_installations,
             retention_days: options.retention_days,
@@ -203,6 +208,7 @@ impl Collector {
             addr,
             https,
             store,
+            writer: Some(writer),
             min_installations,
             today,
             stop: Some(stop),
@@ -222,9 +228,18 @@ impl Collector {
         format!("{scheme}://{}", self.addr)
     }
 
+    /// Returns once every batch acknowledged so far is in the store (or after 10 s, with
+    /// `false`, if the store keeps failing).
+    pub fn flush(&self) -> bool {
+        self.writer
+            .as_ref()
+            .is_some_and(|w| w.flush_blocking(FLUSH_LIMIT))
+    }
+
     /// The report of the last `days` days (for `app`, if given), as `GET /v1/report`
-    /// answers it.
+    /// answers it: with every batch acknowledged before the call.
     pub fn report(&self, days: u32, app: Option<&str>) -> Result<Report, StoreError> {
+        self.flush();
         let today = self.today.day();
         let window = Window {
             from: today - i64::from(days.max(1)) + 1,
@@ -240,6 +255,8 @@ impl Collector {
     }
 
     fn stop_and_join(&mut self) {
+        // The writer thread ends once every handle on it is gone.
+        self.writer = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -280,6 +297,12 @@ pub fn report_of(
     min_installations: u64,
     today: Today,
 ) -> Result<Report, StoreError> {
+    // A report reads a store; it does not make an empty one where a path was mistyped.
+    if let StoreSpec::Sqlite(path) = spec
+        && !path.is_file()
+    {
+        return Err(StoreError(format!("no SQLite store at {}", path.display())));
+    }
     let store = store::open(spec)?;
     let day = today.day();
     let window = Window {

@@ -211,6 +211,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve(options) => {
+            let say = options.log_level >= Level::Info;
             let collector = match Collector::start(options) {
                 Ok(c) => c,
                 Err(e) => {
@@ -223,9 +224,13 @@ fn main() -> ExitCode {
             let _ = stdout.flush();
             drop(stdout);
             wait_for_signal();
-            eprintln!("info: stopping: finishing open requests and writing what is queued");
+            if say {
+                eprintln!("info: stopping: finishing open requests and writing what is queued");
+            }
             collector.shutdown();
-            eprintln!("info: stopped");
+            if say {
+                eprintln!("info: stopped");
+            }
             ExitCode::SUCCESS
         }
     }

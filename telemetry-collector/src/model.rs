@@ -1,9 +1,17 @@
-//! A received batch, turned into the rows every store keeps: one per event, and one per
-//! fact an event carries (a feature used, a count, an error type, a command, a custom
-//! field). Nothing is kept that the batch did not hold, and nothing of the request: no
-//! address, no header.
+//! A received batch, turned into what every store keeps: per installation in the batch,
+//! its sessions, how many events it sent, and each count it carries, summed by *kind* and
+//! *key* (a feature used, a metric, an error type, a command, a version, a custom field…).
+//! Nothing is kept that the batch did not hold, and nothing of the request: no address, no
+//! header, no event id, no exact hour.
+//!
+//! A batch counts on the day of its first event (`ARCHITECTURE.md`, "Collector").
 
 use telemetry_runtime::{ReceivedBatch, ReceivedBody};
+
+/// What the kind of the count of events is called in the stores.
+pub const EVENTS: &str = "*events";
+/// The count of `usage` events: its installations are what feature shares are shares of.
+pub const USAGE: &str = "*usage";
 
 /// A batch, ready to store.
 #[derive(Clone, Debug)]
@@ -11,126 +19,161 @@ pub struct Prepared {
     pub batch_id: String,
     /// The app the endpoint named (`?app=`), or empty.
     pub app: String,
-    /// The day of the batch: its first event's, or the day it arrived if it has none.
+    /// The day of its first kept event (days since 1970-01-01).
     pub day: i64,
-    pub events: Vec<EventRow>,
-    pub facts: Vec<FactRow>,
+    /// One per installation among its events (almost always one).
+    pub parts: Vec<Part>,
     /// Events left out as older than the retention.
     pub too_old: usize,
 }
 
-/// One event.
-#[derive(Clone, Debug)]
-pub struct EventRow {
-    pub event_id: String,
-    pub day: i64,
-    /// The installation id; for an event without one, `session:` and its session id, so
+/// What one installation sent in a batch.
+#[derive(Clone, Debug, Default)]
+pub struct Part {
+    /// The installation id; for events without one, `session:` and the session id, so
     /// such hosts are counted by session.
     pub install: String,
-    pub session: String,
-    pub event_type: &'static str,
-    pub app_version: String,
-    pub sdk_version: String,
-    pub rust_version: String,
-    pub os: String,
-    pub arch: String,
+    /// Its sessions (processes), each once.
+    pub sessions: Vec<String>,
+    /// Its events.
+    pub events: u64,
+    /// Each count by kind and key, summed over its events, each (kind, key) once.
+    pub counts: Vec<Count>,
 }
 
-/// One fact of an event: `kind` names what `key` is.
-#[derive(Clone, Debug)]
-pub struct FactRow {
-    pub event_id: String,
-    pub day: i64,
-    pub install: String,
+/// A count of a [`Part`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Count {
     pub kind: &'static str,
     pub key: String,
     pub value: u64,
+}
+
+impl Part {
+    fn add(&mut self, kind: &'static str, key: &str, value: u64) {
+        match self
+            .counts
+            .iter_mut()
+            .find(|c| c.kind == kind && c.key == key)
+        {
+            Some(c) => c.value += value,
+            None => self.counts.push(Count {
+                kind,
+                key: key.to_owned(),
+                value,
+            }),
+        }
+    }
 }
 
 /// The rows of `batch`, sent to the endpoint of `app` and arrived on `today`. Events from
 /// before day `cutoff` are left out: the retention would delete them at its next run, and
 /// their day's totals are already kept.
 pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prepared {
-    let mut events = Vec::with_capacity(batch.events.len());
-    let mut facts = Vec::new();
+    let mut parts: Vec<Part> = Vec::new();
+    let mut day = None;
     let mut too_old = 0;
     for e in batch.events {
-        let day = e.hour.div_euclid(24);
-        if day < cutoff {
+        let event_day = e.hour.div_euclid(24);
+        if event_day < cutoff {
             too_old += 1;
             continue;
         }
+        day.get_or_insert(event_day);
         let install = match e.installation_id {
             Some(id) => id,
             None => format!("session:{}", e.session_id),
         };
-        let mut fact = |kind: &'static str, key: String, value: u64| {
-            facts.push(FactRow {
-                event_id: e.event_id.clone(),
-                day,
-                install: install.clone(),
-                kind,
-                key,
-                value,
-            });
+        let at = match parts.iter().position(|p| p.install == install) {
+            Some(at) => at,
+            None => {
+                parts.push(Part {
+                    install,
+                    ..Part::default()
+                });
+                parts.len() - 1
+            }
         };
+        let part = &mut parts[at];
+        part.events += 1;
+        if !part.sessions.contains(&e.session_id) {
+            part.sessions.push(e.session_id);
+        }
         match &e.body {
             ReceivedBody::Session {
                 interactive,
                 environment,
                 integrations,
             } => {
-                fact("environment", environment.clone(), 1);
-                fact("interactive", interactive.to_string(), 1);
+                // Constant for a process: counted once per session, on its `session` event.
+                part.add("app_version", &e.app_version, 1);
+                part.add("sdk_version", &e.sdk_version, 1);
+                part.add("rust_version", &e.rust_version, 1);
+                part.add("os", &e.os, 1);
+                part.add("arch", &e.arch, 1);
+                part.add("environment", environment, 1);
+                part.add(
+                    "interactive",
+                    if *interactive { "true" } else { "false" },
+                    1,
+                );
                 for name in integrations {
-                    fact("integration", name.clone(), 1);
+                    part.add("integration", name, 1);
                 }
             }
             ReceivedBody::Usage { features, metrics } => {
+                part.add(USAGE, "", 1);
                 for (feature, used) in features {
                     if *used {
-                        fact("feature", feature.clone(), 1);
+                        part.add("feature", feature, 1);
                     }
                 }
                 for (path, n) in metrics {
                     if *n > 0 {
-                        fact("metric", path.clone(), *n);
+                        part.add("metric", path, *n);
                     }
                 }
             }
             ReceivedBody::Error { types } => {
                 for (name, n) in types {
-                    fact("error", name.clone(), *n);
+                    part.add("error", name, *n);
                 }
             }
             ReceivedBody::Heartbeat { .. } => {}
-            ReceivedBody::CliCommand { command } => fact("command", command.clone(), 1),
+            ReceivedBody::CliCommand { command } => part.add("command", command, 1),
             ReceivedBody::Custom { name, fields } => {
-                fact("custom", name.clone(), 1);
+                part.add("custom", name, 1);
                 for (field, value) in fields {
-                    fact("custom_field", format!("{name}.{field}={value}"), 1);
+                    part.add("custom_field", &format!("{name}.{field}={value}"), 1);
                 }
             }
         }
-        events.push(EventRow {
-            event_type: e.body.event_type(),
-            event_id: e.event_id,
-            day,
-            install,
-            session: e.session_id,
-            app_version: e.app_version,
-            sdk_version: e.sdk_version,
-            rust_version: e.rust_version,
-            os: e.os,
-            arch: e.arch,
-        });
     }
     Prepared {
-        day: events.first().map_or(today, |e| e.day),
         batch_id: batch.batch_id,
         app: app.to_owned(),
-        events,
-        facts,
+        day: day.unwrap_or(today),
+        parts,
         too_old,
+    }
+}
+
+/// A stable 64-bit hash (FNV-1a) of `s`: how the ClickHouse store keys ids and values, so
+/// it keeps no id in the clear and sorts on numbers.
+pub fn hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hash_is_fnv_1a() {
+        // The published FNV-1a 64 values: the stores depend on them staying put.
+        assert_eq!(hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash("a"), 0xaf63_dc4c_8601_ec8c);
     }
 }

@@ -150,12 +150,12 @@ async fn batch(
     };
     let today = s.today.day();
     let prepared = prepare(parsed, &app, today, today - i64::from(s.retention_days));
-    if prepared.events.is_empty() && prepared.too_old > 0 {
+    if prepared.parts.is_empty() && prepared.too_old > 0 {
         // Only events the retention has already deleted the like of: acknowledged, so the
         // host stops resending it, and not kept.
         return plain(StatusCode::OK, "older than the retention, not kept\n");
     }
-    match s.writer.store(prepared, body.len()).await {
+    match s.writer.store(prepared, body.len()) {
         Ok(()) => {
             if let Some(tap) = &s.tap {
                 tap(&body);
@@ -165,10 +165,6 @@ async fn batch(
         Err(Refused::Busy) => {
             s.log.debug("refused a batch: the write buffer is full");
             busy(1)
-        }
-        Err(Refused::Store(e)) => {
-            s.log.warn(&format!("could not store a batch: {e}"));
-            busy(5)
         }
         Err(Refused::Closed) => busy(5),
     }
@@ -194,6 +190,8 @@ fn window_of(query: Option<&str>, today: i64) -> Result<(Window, u32), &'static 
 }
 
 async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report, Response> {
+    // Everything acknowledged before this request is in the report.
+    s.writer.flush().await;
     let shared = Arc::clone(s);
     let built = tokio::task::spawn_blocking(move || {
         report::build(&*shared.store, &window, shared.min_installations)
@@ -264,6 +262,9 @@ async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response 
     let Some(id) = telemetry_runtime::normalize_id(&id) else {
         return plain(StatusCode::BAD_REQUEST, "not an installation id\n");
     };
+    // Batches acknowledged before the request are written first, so none of them brings the
+    // installation back after the `204`.
+    s.writer.flush().await;
     let shared = Arc::clone(&s);
     let deleted = tokio::task::spawn_blocking(move || shared.store.delete_installation(&id)).await;
     match deleted {

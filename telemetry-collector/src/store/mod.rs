@@ -1,11 +1,17 @@
 //! Where batches are kept: SQLite (one file, the default) or ClickHouse (at scale), behind
 //! one trait, so the server, the report and the tests do not care which.
 //!
-//! Both keep the same tables: `batches` (each `batch_id` once, with its app and day),
-//! `events` (one row per event: ids, day, versions, platform), `facts` (what an event
-//! carries: a feature used, a count, an error type, a command, a custom field) and `daily`
-//! (per-day totals, kept after the raw rows are deleted by the retention). No table has a
-//! column for anything of the request: no address, no header.
+//! Both keep the same things, shaped so a report reads aggregates rather than every batch:
+//!
+//! - `batches`: each batch once per installation in it, with its day and its counts (the
+//!   raw record: what deletion and the retention work from);
+//! - `latest`: per kind, key and installation, the last day it was seen (distinct
+//!   installations over the last N days);
+//! - `sums` (SQLite) or the batches' count arrays (ClickHouse): totals per kind, key and day;
+//! - `day_installs`, `day_sessions`: who was seen each day (the per-day chart);
+//! - `daily` and kept totals: what remains of a day once the retention deleted its ids.
+//!
+//! No table has a column for anything of the request: no address, no header.
 
 mod clickhouse;
 mod sqlite;
@@ -13,14 +19,17 @@ mod sqlite;
 use std::fmt;
 
 use crate::config::StoreSpec;
-use crate::model::Prepared;
+use crate::model::{EVENTS, Prepared, USAGE};
 
-/// The days and app a report covers.
+/// The days and app a report covers: the last days up to today.
+///
+/// Distinct installations are those seen from `from` on: the stores keep, per value, the
+/// last day each installation sent it, which answers "the last N days" exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {
     /// First day, included (days since 1970-01-01).
     pub from: i64,
-    /// Last day, included.
+    /// Last day, included: today.
     pub to: i64,
     /// Only this app's batches, if set.
     pub app: Option<String>,
@@ -43,14 +52,6 @@ pub enum Dimension {
     Custom,
     CustomField,
     Metric,
-}
-
-/// Where a dimension's values are.
-pub(crate) enum Source {
-    /// A column of the `session` events.
-    SessionColumn(&'static str),
-    /// The `key` of the facts of this kind.
-    Facts(&'static str),
 }
 
 impl Dimension {
@@ -92,23 +93,23 @@ impl Dimension {
         }
     }
 
-    pub(crate) fn source(self) -> Source {
+    /// The kind of count its values are stored as (`model.rs`).
+    pub(crate) fn kind(self) -> &'static str {
         match self {
-            // Constant for a process: counted over its `session` event, one per process.
-            Dimension::AppVersion => Source::SessionColumn("app_version"),
-            Dimension::SdkVersion => Source::SessionColumn("sdk_version"),
-            Dimension::RustVersion => Source::SessionColumn("rust_version"),
-            Dimension::Os => Source::SessionColumn("os"),
-            Dimension::Arch => Source::SessionColumn("arch"),
-            Dimension::Environment => Source::Facts("environment"),
-            Dimension::Interactive => Source::Facts("interactive"),
-            Dimension::Integration => Source::Facts("integration"),
-            Dimension::Feature => Source::Facts("feature"),
-            Dimension::Error => Source::Facts("error"),
-            Dimension::Command => Source::Facts("command"),
-            Dimension::Custom => Source::Facts("custom"),
-            Dimension::CustomField => Source::Facts("custom_field"),
-            Dimension::Metric => Source::Facts("metric"),
+            Dimension::AppVersion => "app_version",
+            Dimension::SdkVersion => "sdk_version",
+            Dimension::RustVersion => "rust_version",
+            Dimension::Os => "os",
+            Dimension::Arch => "arch",
+            Dimension::Environment => "environment",
+            Dimension::Interactive => "interactive",
+            Dimension::Integration => "integration",
+            Dimension::Feature => "feature",
+            Dimension::Error => "error",
+            Dimension::Command => "command",
+            Dimension::Custom => "custom",
+            Dimension::CustomField => "custom_field",
+            Dimension::Metric => "metric",
         }
     }
 }
@@ -147,6 +148,77 @@ pub struct Aggregates {
     pub groups: Vec<(Dimension, Vec<Group>)>,
 }
 
+/// What a store reads for a report, before it is sorted into [`Aggregates`].
+#[derive(Debug, Default)]
+pub(crate) struct Pieces {
+    /// Distinct installations per kind and key (with `*events` and `*usage`).
+    pub(crate) installations: Vec<(String, String, u64)>,
+    /// Totals per kind and key (with `*events`).
+    pub(crate) totals: Vec<(String, String, u64)>,
+    pub(crate) sessions: u64,
+    pub(crate) batches: u64,
+    pub(crate) per_day: Vec<DayCount>,
+}
+
+impl Pieces {
+    pub(crate) fn assemble(self) -> Aggregates {
+        let find = |rows: &[(String, String, u64)], kind: &str, key: &str| {
+            rows.iter()
+                .find(|(k, v, _)| k == kind && v == key)
+                .map_or(0, |r| r.2)
+        };
+        let mut a = Aggregates {
+            installations: find(&self.installations, EVENTS, ""),
+            usage_installations: find(&self.installations, USAGE, ""),
+            events: find(&self.totals, EVENTS, ""),
+            sessions: self.sessions,
+            batches: self.batches,
+            per_day: self.per_day,
+            groups: Vec::new(),
+        };
+        a.per_day.sort_by_key(|d| d.day);
+        for dimension in Dimension::ALL {
+            let kind = dimension.kind();
+            let mut groups: Vec<Group> = self
+                .installations
+                .iter()
+                .filter(|(k, _, _)| k == kind)
+                .map(|(_, key, n)| Group {
+                    value: key.clone(),
+                    installations: *n,
+                    total: find(&self.totals, kind, key),
+                })
+                .collect();
+            // Totals of values no installation of the window sent any more (kept past the
+            // retention): counted, and folded into `other` by k-anonymity.
+            for (_, key, total) in self.totals.iter().filter(|(k, _, _)| k == kind) {
+                if !groups.iter().any(|g| &g.value == key) {
+                    groups.push(Group {
+                        value: key.clone(),
+                        installations: 0,
+                        total: *total,
+                    });
+                }
+            }
+            a.groups.push((dimension, groups));
+        }
+        a
+    }
+}
+
+/// The entry of day `d`, made empty if absent.
+pub(crate) fn new_day(
+    days: &mut std::collections::HashMap<i64, DayCount>,
+    d: i64,
+) -> &mut DayCount {
+    days.entry(d).or_insert(DayCount {
+        day: d,
+        installations: 0,
+        sessions: 0,
+        events: 0,
+    })
+}
+
 /// Why the store failed. Never holds what was stored.
 #[derive(Debug)]
 pub struct StoreError(pub String);
@@ -172,13 +244,19 @@ pub trait Store: Send + Sync {
     fn write(&self, batches: &[Prepared]) -> Result<(), StoreError>;
     /// What a report over `window` is made of.
     fn aggregates(&self, window: &Window) -> Result<Aggregates, StoreError>;
-    /// Deletes every event and fact of installation `id`.
+    /// Deletes everything stored of installation `id`: its batches, sessions and ids, and
+    /// its share of the totals.
     fn delete_installation(&self, id: &str) -> Result<(), StoreError>;
-    /// Deletes raw rows (batches, events, facts) older than `days` days before `today`,
-    /// keeping each deleted day's totals.
+    /// Deletes the rows holding ids (batches, installations, sessions) older than `days`
+    /// days before `today`, keeping each deleted day's totals.
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError>;
     /// Whether the store answers.
     fn ping(&self) -> Result<(), StoreError>;
+    /// How long the writer may wait for more batches to write them as one group (at most a
+    /// second). Zero: write whatever is queued as soon as the store is free.
+    fn linger(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Opens (and creates) the store `spec` names.

@@ -1,48 +1,62 @@
 //! The store at scale: ClickHouse over its HTTP interface.
 //!
-//! Tables are `ReplacingMergeTree`s keyed by what makes a row unique (a `batch_id`, an
-//! `event_id`, an event's fact), and every read says `FINAL`: when the same batch reaches
-//! two collectors at once and both insert it, the copies collapse into one row, so nothing
-//! is counted twice whichever instance answered. Each call of [`Store::write`] is one
-//! `INSERT` block per table, however many batches it holds.
+//! Ids (batch, installation, session) and values are stored as 64-bit hashes
+//! ([`hash`]): the tables sort and group on numbers, and hold no id in the clear. The
+//! values' text is in `keys`, once each.
 //!
-//! Every value that goes into a statement is either a number or a string the wire types
-//! checked (ids, names, versions); they are still quoted by [`quote`], and rows are sent
-//! as `JSONEachRow`, which `serde_json` escapes.
+//! Each call of [`Store::write`] is one `INSERT` block per table (tab-separated rows),
+//! however many batches it holds. Tables are `ReplacingMergeTree`s keyed by what makes a row
+//! unique, so when the same batch reaches two collectors at once and both insert it, the
+//! copies are the same row: distinct counts (`uniqExact`) never see them twice, and the
+//! totals, summed from the `batches` rows, take out any copy not merged away yet. Every
+//! number and string in a statement is one the wire check allowed, escaped all the same.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::model::Prepared;
-use crate::store::{Aggregates, DayCount, Dimension, Group, Source, Store, StoreError, Window};
+mod read;
 
-/// Rows of the same partition are merged together; a month of days keeps partitions few.
-const TABLES: [&str; 4] = [
-    "CREATE TABLE IF NOT EXISTS {db}.batches (batch_id String, app String, day Int32) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY batch_id",
-    "CREATE TABLE IF NOT EXISTS {db}.events (event_id String, app String, day Int32, \
-     install String, session String, event_type String, app_version String, \
-     sdk_version String, rust_version String, os String, arch String) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) \
-     ORDER BY (event_type, day, event_id)",
-    "CREATE TABLE IF NOT EXISTS {db}.facts (event_id String, app String, day Int32, \
-     install String, kind String, key String, value UInt64) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) \
-     ORDER BY (kind, day, key, event_id)",
+use crate::model::{EVENTS, Prepared, hash};
+use crate::store::{Store, StoreError, Window};
+
+/// Rows of a partition are merged together; a month of days keeps partitions few.
+const TABLES: [&str; 8] = [
+    "CREATE TABLE IF NOT EXISTS {db}.seen (batch UInt64, day Int32) \
+     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY batch",
+    "CREATE TABLE IF NOT EXISTS {db}.batches (batch UInt64, install UInt64, app String, \
+     day Int32, first UInt8, events UInt64, keys Array(UInt64), totals Array(UInt64)) \
+     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY (day, batch, install)",
+    "CREATE TABLE IF NOT EXISTS {db}.keys (id UInt64, kind String, key String) \
+     ENGINE = ReplacingMergeTree() ORDER BY id",
+    "CREATE TABLE IF NOT EXISTS {db}.latest (key UInt64, app String, install UInt64, \
+     last_day Int32) ENGINE = ReplacingMergeTree(last_day) ORDER BY (key, app, install)",
+    "CREATE TABLE IF NOT EXISTS {db}.day_installs (app String, day Int32, install UInt64) \
+     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY (app, day, install)",
+    "CREATE TABLE IF NOT EXISTS {db}.day_sessions (app String, day Int32, session UInt64, \
+     install UInt64) ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) \
+     ORDER BY (app, day, session)",
     "CREATE TABLE IF NOT EXISTS {db}.daily (app String, day Int32, installations UInt64, \
-     sessions UInt64, events UInt64) \
+     sessions UInt64) ENGINE = ReplacingMergeTree() ORDER BY (app, day)",
+    "CREATE TABLE IF NOT EXISTS {db}.kept (app String, day Int32, events UInt64, \
+     batches UInt64, keys Array(UInt64), totals Array(UInt64)) \
      ENGINE = ReplacingMergeTree() ORDER BY (app, day)",
 ];
 
 /// How long a deletion may take to be applied before the request fails.
 const MUTATION_WAIT: Duration = Duration::from_secs(60);
+/// Ids per `IN (…)` list: statements stay far below ClickHouse's 256 KiB query limit.
+const IDS_PER_QUERY: usize = 5_000;
 
 pub(crate) struct ClickHouse {
     agent: ureq::Agent,
     url: String,
     db: String,
+    /// Value ids already written to `keys` by this process.
+    keys_written: Mutex<HashSet<u64>>,
 }
 
 /// `s` as a ClickHouse string literal.
@@ -59,6 +73,13 @@ fn quote(s: &str) -> String {
     out
 }
 
+/// `s` as a field of a tab-separated row.
+fn tsv(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+}
+
 /// A count ClickHouse sent as a JSON number or, for 64-bit integers, a string.
 fn number(v: &Value) -> u64 {
     match v {
@@ -68,20 +89,40 @@ fn number(v: &Value) -> u64 {
     }
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_owned()
+fn numbers(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .map(|a| a.iter().map(number).collect())
+        .unwrap_or_default()
+}
+
+/// The id of a value: its kind and key, hashed together.
+fn key_id(kind: &str, key: &str) -> u64 {
+    hash(&format!("{kind}\u{1f}{key}"))
+}
+
+fn array(values: impl Iterator<Item = u64>) -> String {
+    let mut out = String::from("[");
+    for (i, v) in values.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{v}");
+    }
+    out.push(']');
+    out
 }
 
 impl ClickHouse {
     pub(crate) fn open(host: &str, port: u16, db: &str) -> Result<ClickHouse, StoreError> {
         let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
+            .timeout_global(Some(Duration::from_secs(60)))
             .http_status_as_error(false)
             .build();
         let store = ClickHouse {
             agent: ureq::Agent::new_with_config(config),
             url: format!("http://{host}:{port}/"),
             db: db.to_owned(),
+            keys_written: Mutex::default(),
         };
         store
             .ping()
@@ -108,9 +149,15 @@ impl ClickHouse {
             .read_to_string()
             .map_err(|e| StoreError::new("ClickHouse's answer was cut", e))?;
         if !status.is_success() {
-            // ClickHouse's message names the statement's problem, never a stored value:
-            // statements only hold checked ids and names.
-            let first = body.lines().next().unwrap_or_default();
+            // The first line names the statement's problem; statements hold only checked
+            // values and hashes, and the message is cut short all the same.
+            let first: String = body
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
             return Err(StoreError(format!(
                 "ClickHouse refused a statement: {first}"
             )));
@@ -127,22 +174,23 @@ impl ClickHouse {
             .collect()
     }
 
-    fn insert(&self, table: &str, rows: &[Value]) -> Result<(), StoreError> {
+    /// Inserts tab-separated `rows` (each ending in a newline) into `table`.
+    fn insert(&self, table: &str, rows: &str) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut sql = format!("INSERT INTO {}.{table} FORMAT JSONEachRow\n", self.db);
-        for row in rows {
-            sql.push_str(&row.to_string());
-            sql.push('\n');
-        }
-        self.run(&sql).map(drop)
+        self.run(&format!(
+            "INSERT INTO {}.{table} FORMAT TabSeparated\n{rows}",
+            self.db
+        ))
+        .map(drop)
     }
 
+    /// `day BETWEEN … AND …` and the app filter.
     fn window(&self, w: &Window) -> String {
         let mut sql = format!("day BETWEEN {} AND {}", w.from, w.to);
         if let Some(app) = &w.app {
-            sql.push_str(&format!(" AND app = {}", quote(app)));
+            let _ = write!(sql, " AND app = {}", quote(app));
         }
         sql
     }
@@ -168,137 +216,127 @@ impl ClickHouse {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+
+    /// Which of `batches` are already stored.
+    fn known(&self, batches: &[u64]) -> Result<HashSet<u64>, StoreError> {
+        let mut known = HashSet::new();
+        for chunk in batches.chunks(IDS_PER_QUERY) {
+            let list = array(chunk.iter().copied());
+            let sql = format!(
+                "SELECT batch FROM {}.seen WHERE batch IN ({})",
+                self.db,
+                &list[1..list.len() - 1]
+            );
+            known.extend(self.rows(&sql)?.iter().map(|r| number(&r["batch"])));
+        }
+        Ok(known)
+    }
+
+    /// The text of every value id.
+    fn key_names(&self) -> Result<HashMap<u64, (String, String)>, StoreError> {
+        Ok(self
+            .rows(&format!("SELECT id, kind, key FROM {}.keys", self.db))?
+            .iter()
+            .map(|r| {
+                let text = |f: &str| r[f].as_str().unwrap_or_default().to_owned();
+                (number(&r["id"]), (text("kind"), text("key")))
+            })
+            .collect())
+    }
 }
 
 impl Store for ClickHouse {
     fn write(&self, batches: &[Prepared]) -> Result<(), StoreError> {
-        if batches.is_empty() {
-            return Ok(());
+        let ids: Vec<u64> = batches.iter().map(|b| hash(&b.batch_id)).collect();
+        let known = self.known(&ids)?;
+        let mut seen_here = HashSet::new();
+        let (mut seen, mut rows, mut latest_rows, mut installs, mut sessions, mut key_rows) = (
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        );
+        let mut latest: HashMap<(u64, &str, u64), i64> = HashMap::new();
+        let mut new_keys = Vec::new();
+        {
+            let written = self.keys_written.lock().unwrap_or_else(|e| e.into_inner());
+            for (b, id) in batches.iter().zip(&ids) {
+                if known.contains(id) || !seen_here.insert(*id) {
+                    continue;
+                }
+                let app = tsv(&b.app);
+                let _ = writeln!(seen, "{id}\t{}", b.day);
+                for (i, part) in b.parts.iter().enumerate() {
+                    let install = hash(&part.install);
+                    let keys: Vec<u64> =
+                        part.counts.iter().map(|c| key_id(c.kind, &c.key)).collect();
+                    let _ = writeln!(
+                        rows,
+                        "{id}\t{install}\t{app}\t{}\t{}\t{}\t{}\t{}",
+                        b.day,
+                        u8::from(i == 0),
+                        part.events,
+                        array(keys.iter().copied()),
+                        array(part.counts.iter().map(|c| c.value)),
+                    );
+                    for (c, k) in part.counts.iter().zip(&keys) {
+                        if !written.contains(k) && !new_keys.iter().any(|(id, _, _)| id == k) {
+                            new_keys.push((*k, c.kind, c.key.as_str()));
+                        }
+                    }
+                    for k in keys.iter().copied().chain([key_id(EVENTS, "")]) {
+                        let last = latest.entry((k, b.app.as_str(), install)).or_insert(b.day);
+                        *last = (*last).max(b.day);
+                    }
+                    let _ = writeln!(installs, "{app}\t{}\t{install}", b.day);
+                    for s in &part.sessions {
+                        let _ = writeln!(sessions, "{app}\t{}\t{}\t{install}", b.day, hash(s));
+                    }
+                }
+            }
         }
-        // Skip batches already stored (retries); two collectors racing on the same batch
-        // are left to the tables' keys.
-        let ids: Vec<String> = batches.iter().map(|b| quote(&b.batch_id)).collect();
-        let known: HashSet<String> = self
-            .rows(&format!(
-                "SELECT batch_id FROM {}.batches WHERE batch_id IN ({})",
-                self.db,
-                ids.join(",")
-            ))?
-            .iter()
-            .map(|r| text(&r["batch_id"]))
-            .collect();
-        let mut seen = HashSet::new();
-        let fresh: Vec<&Prepared> = batches
-            .iter()
-            .filter(|b| !known.contains(&b.batch_id) && seen.insert(b.batch_id.as_str()))
-            .collect();
-        let mut events = Vec::new();
-        let mut facts = Vec::new();
-        for b in &fresh {
-            events.extend(b.events.iter().map(|e| {
-                json!({
-                    "event_id": e.event_id, "app": b.app, "day": e.day, "install": e.install,
-                    "session": e.session, "event_type": e.event_type,
-                    "app_version": e.app_version, "sdk_version": e.sdk_version,
-                    "rust_version": e.rust_version, "os": e.os, "arch": e.arch,
-                })
-            }));
-            facts.extend(b.facts.iter().map(|f| {
-                json!({
-                    "event_id": f.event_id, "app": b.app, "day": f.day, "install": f.install,
-                    "kind": f.kind, "key": f.key, "value": f.value,
-                })
-            }));
+        let events_key = key_id(EVENTS, "");
+        if !self
+            .keys_written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&events_key)
+        {
+            new_keys.push((events_key, EVENTS, ""));
         }
-        // Events and facts first: a batch is only marked stored once its rows are, so a
-        // failure part-way is retried whole rather than lost.
-        self.insert("events", &events)?;
-        self.insert("facts", &facts)?;
-        let rows: Vec<Value> = fresh
-            .iter()
-            .map(|b| json!({"batch_id": b.batch_id, "app": b.app, "day": b.day}))
-            .collect();
-        self.insert("batches", &rows)
+        for ((key, app, install), day) in &latest {
+            let _ = writeln!(latest_rows, "{key}\t{}\t{install}\t{day}", tsv(app));
+        }
+        for (id, kind, key) in &new_keys {
+            let _ = writeln!(key_rows, "{id}\t{}\t{}", tsv(kind), tsv(key));
+        }
+        // The value names first, the `seen` marks last: a batch is only known once all its
+        // rows are in, so a failure part-way is retried whole rather than lost.
+        self.insert("keys", &key_rows)?;
+        self.insert("batches", &rows)?;
+        self.insert("latest", &latest_rows)?;
+        self.insert("day_installs", &installs)?;
+        self.insert("day_sessions", &sessions)?;
+        self.insert("seen", &seen)?;
+        self.keys_written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(new_keys.iter().map(|k| k.0));
+        Ok(())
     }
 
-    fn aggregates(&self, w: &Window) -> Result<Aggregates, StoreError> {
-        let db = &self.db;
-        let win = self.window(w);
-        let totals = self.rows(&format!(
-            "SELECT uniqExact(install) AS i, uniqExact(session) AS s, count() AS e, \
-             uniqExactIf(install, event_type = 'usage') AS u \
-             FROM {db}.events FINAL WHERE {win}"
-        ))?;
-        let totals = totals.first().cloned().unwrap_or(Value::Null);
-        let batches = self.rows(&format!(
-            "SELECT count() AS b FROM {db}.batches FINAL WHERE {win}"
-        ))?;
-        let mut a = Aggregates {
-            installations: number(&totals["i"]),
-            sessions: number(&totals["s"]),
-            events: number(&totals["e"]),
-            usage_installations: number(&totals["u"]),
-            batches: batches.first().map_or(0, |r| number(&r["b"])),
-            ..Aggregates::default()
-        };
-        let day_count = |r: &Value| DayCount {
-            day: r["day"].as_i64().unwrap_or_default(),
-            installations: number(&r["i"]),
-            sessions: number(&r["s"]),
-            events: number(&r["e"]),
-        };
-        a.per_day = self
-            .rows(&format!(
-                "SELECT day, uniqExact(install) AS i, uniqExact(session) AS s, count() AS e \
-                 FROM {db}.events FINAL WHERE {win} GROUP BY day"
-            ))?
-            .iter()
-            .map(day_count)
-            .collect();
-        // Days whose raw events the retention deleted keep their totals.
-        let live: HashSet<i64> = a.per_day.iter().map(|d| d.day).collect();
-        let kept = self.rows(&format!(
-            "SELECT day, sum(installations) AS i, sum(sessions) AS s, sum(events) AS e \
-             FROM {db}.daily FINAL WHERE {win} GROUP BY day"
-        ))?;
-        a.per_day.extend(
-            kept.iter()
-                .map(day_count)
-                .filter(|d| !live.contains(&d.day)),
-        );
-        a.per_day.sort_by_key(|d| d.day);
-        for dimension in Dimension::ALL {
-            let sql = match dimension.source() {
-                Source::SessionColumn(column) => format!(
-                    "SELECT {column} AS v, uniqExact(install) AS i, count() AS t \
-                     FROM {db}.events FINAL WHERE event_type = 'session' AND {win} \
-                     GROUP BY {column}"
-                ),
-                Source::Facts(kind) => format!(
-                    "SELECT key AS v, uniqExact(install) AS i, sum(value) AS t \
-                     FROM {db}.facts FINAL WHERE kind = '{kind}' AND {win} GROUP BY key"
-                ),
-            };
-            let groups = self
-                .rows(&sql)?
-                .iter()
-                .map(|r| Group {
-                    value: text(&r["v"]),
-                    installations: number(&r["i"]),
-                    total: number(&r["t"]),
-                })
-                .collect();
-            a.groups.push((dimension, groups));
-        }
-        Ok(a)
+    fn aggregates(&self, w: &Window) -> Result<crate::store::Aggregates, StoreError> {
+        read::aggregates(self, w)
     }
 
     fn delete_installation(&self, id: &str) -> Result<(), StoreError> {
-        for table in ["events", "facts"] {
+        let install = hash(id);
+        for table in ["batches", "latest", "day_installs", "day_sessions"] {
             self.run(&format!(
-                "ALTER TABLE {}.{table} DELETE WHERE install = {}",
-                self.db,
-                quote(id)
+                "ALTER TABLE {}.{table} DELETE WHERE install = {install}",
+                self.db
             ))?;
         }
         self.wait_for_mutations()
@@ -307,26 +345,48 @@ impl Store for ClickHouse {
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError> {
         let db = &self.db;
         let cutoff = today - i64::from(days);
-        // Keep the totals of the days about to go, once (the table's key collapses two
-        // collectors doing this at the same time).
-        self.run(&format!(
-            "INSERT INTO {db}.daily SELECT app, day, uniqExact(install), uniqExact(session), \
-             count() FROM {db}.events FINAL WHERE day < {cutoff} \
-             AND (app, day) NOT IN (SELECT app, day FROM {db}.daily) GROUP BY app, day"
-        ))?;
         let old = self.rows(&format!(
-            "SELECT (SELECT count() FROM {db}.events WHERE day < {cutoff}) + \
-             (SELECT count() FROM {db}.batches WHERE day < {cutoff}) AS n"
+            "SELECT (SELECT count() FROM {db}.batches WHERE day < {cutoff}) + \
+             (SELECT count() FROM {db}.day_installs WHERE day < {cutoff}) + \
+             (SELECT count() FROM {db}.latest WHERE last_day < {cutoff}) AS n"
         ))?;
         if old.first().map_or(0, |r| number(&r["n"])) == 0 {
             return Ok(());
         }
-        for table in ["events", "facts", "batches"] {
+        // What remains of the days about to lose their ids: who was seen, and the totals
+        // (once; the tables' keys collapse two collectors doing this at the same time).
+        self.run(&format!(
+            "INSERT INTO {db}.daily SELECT i.app, i.day, i.n, s.n FROM \
+             (SELECT app, day, uniqExact(install) AS n FROM {db}.day_installs \
+              WHERE day < {cutoff} GROUP BY app, day) AS i \
+             ANY LEFT JOIN (SELECT app, day, uniqExact(session) AS n FROM {db}.day_sessions \
+              WHERE day < {cutoff} GROUP BY app, day) AS s USING (app, day) \
+             WHERE (app, day) NOT IN (SELECT app, day FROM {db}.daily)"
+        ))?;
+        self.run(&format!(
+            "INSERT INTO {db}.kept SELECT app, day, sum(events), sum(first), \
+             tupleElement(sumMap(keys, totals), 1), tupleElement(sumMap(keys, totals), 2) \
+             FROM {db}.batches FINAL WHERE day < {cutoff} \
+             AND (app, day) NOT IN (SELECT app, day FROM {db}.kept) GROUP BY app, day"
+        ))?;
+        for (table, column) in [
+            ("batches", "day"),
+            ("seen", "day"),
+            ("day_installs", "day"),
+            ("day_sessions", "day"),
+            ("latest", "last_day"),
+        ] {
             self.run(&format!(
-                "ALTER TABLE {db}.{table} DELETE WHERE day < {cutoff}"
+                "ALTER TABLE {db}.{table} DELETE WHERE {column} < {cutoff}"
             ))?;
         }
         self.wait_for_mutations()
+    }
+
+    /// Every `INSERT` makes a part on disk that ClickHouse merges later: a few large blocks
+    /// a second, not many small ones.
+    fn linger(&self) -> Duration {
+        Duration::from_secs(1)
     }
 
     fn ping(&self) -> Result<(), StoreError> {

@@ -1,41 +1,58 @@
-//! The embedded store: one SQLite file (bundled SQLite, WAL mode). Writes are grouped: each
-//! call of [`Store::write`] is one transaction, however many batches it holds.
+//! The embedded store: one SQLite file (bundled SQLite, WAL mode). Each call of
+//! [`Store::write`] is one transaction, however many batches it holds; their counts are
+//! summed in memory first, so a group of batches costs one upsert per distinct value.
+//!
+//! A report reads the aggregate tables (`installs`, `sums`, `sessions`, `day_installs`,
+//! `day_sessions`), never every batch: its cost follows the number of installations and
+//! values, not of events. `installs` holds one row per installation: each value it sent
+//! and the last day it sent it, so a group of batches costs one read and one write per
+//! installation rather than one upsert per value.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::model::Prepared;
-use crate::store::{Aggregates, DayCount, Dimension, Group, Source, Store, StoreError, Window};
+mod read;
+
+use crate::model::{EVENTS, Prepared};
+use crate::store::{Store, StoreError, Window};
 
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY, app TEXT NOT NULL, day INTEGER NOT NULL
+    batch_id TEXT NOT NULL, install TEXT NOT NULL, app TEXT NOT NULL, day INTEGER NOT NULL,
+    counts TEXT NOT NULL, PRIMARY KEY (batch_id, install)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS batches_day ON batches (app, day);
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY, app TEXT NOT NULL, day INTEGER NOT NULL,
-    install TEXT NOT NULL, session TEXT NOT NULL, event_type TEXT NOT NULL,
-    app_version TEXT NOT NULL, sdk_version TEXT NOT NULL, rust_version TEXT NOT NULL,
-    os TEXT NOT NULL, arch TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_day ON events (app, day);
-CREATE INDEX IF NOT EXISTS events_type ON events (event_type, day);
-CREATE INDEX IF NOT EXISTS events_install ON events (install);
-CREATE TABLE IF NOT EXISTS facts (
-    event_id TEXT NOT NULL, app TEXT NOT NULL, day INTEGER NOT NULL, install TEXT NOT NULL,
-    kind TEXT NOT NULL, key TEXT NOT NULL, value INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS facts_kind ON facts (kind, day);
-CREATE INDEX IF NOT EXISTS facts_install ON facts (install);
+CREATE TABLE IF NOT EXISTS installs (
+    install TEXT NOT NULL, app TEXT NOT NULL, seen TEXT NOT NULL, PRIMARY KEY (install, app)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    session TEXT NOT NULL PRIMARY KEY, app TEXT NOT NULL, install TEXT NOT NULL,
+    last_day INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sums (
+    kind TEXT NOT NULL, key TEXT NOT NULL, app TEXT NOT NULL, day INTEGER NOT NULL,
+    total INTEGER NOT NULL, PRIMARY KEY (kind, key, app, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_installs (
+    app TEXT NOT NULL, day INTEGER NOT NULL, install TEXT NOT NULL,
+    PRIMARY KEY (app, day, install)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS day_sessions (
+    app TEXT NOT NULL, day INTEGER NOT NULL, session TEXT NOT NULL, install TEXT NOT NULL,
+    PRIMARY KEY (app, day, session)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS daily (
     app TEXT NOT NULL, day INTEGER NOT NULL, installations INTEGER NOT NULL,
-    sessions INTEGER NOT NULL, events INTEGER NOT NULL, PRIMARY KEY (app, day)
+    sessions INTEGER NOT NULL, PRIMARY KEY (app, day)
 ) WITHOUT ROWID;
 ";
+
+/// The kind of the count of batches (in `sums` only).
+const BATCHES: &str = "*batches";
 
 /// `WHERE` for a window: days `?1`..=`?2`, and app `?3` unless it is NULL.
 const IN_WINDOW: &str = "day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR app = ?3)";
@@ -54,10 +71,36 @@ fn err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::new(what, e)
 }
 
+/// The counts of a batch row: `kind TAB key TAB value` lines. Kinds and keys are names,
+/// versions, paths and labels the wire check allowed: none holds a tab or a newline.
+fn encode(counts: &[(&str, &str, u64)]) -> String {
+    let mut text = String::new();
+    for (kind, key, value) in counts {
+        text.push_str(&format!("{kind}\t{key}\t{value}\n"));
+    }
+    text
+}
+
+fn decode(text: &str) -> impl Iterator<Item = (&str, &str, u64)> {
+    text.lines().filter_map(|line| {
+        let mut f = line.split('\t');
+        Some((f.next()?, f.next()?, f.next()?.parse().ok()?))
+    })
+}
+
 impl Sqlite {
     pub(crate) fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let open = || {
-            Connection::open(path).map_err(|e| StoreError::new("cannot open the SQLite store", e))
+            let conn = Connection::open(path)
+                .map_err(|e| StoreError::new("cannot open the SQLite store", e))?;
+            // Pages in memory rather than read through the kernel for every lookup: a
+            // bounded cache (64 MiB) and the file mapped (up to 1 GiB of address space).
+            conn.execute_batch(
+                "PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824; \
+                 PRAGMA temp_store = MEMORY;",
+            )
+            .map_err(|e| StoreError::new("cannot set up the SQLite store", e))?;
+            Ok::<_, StoreError>(conn)
         };
         let writer = open()?;
         writer
@@ -71,183 +114,301 @@ impl Sqlite {
     }
 }
 
+/// Each (kind, key) an installation sent, and the last day it sent it.
+type LastSeen<'a> = HashMap<(&'a str, &'a str), i64>;
+
+/// What a group of fresh batches adds to the aggregate tables, summed in memory.
+#[derive(Default)]
+struct Adds<'a> {
+    sums: HashMap<(&'a str, &'a str, &'a str, i64), u64>,
+    /// Per (app, installation): each (kind, key) and the last day it was sent.
+    installs: HashMap<(&'a str, &'a str), LastSeen<'a>>,
+    sessions: HashMap<&'a str, (&'a str, &'a str, i64)>,
+    day_installs: HashSet<(&'a str, i64, &'a str)>,
+    day_sessions: HashSet<(&'a str, i64, &'a str, &'a str)>,
+}
+
+/// An `installs.seen` value: `kind TAB key TAB last_day` lines.
+fn parse_seen(text: &str) -> impl Iterator<Item = (&str, &str, i64)> {
+    text.lines().filter_map(|line| {
+        let mut f = line.split('\t');
+        Some((f.next()?, f.next()?, f.next()?.parse().ok()?))
+    })
+}
+
+fn write_seen<'a>(seen: impl Iterator<Item = (&'a str, &'a str, i64)>) -> String {
+    let mut text = String::new();
+    for (kind, key, day) in seen {
+        text.push_str(&format!("{kind}\t{key}\t{day}\n"));
+    }
+    text
+}
+
 impl Store for Sqlite {
     fn write(&self, batches: &[Prepared]) -> Result<(), StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction().map_err(err("cannot write"))?;
         {
-            let mut batch = tx
+            let e = err("cannot write");
+            let mut known = tx
+                .prepare_cached("SELECT 1 FROM batches WHERE batch_id = ?1 LIMIT 1")
+                .map_err(&e)?;
+            let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO batches (batch_id, app, day) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO batches (batch_id, install, app, day, counts) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
-                .map_err(err("cannot write"))?;
-            let mut event = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO events (event_id, app, day, install, session, \
-                     event_type, app_version, sdk_version, rust_version, os, arch) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(err("cannot write"))?;
-            let mut fact = tx
-                .prepare_cached(
-                    "INSERT INTO facts (event_id, app, day, install, kind, key, value) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(err("cannot write"))?;
+                .map_err(&e)?;
+            let mut adds = Adds::default();
+            let mut seen = HashSet::new();
             for b in batches {
                 // A batch already stored (a retry, a copy from another process) adds nothing.
-                if batch
-                    .execute(params![b.batch_id, b.app, b.day])
-                    .map_err(err("cannot write"))?
-                    == 0
+                if !seen.insert(b.batch_id.as_str())
+                    || known
+                        .query_row([&b.batch_id], |_| Ok(()))
+                        .optional()
+                        .map_err(&e)?
+                        .is_some()
                 {
                     continue;
                 }
-                for e in &b.events {
-                    event
+                if b.parts.is_empty() {
+                    // An empty batch: remembered, so a copy of it is known too.
+                    insert
+                        .execute(params![b.batch_id, "", b.app, b.day, ""])
+                        .map_err(&e)?;
+                    continue;
+                }
+                for (i, part) in b.parts.iter().enumerate() {
+                    let mut counts: Vec<(&str, &str, u64)> = part
+                        .counts
+                        .iter()
+                        .map(|c| (c.kind, c.key.as_str(), c.value))
+                        .collect();
+                    counts.push((EVENTS, "", part.events));
+                    if i == 0 {
+                        counts.push((BATCHES, "", 1));
+                    }
+                    insert
                         .execute(params![
-                            e.event_id,
+                            b.batch_id,
+                            part.install,
                             b.app,
-                            e.day,
-                            e.install,
-                            e.session,
-                            e.event_type,
-                            e.app_version,
-                            e.sdk_version,
-                            e.rust_version,
-                            e.os,
-                            e.arch
+                            b.day,
+                            encode(&counts)
                         ])
-                        .map_err(err("cannot write"))?;
+                        .map_err(&e)?;
+                    let seen = adds
+                        .installs
+                        .entry((b.app.as_str(), part.install.as_str()))
+                        .or_default();
+                    for &(kind, key, value) in &counts {
+                        *adds
+                            .sums
+                            .entry((kind, key, b.app.as_str(), b.day))
+                            .or_default() += value;
+                        if kind != BATCHES {
+                            let last = seen.entry((kind, key)).or_insert(b.day);
+                            *last = (*last).max(b.day);
+                        }
+                    }
+                    adds.day_installs
+                        .insert((b.app.as_str(), b.day, part.install.as_str()));
+                    for s in &part.sessions {
+                        let last = adds.sessions.entry(s.as_str()).or_insert((
+                            b.app.as_str(),
+                            part.install.as_str(),
+                            b.day,
+                        ));
+                        last.2 = last.2.max(b.day);
+                        adds.day_sessions.insert((
+                            b.app.as_str(),
+                            b.day,
+                            s.as_str(),
+                            part.install.as_str(),
+                        ));
+                    }
                 }
-                for f in &b.facts {
-                    fact.execute(params![
-                        f.event_id,
-                        b.app,
-                        f.day,
-                        f.install,
-                        f.kind,
-                        f.key,
-                        f.value as i64
-                    ])
-                    .map_err(err("cannot write"))?;
+            }
+            let mut sum = tx
+                .prepare_cached(
+                    "INSERT INTO sums (kind, key, app, day, total) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (kind, key, app, day) DO UPDATE SET total = total + excluded.total",
+                )
+                .map_err(&e)?;
+            for ((kind, key, app, day), total) in &adds.sums {
+                sum.execute(params![kind, key, app, day, *total as i64])
+                    .map_err(&e)?;
+            }
+            // Each installation's record: read, merged, written back.
+            let mut read_seen = tx
+                .prepare_cached("SELECT seen FROM installs WHERE install = ?1 AND app = ?2")
+                .map_err(&e)?;
+            let mut write_seen_row = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO installs (install, app, seen) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&e)?;
+            for ((app, install), values) in &adds.installs {
+                let old: Option<String> = read_seen
+                    .query_row(params![install, app], |r| r.get(0))
+                    .optional()
+                    .map_err(&e)?;
+                let mut merged: HashMap<(&str, &str), i64> = values.clone();
+                for (kind, key, day) in parse_seen(old.as_deref().unwrap_or_default()) {
+                    let last = merged.entry((kind, key)).or_insert(day);
+                    *last = (*last).max(day);
                 }
+                let text = write_seen(merged.iter().map(|((k, v), d)| (*k, *v, *d)));
+                write_seen_row
+                    .execute(params![install, app, text])
+                    .map_err(&e)?;
+            }
+            let mut session = tx
+                .prepare_cached(
+                    "INSERT INTO sessions (session, app, install, last_day) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (session) \
+                     DO UPDATE SET last_day = max(last_day, excluded.last_day)",
+                )
+                .map_err(&e)?;
+            for (id, (app, install, day)) in &adds.sessions {
+                session
+                    .execute(params![id, app, install, day])
+                    .map_err(&e)?;
+            }
+            let mut day_install = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO day_installs (app, day, install) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&e)?;
+            for (app, day, install) in &adds.day_installs {
+                day_install
+                    .execute(params![app, day, install])
+                    .map_err(&e)?;
+            }
+            let mut day_session = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO day_sessions (app, day, session, install) \
+                     VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(&e)?;
+            for (app, day, session, install) in &adds.day_sessions {
+                day_session
+                    .execute(params![app, day, session, install])
+                    .map_err(&e)?;
             }
         }
         tx.commit().map_err(err("cannot write"))
     }
 
-    fn aggregates(&self, w: &Window) -> Result<Aggregates, StoreError> {
-        let conn = lock(&self.reader);
-        let read = err("cannot read");
-        let p = params![w.from, w.to, w.app];
-        let count = |sql: &str| -> Result<u64, StoreError> {
-            conn.query_row(sql, p, |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(err("cannot read"))
-        };
-        let mut a = Aggregates {
-            installations: count(&format!(
-                "SELECT COUNT(DISTINCT install) FROM events WHERE {IN_WINDOW}"
-            ))?,
-            sessions: count(&format!(
-                "SELECT COUNT(DISTINCT session) FROM events WHERE {IN_WINDOW}"
-            ))?,
-            events: count(&format!("SELECT COUNT(*) FROM events WHERE {IN_WINDOW}"))?,
-            batches: count(&format!("SELECT COUNT(*) FROM batches WHERE {IN_WINDOW}"))?,
-            usage_installations: count(&format!(
-                "SELECT COUNT(DISTINCT install) FROM events \
-                 WHERE event_type = 'usage' AND {IN_WINDOW}"
-            ))?,
-            ..Aggregates::default()
-        };
-        // Days with raw events, then the kept totals of days whose events are gone.
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT day, COUNT(DISTINCT install), COUNT(DISTINCT session), COUNT(*) \
-                 FROM events WHERE {IN_WINDOW} GROUP BY day \
-                 UNION ALL \
-                 SELECT day, SUM(installations), SUM(sessions), SUM(events) FROM daily \
-                 WHERE {IN_WINDOW} AND day NOT IN \
-                 (SELECT DISTINCT day FROM events WHERE {IN_WINDOW}) GROUP BY day \
-                 ORDER BY 1"
-            ))
-            .map_err(&read)?;
-        a.per_day = stmt
-            .query_map(p, |r| {
-                Ok(DayCount {
-                    day: r.get(0)?,
-                    installations: r.get::<_, i64>(1)? as u64,
-                    sessions: r.get::<_, i64>(2)? as u64,
-                    events: r.get::<_, i64>(3)? as u64,
-                })
-            })
-            .and_then(Iterator::collect)
-            .map_err(&read)?;
-        for dimension in Dimension::ALL {
-            let sql = match dimension.source() {
-                Source::SessionColumn(column) => format!(
-                    "SELECT {column}, COUNT(DISTINCT install), COUNT(*) FROM events \
-                     WHERE event_type = 'session' AND {IN_WINDOW} GROUP BY {column}"
-                ),
-                Source::Facts(kind) => format!(
-                    "SELECT key, COUNT(DISTINCT install), SUM(value) FROM facts \
-                     WHERE kind = '{kind}' AND {IN_WINDOW} GROUP BY key"
-                ),
-            };
-            let mut stmt = conn.prepare(&sql).map_err(&read)?;
-            let rows = stmt
-                .query_map(p, |r| {
-                    Ok(Group {
-                        value: r.get(0)?,
-                        installations: r.get::<_, i64>(1)? as u64,
-                        total: r.get::<_, i64>(2)? as u64,
-                    })
-                })
-                .and_then(Iterator::collect)
-                .map_err(&read)?;
-            a.groups.push((dimension, rows));
-        }
-        Ok(a)
+    fn aggregates(&self, w: &Window) -> Result<crate::store::Aggregates, StoreError> {
+        read::aggregates(self, w)
     }
 
     fn delete_installation(&self, id: &str) -> Result<(), StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction().map_err(err("cannot delete"))?;
-        tx.execute("DELETE FROM events WHERE install = ?1", [id])
-            .map_err(err("cannot delete"))?;
-        tx.execute("DELETE FROM facts WHERE install = ?1", [id])
-            .map_err(err("cannot delete"))?;
+        {
+            let e = err("cannot delete");
+            // Its counts come off the totals, day by day, before its rows go.
+            let mut rows = tx
+                .prepare("SELECT app, day, counts FROM batches WHERE install = ?1")
+                .map_err(&e)?;
+            let rows: Vec<(String, i64, String)> = rows
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(Iterator::collect)
+                .map_err(&e)?;
+            let mut subtract = tx
+                .prepare_cached(
+                    "UPDATE sums SET total = total - ?5 \
+                     WHERE kind = ?1 AND key = ?2 AND app = ?3 AND day = ?4",
+                )
+                .map_err(&e)?;
+            for (app, day, counts) in &rows {
+                for (kind, key, value) in decode(counts) {
+                    subtract
+                        .execute(params![kind, key, app, day, value as i64])
+                        .map_err(&e)?;
+                }
+            }
+            tx.execute("DELETE FROM sums WHERE total <= 0", [])
+                .map_err(&e)?;
+            for table in [
+                "batches",
+                "installs",
+                "sessions",
+                "day_installs",
+                "day_sessions",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE install = ?1"), [id])
+                    .map_err(&e)?;
+            }
+        }
         tx.commit().map_err(err("cannot delete"))
     }
 
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError> {
         let mut conn = lock(&self.writer);
-        let tx = conn
-            .transaction()
-            .map_err(err("cannot apply the retention"))?;
+        let e = err("cannot apply the retention");
+        let tx = conn.transaction().map_err(&e)?;
         let cutoff = today - i64::from(days);
-        // Keep the totals of the days about to go, once.
+        // Keep who-was-seen counts of the days about to lose their ids, once.
         tx.execute(
-            "INSERT OR IGNORE INTO daily (app, day, installations, sessions, events) \
-             SELECT app, day, COUNT(DISTINCT install), COUNT(DISTINCT session), COUNT(*) \
-             FROM events WHERE day < ?1 GROUP BY app, day",
+            "INSERT OR IGNORE INTO daily (app, day, installations, sessions) \
+             SELECT d.app, d.day, COUNT(DISTINCT d.install), \
+             (SELECT COUNT(DISTINCT s.session) FROM day_sessions s \
+              WHERE s.app = d.app AND s.day = d.day) \
+             FROM day_installs d WHERE d.day < ?1 GROUP BY d.app, d.day",
             [cutoff],
         )
-        .map_err(err("cannot apply the retention"))?;
-        tx.execute("DELETE FROM events WHERE day < ?1", [cutoff])
-            .map_err(err("cannot apply the retention"))?;
-        tx.execute("DELETE FROM facts WHERE day < ?1", [cutoff])
-            .map_err(err("cannot apply the retention"))?;
-        tx.execute("DELETE FROM batches WHERE day < ?1", [cutoff])
-            .map_err(err("cannot apply the retention"))?;
-        tx.commit().map_err(err("cannot apply the retention"))
+        .map_err(&e)?;
+        for (table, column) in [
+            ("batches", "day"),
+            ("day_installs", "day"),
+            ("day_sessions", "day"),
+            ("sessions", "last_day"),
+        ] {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE {column} < ?1"),
+                [cutoff],
+            )
+            .map_err(&e)?;
+        }
+        // Each installation's record forgets values not sent since the cutoff, and goes
+        // when nothing is left.
+        {
+            let mut stmt = tx
+                .prepare("SELECT install, app, seen FROM installs")
+                .map_err(&e)?;
+            let rows: Vec<(String, String, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(Iterator::collect)
+                .map_err(&e)?;
+            for (install, app, seen) in rows {
+                if parse_seen(&seen).all(|(_, _, day)| day >= cutoff) {
+                    continue;
+                }
+                let kept = write_seen(parse_seen(&seen).filter(|(_, _, day)| *day >= cutoff));
+                if kept.is_empty() {
+                    tx.execute(
+                        "DELETE FROM installs WHERE install = ?1 AND app = ?2",
+                        params![install, app],
+                    )
+                } else {
+                    tx.execute(
+                        "UPDATE installs SET seen = ?3 WHERE install = ?1 AND app = ?2",
+                        params![install, app, kept],
+                    )
+                }
+                .map_err(&e)?;
+            }
+        }
+        tx.commit().map_err(&e)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
         lock(&self.reader)
             .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .optional()
             .map(|_| ())
             .map_err(err("the SQLite store does not answer"))
     }

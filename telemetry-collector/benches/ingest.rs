@@ -1,0 +1,231 @@
+//! The collector under load, as the README's Performance section reports it:
+//!
+//! - ingest: real batches (variants of one `acme run`, each with its own ids) posted over
+//!   HTTP/1.1 keep-alive connections by concurrent clients, into the `telemetry-collector`
+//!   binary; batches per second until all are stored (the clock stops after a report, which
+//!   flushes the write buffer), and the collector's peak memory (`VmHWM`);
+//! - the report over 10⁶ stored events (250,000 batches from 50,000 installations over 30
+//!   days): the median time of `GET /v1/report` (for ClickHouse also a minute later, once
+//!   it has merged the last inserts' parts in the background).
+//!
+//! `cargo bench -p telemetry-collector --bench ingest` runs both stores (ClickHouse is
+//! started as the tests start it); `-- sqlite` or `-- clickhouse` runs one. The client runs
+//! on the same two cores as the collector (and ClickHouse): the figures are for the whole
+//! machine.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Kind, real_batch, variant};
+
+/// Concurrent client connections.
+const CLIENTS: usize = 64;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(store: &str) -> Server {
+    let (child, url) = common::serve_binary(&["--store", store, "--log", "warn"], Stdio::inherit());
+    let addr = url.trim_start_matches("http://").to_owned();
+    Server { child, addr }
+}
+
+/// Peak resident memory of `pid`, in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// One keep-alive connection: sends a request, reads the whole answer; the status.
+struct Conn {
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn new(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Conn {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn send(&mut self, request: &[u8]) -> u16 {
+        self.reader.get_mut().write_all(request).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        status
+    }
+}
+
+fn post(body: &str) -> Vec<u8> {
+    let mut request = format!(
+        "POST /v1/batch HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    request
+}
+
+fn get_report(addr: &str) -> Duration {
+    let start = Instant::now();
+    let mut conn = Conn::new(addr);
+    let status = conn.send(b"GET /v1/report?days=30 HTTP/1.1\r\nHost: bench\r\n\r\n");
+    assert_eq!(status, 200);
+    start.elapsed()
+}
+
+/// `count` distinct batches: `installs` installations, spread over the last 30 days.
+fn batches(count: usize, installs: usize) -> Vec<Vec<u8>> {
+    let template = real_batch();
+    let ids: Vec<String> = (0..installs).map(|_| common::new_id()).collect();
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    let os = ["linux", "macos", "windows", "freebsd"];
+    (0..count)
+        .map(|i| {
+            let day = telemetry_runtime::Date::from_unix_days(today as i64 - (i % 30) as i64);
+            let hour = format!("{day}T{:02}", i % 24);
+            post(&variant(
+                template,
+                &ids[i % installs],
+                Some(os[i % 7 % 4]),
+                Some(&hour),
+            ))
+        })
+        .collect()
+}
+
+/// Posts every request over `CLIENTS` connections; batches per second until stored.
+fn ingest(addr: &str, requests: Arc<Vec<Vec<u8>>>) -> f64 {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (requests, next, addr) =
+                (Arc::clone(&requests), Arc::clone(&next), addr.to_owned());
+            std::thread::spawn(move || {
+                let mut conn = Conn::new(&addr);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(i) else {
+                        break;
+                    };
+                    // A full buffer answers 503: wait as the runtime would, and resend.
+                    while conn.send(request) == 503 {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    // The report flushes the buffer: the clock stops when every batch is stored.
+    get_report(addr);
+    requests.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn run(kind: Kind) {
+    let place = common::Place::new(kind);
+    let store = match &place.spec {
+        telemetry_collector::StoreSpec::Sqlite(path) => format!("sqlite:{}", path.display()),
+        telemetry_collector::StoreSpec::ClickHouse {
+            host,
+            port,
+            database,
+        } => format!("clickhouse://{host}:{port}/{database}"),
+    };
+    let name = format!("{kind:?}");
+    eprintln!("{name}: preparing 250,000 batches");
+    let all = batches(250_000, 50_000);
+    let server = serve(&store);
+    // Ingest: the first 50,000 batches, timed.
+    let (timed, rest) = all.split_at(50_000);
+    let rate = ingest(&server.addr, Arc::new(timed.to_vec()));
+    let peak = peak_mib(server.child.id());
+    println!(
+        "{name}: ingest {rate:.0} batches/s over {CLIENTS} connections, peak RSS {peak:.0} MiB"
+    );
+    // Then the rest, to reach 10^6 events, and the report over them.
+    ingest(&server.addr, Arc::new(rest.to_vec()));
+    report_times(&name, "right after ingest", &server.addr);
+    if kind == Kind::ClickHouse {
+        // ClickHouse merges the parts of the last inserts in the background, and a table
+        // of many small parts reads slower; a minute later, the report a maintainer sees.
+        std::thread::sleep(Duration::from_secs(60));
+        report_times(&name, "a minute later", &server.addr);
+    }
+}
+
+/// Five reports: the median, min and max.
+fn report_times(name: &str, when: &str, addr: &str) {
+    let mut times: Vec<Duration> = (0..5).map(|_| get_report(addr)).collect();
+    times.sort();
+    println!(
+        "{name}: report over 1,000,000 events, {when}: median {:.0} ms (min {:.0}, max {:.0})",
+        times[2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+        times[4].as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |k: &str| which.is_empty() || which.iter().any(|w| w == k);
+    if wants("sqlite") {
+        run(Kind::Sqlite);
+    }
+    if wants("clickhouse") {
+        run(Kind::ClickHouse);
+    }
+}
