@@ -1,6 +1,7 @@
 //! The rules of ARCHITECTURE.md that a reader cannot check at a glance, checked on the
-//! source itself: the runtime's layers are used in one direction only, the files of one
-//! folder never import each other in a circle, and no source file outgrows 500 lines.
+//! source itself: the runtime's layers and the collector's modules are used in one
+//! direction only, the files of one folder never import each other in a circle, and no
+//! source file outgrows 500 lines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -191,6 +192,9 @@ fn no_source_file_is_over_500_lines() {
         "src",
         "telemetry-runtime/src",
         "telemetry-macros/src",
+        "telemetry-collector/src",
+        "telemetry-collector/tests",
+        "telemetry-collector/benches",
         "examples",
         "benches",
     ] {
@@ -207,6 +211,47 @@ fn no_source_file_is_over_500_lines() {
         }
     }
     assert!(long.is_empty(), "split these:\n{}", long.join("\n"));
+}
+
+/// The collector's modules, lowest first, as ARCHITECTURE.md orders them ("Dependencies
+/// point one way"); `lib.rs` and `main.rs` sit above them all.
+const COLLECTOR_ORDER: [&str; 9] = [
+    "clock",
+    "log",
+    "config",
+    "model",
+    "store",
+    "report",
+    "dashboard",
+    "writer",
+    "server",
+];
+
+#[test]
+fn the_collector_uses_its_modules_in_the_stated_order() {
+    let src = Path::new(ROOT).join("telemetry-collector/src");
+    let rank = |m: &str| COLLECTOR_ORDER.iter().position(|o| *o == m);
+    let mut wrong = Vec::new();
+    for file in rust_files(&src) {
+        let (module, _) = place(&src, &file);
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let own = rank(&module)
+            .unwrap_or_else(|| panic!("{module} is not in COLLECTOR_ORDER: place it there"));
+        for path in crate_paths(&code(&file)) {
+            match rank(&path[0]) {
+                Some(used) if used <= own => {}
+                // A module above this one, or a name of the crate's root (`lib.rs`).
+                _ => wrong.push(format!("{}: crate::{}", file.display(), path.join("::"))),
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "used against the order:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The checks above read paths the way the code writes them.
