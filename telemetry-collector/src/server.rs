@@ -87,6 +87,22 @@ fn plain(status: StatusCode, text: &'static str) -> Response {
         .into_response()
 }
 
+/// How long a read or a deletion waits for the write buffer to be written before it answers
+/// `503`: a store that keeps failing holds the buffer, and the request should not hang.
+const FLUSH_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits until every batch acknowledged so far is in the store, or answers `503`.
+async fn flushed(s: &Shared) -> Result<(), Response> {
+    match tokio::time::timeout(FLUSH_WAIT, s.writer.flush()).await {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            s.log
+                .warn("the write buffer was not written in time: the store is failing or slow");
+            Err(busy(5))
+        }
+    }
+}
+
 fn busy(after_secs: u32) -> Response {
     let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "busy, try again\n");
     r.headers_mut()
@@ -191,7 +207,7 @@ fn window_of(query: Option<&str>, today: i64) -> Result<(Window, u32), &'static 
 
 async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report, Response> {
     // Everything acknowledged before this request is in the report.
-    s.writer.flush().await;
+    flushed(s).await?;
     let shared = Arc::clone(s);
     let built = tokio::task::spawn_blocking(move || {
         report::build(&*shared.store, &window, shared.min_installations)
@@ -264,7 +280,9 @@ async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response 
     };
     // Batches acknowledged before the request are written first, so none of them brings the
     // installation back after the `204`.
-    s.writer.flush().await;
+    if let Err(response) = flushed(&s).await {
+        return response;
+    }
     let shared = Arc::clone(&s);
     let deleted = tokio::task::spawn_blocking(move || shared.store.delete_installation(&id)).await;
     match deleted {

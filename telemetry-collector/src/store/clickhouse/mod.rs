@@ -149,17 +149,16 @@ impl ClickHouse {
             .read_to_string()
             .map_err(|e| StoreError::new("ClickHouse's answer was cut", e))?;
         if !status.is_success() {
-            // The first line names the statement's problem; statements hold only checked
-            // values and hashes, and the message is cut short all the same.
-            let first: String = body
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect();
+            // Only ClickHouse's error code: its message can quote the statement, and so
+            // hashes and values from batches, which no log line may hold.
+            let code: String = body
+                .strip_prefix("Code: ")
+                .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+                .unwrap_or_default();
             return Err(StoreError(format!(
-                "ClickHouse refused a statement: {first}"
+                "ClickHouse refused a statement (HTTP {}, error code {})",
+                status.as_u16(),
+                if code.is_empty() { "unknown" } else { &code }
             )));
         }
         Ok(body)
