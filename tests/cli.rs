@@ -64,3 +64,59 @@ fn the_cli_library_writes_to_the_given_writers() {
         }
     }
 }
+
+/// A `.telemetry` that says `consent: true` (a cloned repository's, say) is not the user's
+/// consent: over no decision and over `disable`, telemetry stays off, and `status` says the
+/// file was passed over and why.
+#[test]
+fn a_project_file_can_only_turn_telemetry_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("repo");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join(".telemetry"), "consent: true\n").unwrap();
+    let config = config(dir.path(), Env::empty())
+        .endpoint("https://t.example/v1")
+        .current_dir(&work);
+    let run = |args: &[&str]| {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        telemetry::cli::run_with(&config, args, &mut out, &mut err);
+        String::from_utf8(out).unwrap()
+    };
+    let note = "Note: the project file .telemetry says consent: true, which is not your \
+                consent; a project file can only turn telemetry off";
+    let out = run(&["status"]);
+    let lines: Vec<_> = out.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "Telemetry: Disabled",
+            "Decided by: the default (opt-in: off until enabled)",
+            note
+        ],
+        "{out}"
+    );
+    run(&["disable"]);
+    let out = run(&["status"]);
+    assert!(
+        out.starts_with("Telemetry: Disabled\nDecided by: your decision"),
+        "{out}"
+    );
+    assert!(out.contains(note), "{out}");
+    assert!(run(&["status", "--json"]).contains("\"project_yes_ignored\":true"));
+    // The user's yes is what turns it on; the file is then not what decided, and the note
+    // still says it was not used.
+    run(&["enable"]);
+    let out = run(&["status"]);
+    assert!(
+        out.starts_with("Telemetry: Enabled\nDecided by: your decision"),
+        "{out}"
+    );
+    // A `consent: false` still decides off, over the user's yes.
+    std::fs::write(work.join(".telemetry"), "consent: false\n").unwrap();
+    let out = run(&["status"]);
+    assert!(
+        out.starts_with("Telemetry: Disabled\nDecided by: the project file .telemetry\n"),
+        "{out}"
+    );
+    assert!(!out.contains("Note:"), "{out}");
+}

@@ -91,6 +91,10 @@ fn each_off_switch_disables_and_names_the_rule() {
                 vars.push((other.to_owned(), env.get(other).unwrap()));
                 format!("{} with {other}", row.variable)
             }
+            telemetry::consent::CiMatch::Contains(text) => {
+                format!("{} containing {text}", row.variable)
+            }
+            other => panic!("a kind of row this test does not know: {other:?}"),
         };
         let rule = if row.service == row.variable {
             format!("CI environment ({how})")

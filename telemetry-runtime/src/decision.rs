@@ -58,7 +58,7 @@ pub enum Rule {
     /// 6: a CI or build environment; the row of [`CI_ENVIRONMENTS`](crate::consent::ci::CI_ENVIRONMENTS)
     /// that matched (service and variable).
     Ci(&'static CiVariable),
-    /// 7: a `.telemetry` project file.
+    /// 7: a `.telemetry` project file that says `consent: false` (its `true` decides nothing).
     Project,
     /// 7: a `.telemetry` project file that could not be read or has a bad value, and why.
     ProjectUnreadable(FileProblem),
@@ -189,6 +189,7 @@ fn write_ci(f: &mut fmt::Formatter<'_>, row: &CiVariable) -> fmt::Result {
         CiMatch::Equals(value) => write!(f, " ({}={value})", row.variable),
         CiMatch::Without(other) => write!(f, " ({} without {other})", row.variable),
         CiMatch::With(other) => write!(f, " ({} with {other})", row.variable),
+        CiMatch::Contains(text) => write!(f, " ({} containing {text})", row.variable),
     }
 }
 
@@ -201,8 +202,9 @@ impl Decision {
     }
 }
 
-/// What the variable of a [`CiVariable`] must look like.
+/// What the variable of a [`CiVariable`] must look like. New kinds of rows may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CiMatch {
     /// Set to a true-ish value (not empty, `0`, `false`, `no`).
     Set,
@@ -212,6 +214,8 @@ pub enum CiMatch {
     Without(&'static str),
     /// Set, and this other variable set too.
     With(&'static str),
+    /// Set to a value containing this text.
+    Contains(&'static str),
 }
 
 /// One row of the CI table.
@@ -240,13 +244,14 @@ impl CiVariable {
             CiMatch::With(other) => {
                 env::truthy(value.as_deref()) && env.get(other).is_some_and(|v| !v.is_empty())
             }
+            CiMatch::Contains(text) => value.is_some_and(|v| v.contains(text)),
         }
     }
 
     /// A minimal environment in which this row is detected (for tests and docs).
     pub fn example_env(&self) -> Env {
         let value = match self.matches {
-            CiMatch::Equals(v) => v,
+            CiMatch::Equals(v) | CiMatch::Contains(v) => v,
             _ => "true",
         };
         let env = Env::empty().with(self.variable, value);

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use crate::base::paths::PROJECT_FILE;
 use crate::config::Config;
 use crate::consent::rules;
 use crate::decision::Decision;
@@ -27,12 +28,18 @@ pub struct Status {
     /// Where batches go, without user info, query or fragment (they may hold tokens); an
     /// endpoint that is not allowed is shown as why, not as given.
     pub endpoint: Option<String>,
+    /// Whether a `.telemetry` project file said `consent: true` and was passed over: a
+    /// project file can only turn telemetry off, so the rules below it decided.
+    pub project_yes_ignored: bool,
 }
 
 /// Gathers what `status` shows: resolves consent (renaming a corrupt state file aside, as
 /// resolving does) and reads the state file without changing it.
 pub fn status_of(config: &Config) -> Status {
     let decision = rules::resolve(config);
+    // Rule 7 was reached (nothing above it decided) and the file said yes.
+    let project_yes_ignored =
+        decision.rule.number() > 7 && rules::project_file(config) == rules::ProjectFile::Says(true);
     let state = if cfg!(telemetry_disabled) {
         State::default()
     } else {
@@ -52,6 +59,7 @@ pub fn status_of(config: &Config) -> Status {
                 Ok(endpoint) => endpoint.to_string(),
                 Err(why) => format!("<invalid: {why}>"),
             }),
+        project_yes_ignored,
     }
 }
 
@@ -71,6 +79,7 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             ("session_id", Json::str(s.session_id.as_str())),
             ("last_sent", text(&s.last_sent)),
             ("endpoint", text(&s.endpoint)),
+            ("project_yes_ignored", Json::Bool(s.project_yes_ignored)),
         ]);
         writeln!(out, "{}", value.compact())?;
     } else {
@@ -81,6 +90,13 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
         };
         writeln!(out, "Telemetry: {on}")?;
         writeln!(out, "Decided by: {}", s.decision.rule)?;
+        if s.project_yes_ignored {
+            writeln!(
+                out,
+                "Note: the project file {PROJECT_FILE} says consent: true, which is not your \
+                 consent; a project file can only turn telemetry off"
+            )?;
+        }
         writeln!(
             out,
             "Installation ID: {}",

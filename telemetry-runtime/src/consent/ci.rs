@@ -101,6 +101,15 @@ pub const CI_ENVIRONMENTS: &[CiVariable] = &[
     row("Cloudflare Pages", "CF_PAGES"),
     row("Cloudflare Workers Builds", "WORKERS_CI"),
     row("Alpic", "ALPIC_HOST"),
+    // Heroku's build image runs Node from its own path, and sets no variable of its own.
+    row_if(
+        "Heroku",
+        "NODE",
+        CiMatch::Contains("/app/.heroku/node/bin/node"),
+    ),
+    row("Ionic Appflow", "CI_APP_ID"),
+    row("Ionic Appflow", "CI_BUILD_ID"),
+    row("Ionic Appflow", "CI_BUILD_NUMBER"),
     // Package and build systems running the host as part of a build.
     row_if(
         "Nix build",
@@ -111,6 +120,7 @@ pub const CI_ENVIRONMENTS: &[CiVariable] = &[
     row("Snapcraft build", "SNAPCRAFT_PART_INSTALL"),
     row("Bazel test", "TEST_SRCDIR"),
     // Set by most of the above, and by hand in many others: checked last.
+    row("CONTINUOUS_INTEGRATION", "CONTINUOUS_INTEGRATION"),
     row("CI", "CI"),
 ];
 
@@ -176,6 +186,89 @@ mod tests {
             let row = detect_ci(&Env::empty().with(var, "x")).expect(var);
             assert_eq!(row.variable, var);
         }
+    }
+
+    /// Every vendor of the npm package `ci-info` (v4), by the variable it documents for it:
+    /// each is detected, and named (not only the generic `CI`).
+    #[test]
+    fn every_vendor_of_ci_info_is_detected() {
+        let vendors: &[(&str, &[(&str, &str)])] = &[
+            ("Agola CI", &[("AGOLA_GIT_REF", "main")]),
+            ("Appcircle", &[("AC_APPCIRCLE", "true")]),
+            ("AppVeyor", &[("APPVEYOR", "True")]),
+            ("AWS CodeBuild", &[("CODEBUILD_BUILD_ARN", "arn:x")]),
+            ("Azure Pipelines", &[("TF_BUILD", "True")]),
+            ("Bamboo", &[("bamboo_planKey", "K")]),
+            ("Bitbucket Pipelines", &[("BITBUCKET_COMMIT", "abc")]),
+            ("Bitrise", &[("BITRISE_IO", "true")]),
+            ("Buddy", &[("BUDDY_WORKSPACE_ID", "1")]),
+            ("Buildkite", &[("BUILDKITE", "true")]),
+            ("CircleCI", &[("CIRCLECI", "true")]),
+            ("Cirrus CI", &[("CIRRUS_CI", "true")]),
+            ("Cloudflare Pages", &[("CF_PAGES", "1")]),
+            ("Cloudflare Workers Builds", &[("WORKERS_CI", "1")]),
+            ("Codefresh", &[("CF_BUILD_ID", "1")]),
+            ("Codemagic", &[("CM_BUILD_ID", "1")]),
+            ("Codeship", &[("CI_NAME", "codeship")]),
+            ("Drone", &[("DRONE", "true")]),
+            ("dsari", &[("DSARI", "1")]),
+            ("Earthly", &[("EARTHLY_CI", "true")]),
+            ("Expo Application Services", &[("EAS_BUILD", "true")]),
+            ("Gerrit", &[("GERRIT_PROJECT", "p")]),
+            ("Gitea Actions", &[("GITEA_ACTIONS", "true")]),
+            ("GitHub Actions", &[("GITHUB_ACTIONS", "true")]),
+            ("GitLab CI", &[("GITLAB_CI", "true")]),
+            ("GoCD", &[("GO_PIPELINE_LABEL", "1")]),
+            (
+                "Google Cloud Build",
+                &[("BUILDER_OUTPUT", "/builder/outputs")],
+            ),
+            ("Harness CI", &[("HARNESS_BUILD_ID", "1")]),
+            ("Heroku", &[("NODE", "/app/.heroku/node/bin/node")]),
+            ("Hudson", &[("HUDSON_URL", "http://h")]),
+            ("Jenkins", &[("JENKINS_URL", "http://j"), ("BUILD_ID", "1")]),
+            ("LayerCI", &[("LAYERCI", "true")]),
+            ("Magnum CI", &[("MAGNUM", "true")]),
+            ("Netlify", &[("NETLIFY", "true")]),
+            ("Nevercode", &[("NEVERCODE", "true")]),
+            ("Prow", &[("PROW_JOB_ID", "1")]),
+            ("ReleaseHub", &[("RELEASE_BUILD_ID", "1")]),
+            ("Render", &[("RENDER", "true")]),
+            ("Sail CI", &[("SAILCI", "true")]),
+            ("Screwdriver", &[("SCREWDRIVER", "true")]),
+            ("Semaphore", &[("SEMAPHORE", "true")]),
+            ("Sourcehut builds", &[("CI_NAME", "sourcehut")]),
+            ("Strider CD", &[("STRIDER", "true")]),
+            ("TaskCluster", &[("TASK_ID", "1"), ("RUN_ID", "0")]),
+            ("TeamCity", &[("TEAMCITY_VERSION", "2024.1")]),
+            ("Travis CI", &[("TRAVIS", "true")]),
+            ("Vela", &[("VELA", "true")]),
+            ("Vercel", &[("NOW_BUILDER", "1")]),
+            ("Vercel", &[("VERCEL", "1")]),
+            ("Visual Studio App Center", &[("APPCENTER_BUILD_ID", "1")]),
+            ("Woodpecker", &[("CI", "woodpecker")]),
+            ("Xcode Cloud", &[("CI_XCODE_PROJECT", "App.xcodeproj")]),
+            ("Xcode Server", &[("XCS", "1")]),
+            // Variables `ci-info` takes as CI whatever the vendor (not its generic `CI_NAME`:
+            // see below).
+            ("Ionic Appflow", &[("CI_APP_ID", "a1")]),
+            ("Ionic Appflow", &[("CI_BUILD_ID", "1")]),
+            ("Ionic Appflow", &[("CI_BUILD_NUMBER", "1")]),
+            (
+                "CONTINUOUS_INTEGRATION",
+                &[("CONTINUOUS_INTEGRATION", "true")],
+            ),
+        ];
+        for (service, pairs) in vendors {
+            let env = Env::from_pairs(pairs.iter().copied());
+            let row = detect_ci(&env).unwrap_or_else(|| panic!("{service}: {pairs:?}"));
+            assert_eq!(row.service, *service, "{pairs:?}");
+        }
+        // Heroku's variable is matched on what it holds, not on being set.
+        assert_eq!(
+            detect_ci(&Env::from_pairs([("NODE", "/usr/bin/node")])),
+            None
+        );
     }
 
     #[test]

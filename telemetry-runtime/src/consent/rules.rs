@@ -154,16 +154,31 @@ fn read_policy(config: &Config) -> Result<bool, FileProblem> {
     result
 }
 
-/// Rule 7: the nearest `.telemetry`, from the current directory up to the repository root.
-fn project_rule(config: &Config) -> Option<Decision> {
+/// What the `.telemetry` that applies here says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ProjectFile {
+    /// No file, or one that says nothing about consent.
+    Silent,
+    /// `consent: true` or `consent: false`.
+    Says(bool),
+    /// A file that could not be read or has a bad value.
+    Unreadable(FileProblem),
+    /// The current directory is unknown, so no file can be looked for.
+    NoCurrentDir,
+}
+
+/// Reads the nearest `.telemetry`, from the current directory up to the repository root.
+pub(crate) fn project_file(config: &Config) -> ProjectFile {
     let cwd = match &config.current_dir {
         Some(dir) => dir.clone(),
         None => match std::env::current_dir() {
             Ok(dir) => dir,
-            Err(_) => return Some(Decision::off(Rule::CurrentDirUnknown)),
+            Err(_) => return ProjectFile::NoCurrentDir,
         },
     };
-    let file = find_project_file(&cwd)?;
+    let Some(file) = find_project_file(&cwd) else {
+        return ProjectFile::Silent;
+    };
     let consent = match read::read(&file, SMALL_FILE) {
         Ok(bytes) => std::str::from_utf8(&bytes)
             .map_err(|_| FileProblem::Invalid)
@@ -171,12 +186,21 @@ fn project_rule(config: &Config) -> Option<Decision> {
         Err(e) => Err(e.problem()),
     };
     match consent {
-        Ok(Some(enabled)) => Some(Decision {
-            enabled,
-            rule: Rule::Project,
-        }),
-        Ok(None) => None,
-        Err(problem) => Some(Decision::off(Rule::ProjectUnreadable(problem))),
+        Ok(Some(enabled)) => ProjectFile::Says(enabled),
+        Ok(None) => ProjectFile::Silent,
+        Err(problem) => ProjectFile::Unreadable(problem),
+    }
+}
+
+/// Rule 7: a project file can only switch telemetry off. It comes with a repository, which
+/// someone else may have written, so its `consent: true` is not the user's consent and
+/// decides nothing: the rules below it do (`status` says the file was passed over).
+fn project_rule(config: &Config) -> Option<Decision> {
+    match project_file(config) {
+        ProjectFile::Says(false) => Some(Decision::off(Rule::Project)),
+        ProjectFile::Says(true) | ProjectFile::Silent => None,
+        ProjectFile::Unreadable(problem) => Some(Decision::off(Rule::ProjectUnreadable(problem))),
+        ProjectFile::NoCurrentDir => Some(Decision::off(Rule::CurrentDirUnknown)),
     }
 }
 

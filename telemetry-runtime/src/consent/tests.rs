@@ -104,7 +104,13 @@ fn every_rule_alone() {
             6,
             "CI environment: GitHub Actions (GITHUB_ACTIONS)",
         ),
-        (&[Project(true)], true, 7, "the project file .telemetry"),
+        // A project file's yes is not the user's: the default decides.
+        (
+            &[Project(true)],
+            false,
+            9,
+            "the default (opt-in: off until enabled)",
+        ),
         (&[Project(false)], false, 7, "the project file .telemetry"),
         (&[User(true)], true, 8, "your decision (on 2031-07-08)"),
         (&[User(false)], false, 8, "your decision (on 2031-07-08)"),
@@ -139,7 +145,8 @@ fn every_pair_of_neighbouring_rules() {
         (&[Enabled(true), Ci], true, 5),
         (&[Enabled(false), Ci], false, 5),
         (&[Ci, Project(true)], false, 6),
-        (&[Project(true), User(false)], true, 7),
+        (&[Project(true), User(false)], false, 8),
+        (&[Project(true), OptOut], true, 9),
         (&[Project(false), User(true)], false, 7),
         (&[User(true), OptOut], true, 8),
         (&[User(false), OptOut], false, 8),
@@ -164,7 +171,7 @@ fn everything_at_once_and_each_rule_removed_in_turn() {
         Policy,
         Enabled(true),
         Ci,
-        Project(true),
+        Project(false),
         User(true),
         OptOut,
     ];
@@ -176,7 +183,7 @@ fn everything_at_once_and_each_rule_removed_in_turn() {
         (false, 4),
         (true, 5),
         (false, 6),
-        (true, 7),
+        (false, 7),
         (true, 8),
         (true, 9),
     ];
