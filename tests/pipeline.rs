@@ -519,3 +519,62 @@ fn a_worker_stuck_on_a_hanging_endpoint_still_spools_the_exit_batch() {
     assert_eq!(usage_sum(&events, &["task_runs", "calls"]), 11 + 13 + 17);
     assert_eq!(usage_sum(&events, &["flow_runs", "calls"]), 3);
 }
+
+/// `log` shows what left the machine: every delivered batch, byte for byte as the receiver
+/// got it, with the hour; `disable` deletes the record, and nothing is recorded while off.
+#[test]
+fn the_log_shows_each_delivered_batch_exactly_as_received() {
+    let receiver = Receiver::start();
+    let host = Host::new();
+    for _ in 0..2 {
+        let out = host.run_on(&receiver.url(), &["--threads", "1", "--calls", "3"]);
+        assert!(out.status.success());
+    }
+    assert!(receiver.wait_for_bodies(2, Duration::from_secs(10)));
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 2);
+
+    let log = host.acme(&["telemetry", "log"]);
+    assert!(log.status.success());
+    let text = stdout(&log);
+    let sent: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).collect();
+    let received: Vec<String> = bodies
+        .iter()
+        .map(|b| String::from_utf8(b.clone()).unwrap())
+        .collect();
+    assert_eq!(sent, received, "{text}");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("Sent in the hour from "))
+            .count(),
+        2
+    );
+    let json: Value = serde_json::from_slice(&host.acme(&["telemetry", "log", "--json"]).stdout)
+        .expect("log --json is JSON");
+    let batches = json["batches"].as_array().unwrap();
+    for (entry, body) in batches.iter().zip(&bodies) {
+        let got: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(entry["batch"], got);
+        assert_eq!(entry["bytes"], body.len());
+        assert!(entry["sent_hour"].as_str().unwrap().ends_with(":00:00Z"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = host.config_dir().join("telemetry_sent.log");
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // `disable` deletes it; a run while off sends nothing and records nothing.
+    assert!(host.acme(&["telemetry", "disable"]).status.success());
+    assert!(!host.config_dir().join("telemetry_sent.log").exists());
+    let out = host.run(
+        &["--threads", "1", "--calls", "3"],
+        &[("ACME_TELEMETRY_ENDPOINT", receiver.url().as_str())],
+    );
+    assert!(out.status.success());
+    assert!(!host.config_dir().join("telemetry_sent.log").exists());
+    assert_eq!(receiver.bodies().len(), 2);
+    assert!(stdout(&host.acme(&["telemetry", "log"])).starts_with("No batch sent from here"));
+}

@@ -19,6 +19,9 @@ pub(crate) const AUDIT_FILE: &str = "telemetry_audit.log";
 pub(crate) const LOCK_FILE: &str = "telemetry_state.lock";
 /// The spool of unsent batches, in the config dir; deleted by `disable`.
 pub(crate) const SPOOL_DIR: &str = "telemetry_spool";
+/// What left the machine: the last batches delivered, in the config dir; deleted by
+/// `disable` and `reset`.
+pub(crate) const SENT_LOG: &str = "telemetry_sent.log";
 /// The project file, in the current directory or an ancestor up to the repository root.
 pub(crate) const PROJECT_FILE: &str = ".telemetry";
 

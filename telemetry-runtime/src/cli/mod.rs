@@ -6,6 +6,7 @@
 
 mod preview;
 mod schema_doc;
+mod sent;
 mod status;
 
 use std::io::{self, Write};
@@ -80,9 +81,12 @@ where
         ["disable"] => decide(config, false, out, err),
         ["reset"] => reset(config, out, err),
         ["preview"] => preview::preview(config, out, err),
+        ["log"] => sent::log(config, false, out, err),
+        ["log", "--json"] => sent::log(config, true, out, err),
         ["schema"] => out.write_all(schema_doc::markdown().as_bytes()).map(|()| 0),
         [
-            cmd @ ("status" | "enable" | "disable" | "reset" | "preview" | "schema" | "help"),
+            cmd @ ("status" | "enable" | "disable" | "reset" | "preview" | "log" | "schema"
+            | "help"),
             extra,
             ..,
         ] => writeln!(
@@ -119,6 +123,10 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "  preview          Print the next batch that would be sent (sends nothing)"
+    )?;
+    writeln!(
+        out,
+        "  log [--json]     Print the last batches sent from here, exactly as sent"
     )?;
     writeln!(
         out,

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::base::paths::SPOOL_DIR;
 use crate::config::Config;
 use crate::decision::Rule;
+use crate::files::sent_log;
 use crate::files::state::{How, State, StateError};
 use crate::files::store::StateStore;
 use crate::process;
@@ -77,7 +78,9 @@ pub(crate) fn reset_with(config: &Config) -> Result<Change, StateError> {
     // (this also ends the "state file could not be read" condition).
     store.delete_corrupt_copies();
     if !store.state_path().exists() {
-        // Nothing else to forget; create nothing.
+        // No decision to forget; what an environment variable's consent sent and left
+        // behind goes all the same. Create nothing.
+        delete_spool(&dir);
         return Ok(Change {
             old: State::default(),
             new: State::default(),
@@ -93,7 +96,8 @@ pub(crate) fn reset_with(config: &Config) -> Result<Change, StateError> {
     Ok(Change { old, new })
 }
 
-/// Unsent batches must not outlive a "no".
+/// Unsent batches must not outlive a "no", nor the record of what was sent.
 fn delete_spool(dir: &Path) {
     let _ = fs::remove_dir_all(dir.join(SPOOL_DIR));
+    sent_log::delete(dir);
 }

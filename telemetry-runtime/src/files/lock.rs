@@ -22,13 +22,18 @@ pub(crate) struct Lock {
 impl Lock {
     /// Waits up to [`LOCK_TIMEOUT`] for the lock, creating the lock file if needed.
     pub(crate) fn acquire(dir: &Path) -> Result<Lock, StateError> {
+        Lock::acquire_within(dir, LOCK_TIMEOUT)
+    }
+
+    /// Waits up to `limit` for the lock, creating the lock file if needed.
+    pub(crate) fn acquire_within(dir: &Path, limit: Duration) -> Result<Lock, StateError> {
         let file = private::open_write(&dir.join(LOCK_FILE), true)?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(1);
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(Lock { _file: file }),
-                Err(TryLockError::WouldBlock) if start.elapsed() < LOCK_TIMEOUT => {
+                Err(TryLockError::WouldBlock) if start.elapsed() < limit => {
                     thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_millis(20));
                 }

@@ -5,7 +5,8 @@
 //!   atomically;
 //! - [`state`]: what `telemetry_state.toml` holds, and its errors;
 //! - [`lock`]: the OS lock writers take;
-//! - [`store`]: reading and changing the state and the audit log.
+//! - [`store`]: reading and changing the state and the audit log;
+//! - [`sent_log`]: the record of what was delivered.
 //!
 //! Uses `wire` and `base`. Never writes while consent is off, except what the user asked for
 //! (`enable`, `disable`, `reset`, the prompt).
@@ -13,5 +14,6 @@
 pub(crate) mod lock;
 pub(crate) mod private;
 pub(crate) mod read;
+pub(crate) mod sent_log;
 pub(crate) mod state;
 pub(crate) mod store;

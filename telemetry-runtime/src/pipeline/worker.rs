@@ -18,6 +18,7 @@ use crossbeam_channel::{Receiver, Sender, after, bounded, select, unbounded};
 use crate::base::calendar::Date;
 use crate::base::paths::STATE_FILE;
 use crate::consent::rules::{self, recheck};
+use crate::files::sent_log;
 use crate::files::state::How;
 use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
@@ -28,6 +29,7 @@ use crate::process;
 use crate::record::queue::{self, Message};
 use crate::wire::check::is_valid_batch;
 use crate::wire::event::Batch;
+use crate::wire::id::Hour;
 use crate::wire::json::ToJson;
 
 /// The worker in charge; an older one stops at its next step.
@@ -308,7 +310,7 @@ impl<'a> Run<'a> {
                 if let Some(claim) = claim {
                     claim.done();
                 }
-                self.record_delivery();
+                self.record_delivery(&body);
                 self.send_spooled(deadline, None);
             }
             // Refused for good, or consent withdrawn: keep nothing of it.
@@ -344,8 +346,12 @@ impl<'a> Run<'a> {
         Some(outcome)
     }
 
-    /// Notes the day of the delivery in the state file (`status` shows it), once a day.
-    fn record_delivery(&mut self) {
+    /// Puts a delivered batch on record (`log` shows it), and notes the day of the
+    /// delivery in the state file (`status` shows it), once a day.
+    fn record_delivery(&mut self, body: &[u8]) {
+        if let Some(dir) = &self.settings().state_dir {
+            sent_log::record(dir, Hour::now(), body);
+        }
         let today = self.settings().today.today();
         if self.last_recorded == Some(today) {
             return;
@@ -386,9 +392,11 @@ impl<'a> Run<'a> {
                 continue;
             };
             match self.send(&body, deadline) {
-                Some(SendOutcome::Delivered | SendOutcome::Rejected | SendOutcome::Withdrawn) => {
-                    claim.done()
+                Some(SendOutcome::Delivered) => {
+                    claim.done();
+                    self.record_delivery(&body);
                 }
+                Some(SendOutcome::Rejected | SendOutcome::Withdrawn) => claim.done(),
                 _ => {
                     claim.release();
                     return;

@@ -1,0 +1,174 @@
+//! `telemetry_sent.log`: what left the machine. Each delivered batch, exactly as sent, with
+//! the hour it was sent, so a user can read what went (`log`) as `preview` shows what would
+//! go next. Written only after a delivery, so never while consent is off; bounded to the
+//! last [`MAX_ENTRIES`] batches and [`MAX_BYTES`]; deleted by `disable` and `reset`.
+//!
+//! One line per batch: the hour (`2026-11-21T04:00:00Z`), a tab, the batch's bytes (compact
+//! JSON holds no raw tab or newline). Reading keeps only lines whose batch our own types
+//! could have written, so a line put there by anyone else is never shown as ours.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::base::paths::SENT_LOG;
+use crate::files::lock::Lock;
+use crate::files::private;
+use crate::files::read::{self, ReadError};
+use crate::wire::check::is_valid_batch;
+use crate::wire::id::Hour;
+
+/// The most batches kept.
+pub(crate) const MAX_ENTRIES: usize = 20;
+/// The most bytes the log holds.
+pub(crate) const MAX_BYTES: usize = 256 * 1024;
+/// How long a delivery waits for another process writing the config dir; past it the
+/// entry is still written, only without the lock.
+const LOCK_WAIT: Duration = Duration::from_millis(250);
+
+/// One batch on record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SentBatch {
+    /// The hour it was sent (UTC), as `2026-11-21T04:00:00Z`.
+    pub(crate) hour: String,
+    /// The batch, byte for byte as it was sent.
+    pub(crate) body: Vec<u8>,
+}
+
+/// Appends `body`, sent in `hour`, to the log in `dir`, dropping the oldest entries past the
+/// bounds. Best effort: a log that cannot be written never stops a delivery.
+pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
+    let mut line = hour.to_string().into_bytes();
+    line.push(b'\t');
+    line.extend_from_slice(body);
+    if line.len() + 1 > MAX_BYTES {
+        return; // bigger than the whole log (the wire limit is just below it)
+    }
+    let _lock = Lock::acquire_within(dir, LOCK_WAIT).ok();
+    let path = dir.join(SENT_LOG);
+    // Something there that is not a log of ours (too big, a FIFO) is replaced.
+    let old = read::read(&path, MAX_BYTES as u64).unwrap_or_default();
+    let mut lines: Vec<&[u8]> = old
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.push(&line);
+    let (mut keep, mut size) = (0, 0);
+    for l in lines.iter().rev() {
+        if keep == MAX_ENTRIES || size + l.len() + 1 > MAX_BYTES {
+            break;
+        }
+        size += l.len() + 1;
+        keep += 1;
+    }
+    let mut bytes = Vec::with_capacity(size);
+    for l in &lines[lines.len() - keep..] {
+        bytes.extend_from_slice(l);
+        bytes.push(b'\n');
+    }
+    let _ = private::replace(&path, &bytes);
+}
+
+/// The batches on record in `dir`, oldest first. A missing log is an empty one.
+pub(crate) fn entries(dir: &Path) -> Result<Vec<SentBatch>, ReadError> {
+    let bytes = match read::read(&dir.join(SENT_LOG), MAX_BYTES as u64) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Missing) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    Ok(bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| {
+            let tab = line.iter().position(|b| *b == b'\t')?;
+            let hour = std::str::from_utf8(&line[..tab]).ok()?;
+            let body = &line[tab + 1..];
+            (Hour::is_printed_form(hour) && is_valid_batch(body)).then(|| SentBatch {
+                hour: hour.to_owned(),
+                body: body.to_vec(),
+            })
+        })
+        .collect())
+}
+
+/// Deletes the log in `dir` (`disable`, `reset`).
+pub(crate) fn delete(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(SENT_LOG));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::id::Id;
+    use crate::wire::samples::{sample_batch, samples};
+
+    /// A real batch, told apart by `n` in its id.
+    fn batch(n: usize) -> Vec<u8> {
+        let mut b = sample_batch(samples());
+        b.batch_id = Id::parse(&format!("{n:08x}-0000-4000-8000-00000000b47c")).unwrap();
+        b.to_bytes()
+    }
+
+    #[test]
+    fn keeps_the_last_twenty_in_order_with_their_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(entries(dir.path()).unwrap(), []);
+        for n in 0..25 {
+            record(dir.path(), Hour::from_unix_secs(3600 * n as i64), &batch(n));
+        }
+        let kept = entries(dir.path()).unwrap();
+        assert_eq!(kept.len(), MAX_ENTRIES);
+        assert_eq!(kept[0].body, batch(5));
+        assert_eq!(kept[0].hour, "1970-01-01T05:00:00Z");
+        assert_eq!(kept[19].body, batch(24));
+        assert_eq!(kept[19].hour, "1970-01-02T00:00:00Z");
+    }
+
+    #[test]
+    fn stays_under_its_byte_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = batch(0).len() + "1970-01-01T00:00:00Z\t\n".len();
+        for n in 0..MAX_ENTRIES {
+            record(dir.path(), Hour::from_unix_secs(0), &batch(n));
+        }
+        let size = std::fs::metadata(dir.path().join(SENT_LOG)).unwrap().len() as usize;
+        let kept = entries(dir.path()).unwrap().len();
+        assert!(size <= MAX_BYTES);
+        assert_eq!(kept, MAX_ENTRIES.min(MAX_BYTES / one));
+        assert_eq!(size, kept * one);
+    }
+
+    #[test]
+    fn lines_not_written_by_us_are_not_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        let path = dir.path().join(SENT_LOG);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"1970-01-01T00:00:00Z\t{\"name\":\"secret\"}\nnot a line\n");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(entries(dir.path()).unwrap().len(), 1);
+        // The next record keeps the good line and the new one, in the bound.
+        record(dir.path(), Hour::from_unix_secs(0), &batch(2));
+        let kept: Vec<_> = entries(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.body)
+            .collect();
+        assert_eq!(kept, [batch(1), batch(2)]);
+        delete(dir.path());
+        assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn is_private_and_replaces_a_fifo() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SENT_LOG);
+        let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(entries(dir.path()).is_err());
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        assert_eq!(entries(dir.path()).unwrap().len(), 1);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
