@@ -66,8 +66,15 @@ fn config() -> telemetry::Config {
     // For this example's own tests only: they point the system policy file (normally
     // /etc/acme/telemetry.toml) at a file of theirs, so they never depend on the machine.
     // A real host leaves this out.
-    match std::env::var_os("ACME_EXAMPLE_SYSTEM_POLICY") {
+    let config = match std::env::var_os("ACME_EXAMPLE_SYSTEM_POLICY") {
         Some(path) => config.policy_file(path),
+        None => config,
+    };
+    // Also for its tests: play a later release of acme that collects something new, so it
+    // raises the consent version a user's yes must have been given for.
+    let version = std::env::var("ACME_EXAMPLE_CONSENT_VERSION").ok();
+    match version.and_then(|v| v.parse().ok()) {
+        Some(v) => config.consent_version(v, "It now also counts which output formats are used."),
         None => config,
     }
 }
@@ -82,7 +89,7 @@ Commands:
                        Run a small pipeline
   hello                Ask your name on stdin, and greet you
   telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset,
-                       preview, schema, help
+                       preview, log [--json], schema, help
   help, --help         Show this message
 ";
 

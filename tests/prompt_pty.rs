@@ -300,3 +300,75 @@ fn after_a_timeout_the_host_still_reads_its_own_input() {
     assert!(child.wait().unwrap().success());
     assert_eq!(status_line(&sb), "Telemetry: Disabled");
 }
+
+/// A host that starts collecting something new raises its consent version: a yes given for
+/// less counts for nothing, `status` says why, the prompt asks again with the host's words
+/// for what changed, and the new yes is recorded for the new version. A no is never asked
+/// again, whatever the version.
+#[test]
+fn a_yes_for_an_earlier_consent_version_is_asked_again() {
+    let sb = Sandbox::new();
+    assert!(
+        sb.stdout(&["telemetry", "enable"], &[])
+            .contains("Telemetry enabled")
+    );
+    let v2 = [("ACME_EXAMPLE_CONSENT_VERSION", "2")];
+    let status = sb.stdout(&["telemetry", "status"], &v2);
+    assert!(status.starts_with("Telemetry: Disabled\n"), "{status}");
+    assert!(
+        status.contains(
+            "Decided by: your yes was for consent version 1; the app now collects \
+                         more (version 2)"
+        ),
+        "{status}"
+    );
+    // Version 1 (the example's default) still counts it.
+    assert_eq!(status_line(&sb), "Telemetry: Enabled");
+
+    let (mut child, mut tty, screen) = run_in_pty(&sb, &v2);
+    assert!(
+        screen.wait_for(PROMPT, WAIT),
+        "no prompt: {:?}",
+        screen.text()
+    );
+    let text = screen.text();
+    assert!(
+        text.contains("acme now collects more than when you said yes"),
+        "{text}"
+    );
+    assert!(
+        text.contains("It now also counts which output formats are used."),
+        "{text}"
+    );
+    tty.write_all(b"y\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let status = sb.stdout(&["telemetry", "status"], &v2);
+    assert!(status.starts_with("Telemetry: Enabled\n"), "{status}");
+    let audit = sb.audit_lines();
+    assert!(
+        audit
+            .last()
+            .unwrap()
+            .ends_with(" enabled -> enabled (consent version 2) (prompt)"),
+        "{audit:?}"
+    );
+
+    // A no stays a no, whatever the version: no prompt.
+    assert!(
+        sb.stdout(&["telemetry", "disable"], &v2)
+            .contains("disabled")
+    );
+    let v3 = [("ACME_EXAMPLE_CONSENT_VERSION", "3")];
+    let (mut child, _tty, screen) = run_in_pty(&sb, &v3);
+    child.wait().unwrap();
+    assert!(
+        screen.wait_for("pipeline finished", WAIT),
+        "{}",
+        screen.text()
+    );
+    assert!(!screen.text().contains(PROMPT), "{}", screen.text());
+    assert!(
+        sb.stdout(&["telemetry", "status"], &v3)
+            .starts_with("Telemetry: Disabled\n")
+    );
+}

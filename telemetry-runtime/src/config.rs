@@ -51,6 +51,10 @@ pub struct Config {
     pub(crate) integrations: Vec<&'static str>,
     /// Certificates (DER) trusted for an `https://` endpoint besides the bundled roots.
     pub(crate) ca_certificates: Vec<Vec<u8>>,
+    /// What a "yes" must have been given for (see [`Config::consent_version`]).
+    pub(crate) consent_version: u32,
+    /// The host's words for what changed since the last version, for the prompt.
+    pub(crate) consent_change: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -73,6 +77,8 @@ impl fmt::Debug for Config {
             .field("heartbeat_interval", &self.heartbeat_interval)
             .field("integrations", &self.integrations)
             .field("ca_certificates", &self.ca_certificates.len())
+            .field("consent_version", &self.consent_version)
+            .field("consent_change", &self.consent_change)
             .finish()
     }
 }
@@ -96,7 +102,26 @@ impl Config {
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             integrations: Vec::new(),
             ca_certificates: Vec::new(),
+            consent_version: 1,
+            consent_change: None,
         }
+    }
+
+    /// The version of what the host collects that a user's "yes" covers (default 1). Raise
+    /// it when the host starts collecting something new: a "yes" given for a lower version
+    /// then counts for nothing (nothing is sent), the first-run prompt asks again, showing
+    /// `what_changed`, and `status` says why. A "no" is never asked again. Versions below 1
+    /// count as 1.
+    ///
+    /// ```
+    /// let config = telemetry::Config::new("acme", "2.0")
+    ///     .consent_version(2, "Now also counts which export formats are used.");
+    /// # let _ = config;
+    /// ```
+    pub fn consent_version(mut self, version: u32, what_changed: impl Into<String>) -> Self {
+        self.consent_version = version.max(1);
+        self.consent_change = Some(what_changed.into());
+        self
     }
 
     /// Where batches are sent: `https://…`, `http://` to a loopback address only, or

@@ -66,6 +66,14 @@ pub enum Rule {
     CurrentDirUnknown,
     /// 8: the user's decision, and when it was made.
     User(Option<Date>),
+    /// 8: the user said yes for an earlier consent version (`agreed`) than the host's
+    /// (`current`): it counts for nothing until they are asked again. Always off.
+    OutdatedYes {
+        /// The version the "yes" was given for.
+        agreed: u32,
+        /// The host's version now.
+        current: u32,
+    },
     /// 8: the state could not be read; the error, without paths.
     StateUnreadable(String),
     /// 9: the host's default.
@@ -91,7 +99,7 @@ impl Rule {
             Rule::AppEnabled(_) | Rule::AppEnabledInvalid(_) => 5,
             Rule::Ci(_) => 6,
             Rule::Project | Rule::ProjectUnreadable(_) | Rule::CurrentDirUnknown => 7,
-            Rule::User(_) | Rule::StateUnreadable(_) | Rule::Reset => 8,
+            Rule::User(_) | Rule::OutdatedYes { .. } | Rule::StateUnreadable(_) | Rule::Reset => 8,
             Rule::Default(_) | Rule::FirstRunNotice => 9,
             Rule::InternalError | Rule::NoRandomness => 0,
         }
@@ -112,6 +120,7 @@ impl Rule {
             Rule::ProjectUnreadable(_) => "project_file_error",
             Rule::CurrentDirUnknown => "current_dir_error",
             Rule::User(_) => "user_decision",
+            Rule::OutdatedYes { .. } => "user_decision_outdated",
             Rule::StateUnreadable(_) => "state_file_error",
             Rule::Default(_) => "default",
             Rule::FirstRunNotice => "first_run_notice",
@@ -160,6 +169,11 @@ impl fmt::Display for Rule {
             Rule::CurrentDirUnknown => f.write_str("the current directory could not be read"),
             Rule::User(Some(date)) => write!(f, "your decision (on {date})"),
             Rule::User(None) => f.write_str("your decision"),
+            Rule::OutdatedYes { agreed, current } => write!(
+                f,
+                "your yes was for consent version {agreed}; the app now collects more \
+                 (version {current}), so it counts once you say yes again"
+            ),
             Rule::StateUnreadable(why) => f.write_str(why),
             Rule::Default(DefaultConsent::OptIn) => {
                 f.write_str("the default (opt-in: off until enabled)")

@@ -61,7 +61,8 @@ pub(crate) fn record(config: &Config, enabled: bool, how: How) -> Result<Change,
         process::switch_off(Rule::User(Some(today)));
     }
     let store = StateStore::new(&dir);
-    let (old, new) = store.update(today, how, |s| s.decide(enabled, today))?;
+    let version = config.consent_version;
+    let (old, new) = store.update(today, how, |s| s.decide_for(enabled, today, version))?;
     if !enabled {
         delete_spool(&dir);
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::consent::rules;
 use crate::decision::{DefaultConsent, Rule};
-use crate::files::state::How;
+use crate::files::state::{How, State};
 use crate::files::store::StateStore;
 use crate::process;
 
@@ -94,19 +94,22 @@ pub(crate) fn prompt_with(
     let Ok(store) = config.state_dir().map(StateStore::new) else {
         return PromptOutcome::NotShown(NotShown::StateUnavailable);
     };
-    match store.read_or_set_aside(today) {
-        Ok(state) if state.prompted || state.enabled.is_some() => {
+    let version = config.consent_version;
+    // Asked before, unless the answer was a "yes" for less than the host collects now.
+    let answered = |s: &State| (s.prompted || s.enabled.is_some()) && !s.yes_is_outdated(version);
+    let asking_again = match store.read_or_set_aside(today) {
+        Ok(state) if answered(&state) => {
             return PromptOutcome::NotShown(NotShown::AlreadyAsked);
         }
-        Ok(_) => {}
+        Ok(state) => state.yes_is_outdated(version),
         Err(_) => return PromptOutcome::NotShown(NotShown::StateUnavailable),
-    }
+    };
 
     // Rule 9: the run that shows the notice sends nothing, whatever the answer. For an
     // opt-out host `init` may already have turned recording on: off, now, before showing it.
     process::show_notice();
     // Writing to stderr can fail (closed); the prompt then simply gets no answer.
-    let _ = notice(config, err);
+    let _ = notice(config, asking_again, err);
     let answer = read(config.prompt_timeout);
     let outcome = match answer.as_deref().map(|a| a.trim().to_ascii_lowercase()) {
         Some(a) if a == "y" || a == "yes" => PromptOutcome::Accepted,
@@ -118,11 +121,11 @@ pub(crate) fn prompt_with(
     // another prompt): theirs was given later than the question and wins.
     let mut decided_meanwhile = false;
     let saved = store.update(today, How::Prompt, |s| {
-        if s.prompted || s.enabled.is_some() {
+        if answered(s) {
             decided_meanwhile = true;
             return Ok(());
         }
-        s.decide(yes, today)?;
+        s.decide_for(yes, today, version)?;
         s.prompted = true;
         s.prompt_date = Some(today);
         Ok(())
@@ -159,14 +162,24 @@ pub(crate) fn prompt_with(
     outcome
 }
 
-fn notice(config: &Config, err: &mut dyn Write) -> io::Result<()> {
+fn notice(config: &Config, asking_again: bool, err: &mut dyn Write) -> io::Result<()> {
     let app = config.app();
     let prefix = config.env_prefix();
-    let mut lines = vec![
+    let mut lines = Vec::new();
+    if asking_again {
+        // The host's own words for what changed; the user agreed to less.
+        lines.push(format!("{app} now collects more than when you said yes:"));
+        if let Some(change) = &config.consent_change {
+            lines.extend(change.lines().map(|l| format!("  {l}")));
+        }
+        lines.push("Nothing is sent until you say yes again.".to_owned());
+        lines.push(String::new());
+    }
+    lines.extend([
         format!("{app} can send anonymous usage statistics to its maintainers:"),
         "which features are used, how often, OS and versions.".to_owned(),
         "Never names, paths, arguments, messages or your data.".to_owned(),
-    ];
+    ]);
     match config.default {
         DefaultConsent::OptIn => {
             lines.push("Nothing is sent unless you say yes. Change it any time with".to_owned());

@@ -58,7 +58,11 @@ fn decide(config: &Config, compiled_out: bool, set_aside: bool) -> Decision {
     }
     let today = config.clock.today();
     match user_decision(config, today, set_aside) {
-        Ok(Some((enabled, date))) => Decision {
+        Ok(Some(Stored::Outdated(agreed))) => Decision::off(Rule::OutdatedYes {
+            agreed,
+            current: config.consent_version,
+        }),
+        Ok(Some(Stored::Decided(enabled, date))) => Decision {
             enabled,
             rule: Rule::User(date),
         },
@@ -247,16 +251,29 @@ pub(super) fn parse_project(text: &str) -> Result<Option<bool>, ()> {
 }
 
 /// Rule 8: the decision in the state file, and when it was made.
+/// A decision found in the state file.
+enum Stored {
+    /// On or off, and when it was made.
+    Decided(bool, Option<Date>),
+    /// A "yes" for this earlier consent version, which no longer counts.
+    Outdated(u32),
+}
+
 fn user_decision(
     config: &Config,
     today: Date,
     set_aside: bool,
-) -> Result<Option<(bool, Option<Date>)>, StateError> {
+) -> Result<Option<Stored>, StateError> {
     let store = StateStore::new(config.state_dir()?);
     let state = if set_aside {
         store.read_or_set_aside(today)?
     } else {
         store.read()?
     };
-    Ok(state.enabled.map(|on| (on, state.decision_date)))
+    if state.yes_is_outdated(config.consent_version) {
+        return Ok(Some(Stored::Outdated(state.agreed_version())));
+    }
+    Ok(state
+        .enabled
+        .map(|on| Stored::Decided(on, state.decision_date)))
 }

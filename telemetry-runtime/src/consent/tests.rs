@@ -505,3 +505,54 @@ fn set_and_reset_consent_audit_each_change_once() {
     );
     assert_eq!(resolve_inner(&s.config, false).rule.number(), 9);
 }
+
+/// A yes given for an earlier consent version counts for nothing, for an opt-out host too;
+/// a no holds for every version; a yes for the current version (or a later one) counts.
+#[test]
+fn a_yes_counts_only_for_the_consent_version_it_was_given_for() {
+    let resolve_at = |s: &Setup, version: u32| {
+        resolve_inner(&s.config.clone().consent_version(version, "more"), false)
+    };
+    let s = setup(&[User(true)]);
+    assert!(resolve_at(&s, 1).enabled);
+    let d = resolve_at(&s, 2);
+    assert_eq!(
+        (d.enabled, d.rule.clone()),
+        (
+            false,
+            Rule::OutdatedYes {
+                agreed: 1,
+                current: 2
+            }
+        )
+    );
+    assert_eq!(
+        (d.rule.number(), d.rule.key()),
+        (8, "user_decision_outdated")
+    );
+    let s = setup(&[User(true), OptOut]);
+    assert!(!resolve_at(&s, 2).enabled);
+    let s = setup(&[User(false)]);
+    assert_eq!(resolve_at(&s, 5).rule, Rule::User(Some(today())));
+
+    // Saying yes again records the version, audited; it then also counts for lower ones.
+    let s = setup(&[User(true)]);
+    let v3 = s.config.clone().consent_version(3, "more");
+    let change = record(&v3, true, How::Cli).unwrap();
+    assert_eq!(change.new.consent_version, Some(3));
+    assert!(resolve_at(&s, 3).enabled && resolve_at(&s, 2).enabled);
+    assert!(!resolve_at(&s, 4).enabled);
+    let store = StateStore::new(s.config.resolved_config_dir().unwrap());
+    let audit = store.audit_lines().unwrap();
+    assert!(
+        audit
+            .last()
+            .unwrap()
+            .ends_with("enabled -> enabled (consent version 3) (cli)"),
+        "{audit:?}"
+    );
+    // A no forgets the version: it holds for all of them.
+    let change = record(&v3, false, How::Cli).unwrap();
+    assert_eq!(change.new.consent_version, None);
+    assert!(!resolve_at(&s, 1).enabled);
+}

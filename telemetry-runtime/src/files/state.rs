@@ -41,12 +41,28 @@ pub struct State {
     /// When a batch was last sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_sent: Option<Date>,
+    /// The consent version a "yes" was given for, when above 1 (absent: version 1, or no
+    /// "yes"). A host raises its version when it starts collecting something new; a "yes"
+    /// for a lower one no longer counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_version: Option<u32>,
 }
 
 impl State {
     /// Records a decision made today; consenting creates the installation id if there is none.
     /// Fails (changing nothing) only if the OS random source fails while creating the id.
     pub fn decide(&mut self, enabled: bool, today: Date) -> Result<(), StateError> {
+        self.decide_for(enabled, today, 1)
+    }
+
+    /// [`State::decide`], for consent version `version`: a "yes" records the version it
+    /// was given for; a "no" holds for every version.
+    pub fn decide_for(
+        &mut self,
+        enabled: bool,
+        today: Date,
+        version: u32,
+    ) -> Result<(), StateError> {
         if enabled && self.installation_id.is_none() {
             self.installation_id = Some(random::uuid_v4().ok_or(StateError::NoRandomness)?);
         }
@@ -54,10 +70,31 @@ impl State {
             self.decision_date = Some(today);
         }
         self.enabled = Some(enabled);
+        self.consent_version = (enabled && version > 1).then_some(version);
         Ok(())
     }
 
-    /// `enabled`, `disabled` or `unset`, as in the audit log.
+    /// The consent version the stored "yes" was given for (1 when none was recorded).
+    pub fn agreed_version(&self) -> u32 {
+        self.consent_version.unwrap_or(1)
+    }
+
+    /// Whether the stored decision is a "yes" given for a version below `current`: it no
+    /// longer counts, and the user is asked again.
+    pub fn yes_is_outdated(&self, current: u32) -> bool {
+        self.enabled == Some(true) && self.agreed_version() < current
+    }
+
+    /// The decision as the audit log writes it: `enabled`, `enabled (consent version 2)`,
+    /// `disabled` or `unset`.
+    pub fn decision_text(&self) -> String {
+        match (self.enabled, self.agreed_version()) {
+            (Some(true), v) if v > 1 => format!("enabled (consent version {v})"),
+            _ => self.decision_word().to_owned(),
+        }
+    }
+
+    /// `enabled`, `disabled` or `unset`.
     pub fn decision_word(&self) -> &'static str {
         match self.enabled {
             Some(true) => "enabled",

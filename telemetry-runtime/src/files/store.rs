@@ -194,13 +194,13 @@ impl StateStore {
         let mut new = old.clone();
         change(&mut new)?;
         if new != old {
-            if old.enabled != new.enabled {
+            if old.enabled != new.enabled || old.consent_version != new.consent_version {
                 // Audit first; if the state cannot then be replaced, take the line back, so
                 // a failure leaves neither file changed.
                 let line = format!(
                     "{today} {} -> {} ({how})\n",
-                    old.decision_word(),
-                    new.decision_word()
+                    old.decision_text(),
+                    new.decision_text()
                 );
                 let audit = self.audit_path();
                 let before = private::append(&audit, line.as_bytes())?;
