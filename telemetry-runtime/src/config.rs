@@ -51,6 +51,8 @@ pub struct Config {
     pub(crate) integrations: Vec<&'static str>,
     /// Certificates (DER) trusted for an `https://` endpoint besides the bundled roots.
     pub(crate) ca_certificates: Vec<Vec<u8>>,
+    /// Where a deletion request goes, `{id}` standing for the installation id.
+    pub(crate) deletion_endpoint: Option<String>,
     /// What a "yes" must have been given for (see [`Config::consent_version`]).
     pub(crate) consent_version: u32,
     /// The host's words for what changed since the last version, for the prompt.
@@ -79,6 +81,7 @@ impl fmt::Debug for Config {
             .field("ca_certificates", &self.ca_certificates.len())
             .field("consent_version", &self.consent_version)
             .field("consent_change", &self.consent_change)
+            .field("deletion_endpoint", &self.deletion_endpoint.is_some())
             .finish()
     }
 }
@@ -104,7 +107,24 @@ impl Config {
             ca_certificates: Vec::new(),
             consent_version: 1,
             consent_change: None,
+            deletion_endpoint: None,
         }
+    }
+
+    /// Where `disable --delete-data` and `reset --delete-data` send their `DELETE`, with
+    /// `{id}` standing for the installation id. Without it, the batch endpoint with its last
+    /// path segment replaced by `installations/{id}` (what `telemetry-collector` answers).
+    /// The same rules as for batches apply: `https://`, or `http://` to loopback only.
+    ///
+    /// ```
+    /// let config = telemetry::Config::new("acme", "1.0")
+    ///     .endpoint("https://telemetry.acme.example/v1/batch")
+    ///     .deletion_endpoint("https://privacy.acme.example/installations/{id}");
+    /// # let _ = config;
+    /// ```
+    pub fn deletion_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.deletion_endpoint = Some(url.into());
+        self
     }
 
     /// The version of what the host collects that a user's "yes" covers (default 1). Raise

@@ -4,6 +4,7 @@
 //!
 //! This is the top layer but `init`: it may use every layer below (ARCHITECTURE.md).
 
+mod forget;
 mod preview;
 mod schema_doc;
 mod sent;
@@ -79,7 +80,9 @@ where
         ["status", "--json"] => status::status(config, true, out),
         ["enable"] => decide(config, true, out, err),
         ["disable"] => decide(config, false, out, err),
+        ["disable", "--delete-data"] => forget::disable_and_delete(config, out, err),
         ["reset"] => reset(config, out, err),
+        ["reset", "--delete-data"] => forget::reset_and_delete(config, out, err),
         ["preview"] => preview::preview(config, out, err),
         ["log"] => sent::log(config, false, out, err),
         ["log", "--json"] => sent::log(config, true, out, err),
@@ -118,7 +121,15 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
+        "  disable --delete-data  ... and ask the collector to delete what it received"
+    )?;
+    writeln!(
+        out,
         "  reset            Forget the installation ID and your decision"
+    )?;
+    writeln!(
+        out,
+        "  reset --delete-data    ... and ask the collector to delete what it received"
     )?;
     writeln!(
         out,
@@ -140,7 +151,12 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-fn decide(config: &Config, on: bool, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+pub(super) fn decide(
+    config: &Config,
+    on: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<u8> {
     match change::record(config, on, How::Cli) {
         Ok(change) => {
             if on {
@@ -169,7 +185,7 @@ fn decide(config: &Config, on: bool, out: &mut dyn Write, err: &mut dyn Write) -
     }
 }
 
-fn reset(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
+pub(super) fn reset(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
     match change::reset_with(config) {
         Ok(_) => {
             writeln!(

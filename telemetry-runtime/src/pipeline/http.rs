@@ -1,5 +1,5 @@
-//! One HTTP/1.1 `POST` at a time, over TCP or TLS, within a deadline: all the HTTP the
-//! transport needs, and no more.
+//! One HTTP/1.1 request at a time (a batch's `POST`, a deletion request's `DELETE`), over TCP
+//! or TLS, within a deadline: all the HTTP the runtime needs, and no more.
 //!
 //! Written here rather than taken from an HTTP crate: the usual clients bring the `http`
 //! crate, whose `impl PartialEq<StatusCode> for u16` (and friends) would change how every
@@ -109,15 +109,27 @@ enum Exchange {
 }
 
 impl Client {
-    /// A client for `url`; `tls` is required for `https` (without it every send gives up).
+    /// A client that POSTs to `url`; `tls` is required for `https` (without it every send
+    /// gives up).
     pub(crate) fn new(
         url: HttpUrl,
         user_agent: &str,
         tls: Option<Arc<rustls::ClientConfig>>,
         proxy: Option<Proxy>,
     ) -> Client {
+        Client::with_method("POST", url, user_agent, tls, proxy)
+    }
+
+    /// A client that sends `method` requests to `url`.
+    pub(crate) fn with_method(
+        method: &str,
+        url: HttpUrl,
+        user_agent: &str,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        proxy: Option<Proxy>,
+    ) -> Client {
         let mut head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\n",
+            "{method} {} HTTP/1.1\r\nHost: {}\r\n",
             url.target,
             url.host_header()
         );
@@ -137,8 +149,8 @@ impl Client {
         }
     }
 
-    /// POSTs `body`; returns the answer's status by `deadline`, connecting within
-    /// `connect_timeout` (cut to the deadline).
+    /// Sends `body` (empty for a `DELETE`); returns the answer's status by `deadline`,
+    /// connecting within `connect_timeout` (cut to the deadline).
     pub(crate) fn post(
         &mut self,
         body: &[u8],

@@ -5,13 +5,15 @@
 //! - [`batch`]: what changed since the last batch, as events (no threads, no I/O);
 //! - [`worker`]: the thread that drains, builds, spools and sends, and the exit flush;
 //! - [`spool`]: batches kept for later (checked by `wire::check` before one is sent);
-//! - [`endpoint`], [`transport`]: where batches go, and sending them within a deadline.
+//! - [`endpoint`], [`transport`]: where batches go, and sending them within a deadline;
+//! - [`deletion`]: the one `DELETE` a user may ask for, under the same rules.
 //!
 //! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
 //! `config` and `base`. Sends only while consent holds (ARCHITECTURE.md, "Invariants").
 
 pub(crate) mod answer;
 pub(crate) mod batch;
+pub(crate) mod deletion;
 pub(crate) mod endpoint;
 pub(crate) mod http;
 pub(crate) mod proxy;
