@@ -73,8 +73,13 @@ fn config() -> telemetry::Config {
     // Also for its tests: play a later release of acme that collects something new, so it
     // raises the consent version a user's yes must have been given for.
     let version = std::env::var("ACME_EXAMPLE_CONSENT_VERSION").ok();
-    match version.and_then(|v| v.parse().ok()) {
+    let config = match version.and_then(|v| v.parse().ok()) {
         Some(v) => config.consent_version(v, "It now also counts which output formats are used."),
+        None => config,
+    };
+    // And a release that counts runs only, with no installation id at all.
+    match std::env::var_os("ACME_EXAMPLE_ANONYMOUS") {
+        Some(_) => config.identity(telemetry::config::Identity::Anonymous),
         None => config,
     }
 }

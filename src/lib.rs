@@ -116,7 +116,7 @@ pub use telemetry_runtime::{
 pub mod config {
     pub use telemetry_runtime::{
         BadDate, Clock, Config, DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL,
-        DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Env,
+        DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Env, Identity,
     };
 }
 

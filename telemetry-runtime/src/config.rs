@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::base::calendar::Clock;
 use crate::base::env::Env;
 use crate::base::paths::{self, ConfigDirError};
-use crate::decision::DefaultConsent;
+use crate::decision::{DefaultConsent, Identity};
 
 /// How often a running process re-checks rules 2–5 (environment and policy file).
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -51,6 +51,8 @@ pub struct Config {
     pub(crate) integrations: Vec<&'static str>,
     /// Certificates (DER) trusted for an `https://` endpoint besides the bundled roots.
     pub(crate) ca_certificates: Vec<Vec<u8>>,
+    /// Whether consenting installations get an id.
+    pub(crate) identity: Identity,
     /// Where a deletion request goes, `{id}` standing for the installation id.
     pub(crate) deletion_endpoint: Option<String>,
     /// What a "yes" must have been given for (see [`Config::consent_version`]).
@@ -82,6 +84,7 @@ impl fmt::Debug for Config {
             .field("consent_version", &self.consent_version)
             .field("consent_change", &self.consent_change)
             .field("deletion_endpoint", &self.deletion_endpoint.is_some())
+            .field("identity", &self.identity)
             .finish()
     }
 }
@@ -108,7 +111,23 @@ impl Config {
             consent_version: 1,
             consent_change: None,
             deletion_endpoint: None,
+            identity: Identity::Installation,
         }
+    }
+
+    /// Whether a consenting installation gets a random installation id (the default), or
+    /// none at all ([`Identity::Anonymous`]): then no id is made, stored or sent, and
+    /// events carry only the per-process session id.
+    ///
+    /// ```
+    /// use telemetry::config::Identity;
+    ///
+    /// let config = telemetry::Config::new("acme", "1.0").identity(Identity::Anonymous);
+    /// # let _ = config;
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// Where `disable --delete-data` and `reset --delete-data` send their `DELETE`, with

@@ -18,6 +18,18 @@ pub enum DefaultConsent {
     OptOut,
 }
 
+/// Whether a consenting installation is counted by an id of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Identity {
+    /// A random installation id, made when the user consents and forgotten by `reset`,
+    /// counts installations. The default.
+    #[default]
+    Installation,
+    /// No installation id is ever made, stored or sent: events carry only the per-process
+    /// session id, so the maintainer counts runs, not installations.
+    Anonymous,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// On or off.

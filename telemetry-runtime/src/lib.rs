@@ -50,7 +50,7 @@ mod init;
 pub use config::Config;
 pub use consent::change::{reset_consent, set_consent};
 pub use consent::prompt::first_run_prompt;
-pub use decision::DefaultConsent;
+pub use decision::{DefaultConsent, Identity};
 pub use init::{Guard, init};
 pub use pipeline::settings::Diagnostics;
 pub use record::host::{record, record_command};

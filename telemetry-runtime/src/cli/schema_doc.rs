@@ -34,7 +34,7 @@ const WHY: &[(&str, &str)] = &[
     ),
     (
         "installation_id",
-        "Random, made when the user enabled telemetry, forgotten by `reset`: counts installations, not people. Absent unless the user consented.",
+        "Random, made when the user enabled telemetry, forgotten by `reset`: counts installations, not people. Absent unless the user consented, and always absent from a host that set `Identity::Anonymous` (then its runs are counted by `session_id`).",
     ),
     (
         "timestamp",

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::base::paths::PROJECT_FILE;
 use crate::config::Config;
 use crate::consent::rules;
-use crate::decision::Decision;
+use crate::decision::{Decision, Identity};
 use crate::files::state::State;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
@@ -50,7 +50,11 @@ pub fn status_of(config: &Config) -> Status {
     };
     Status {
         decision,
-        installation_id: state.installation_id.map(|id| id.to_string()),
+        // An anonymous host sends none, whatever an older state file holds.
+        installation_id: state
+            .installation_id
+            .filter(|_| config.identity == Identity::Installation)
+            .map(|id| id.to_string()),
         session_id: process::session_id().to_owned(),
         last_sent: state.last_sent.map(|d| d.to_string()),
         endpoint: config

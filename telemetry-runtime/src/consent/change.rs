@@ -62,7 +62,10 @@ pub(crate) fn record(config: &Config, enabled: bool, how: How) -> Result<Change,
     }
     let store = StateStore::new(&dir);
     let version = config.consent_version;
-    let (old, new) = store.update(today, how, |s| s.decide_for(enabled, today, version))?;
+    let identity = config.identity;
+    let (old, new) = store.update(today, how, |s| {
+        s.decide_as(enabled, today, version, identity)
+    })?;
     if !enabled {
         delete_spool(&dir);
     }

@@ -125,7 +125,7 @@ pub(crate) fn prompt_with(
             decided_meanwhile = true;
             return Ok(());
         }
-        s.decide_for(yes, today, version)?;
+        s.decide_as(yes, today, version, config.identity)?;
         s.prompted = true;
         s.prompt_date = Some(today);
         Ok(())

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::calendar::Date;
 use crate::base::paths::ConfigDirError;
 use crate::base::random;
+use crate::decision::Identity;
 
 /// The contents of `telemetry_state.toml`. Dates only, never times.
 ///
@@ -63,7 +64,21 @@ impl State {
         today: Date,
         version: u32,
     ) -> Result<(), StateError> {
-        if enabled && self.installation_id.is_none() {
+        self.decide_as(enabled, today, version, Identity::Installation)
+    }
+
+    /// [`State::decide_for`] for a host with this `identity`: with
+    /// [`Identity::Anonymous`] no installation id is made, and one stored before is dropped.
+    pub(crate) fn decide_as(
+        &mut self,
+        enabled: bool,
+        today: Date,
+        version: u32,
+        identity: Identity,
+    ) -> Result<(), StateError> {
+        if identity == Identity::Anonymous {
+            self.installation_id = None;
+        } else if enabled && self.installation_id.is_none() {
             self.installation_id = Some(random::uuid_v4().ok_or(StateError::NoRandomness)?);
         }
         if self.enabled != Some(enabled) {

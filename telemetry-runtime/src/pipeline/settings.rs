@@ -8,6 +8,7 @@ use crate::base::calendar::Clock;
 use crate::base::env::truthy;
 use crate::base::paths::SPOOL_DIR;
 use crate::config::Config;
+use crate::decision::Identity;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
 use crate::pipeline::proxy::Proxy;
@@ -73,7 +74,7 @@ impl Settings {
         let installation_id = state_dir
             .as_ref()
             .and_then(|d| StateStore::new(d).read().ok())
-            .filter(|s| s.enabled == Some(true))
+            .filter(|s| s.enabled == Some(true) && config.identity == Identity::Installation)
             .and_then(|s| s.installation_id)
             .map(Id::from);
         let endpoint = config
