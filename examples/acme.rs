@@ -74,7 +74,9 @@ fn config() -> telemetry::Config {
     // raises the consent version a user's yes must have been given for.
     let version = std::env::var("ACME_EXAMPLE_CONSENT_VERSION").ok();
     let config = match version.and_then(|v| v.parse().ok()) {
-        Some(v) => config.consent_version(v, "It now also counts which output formats are used."),
+        Some(v) => config
+            .consent_version(v)
+            .consent_change("It now also counts which output formats are used."),
         None => config,
     };
     // And a release that counts runs only, with no installation id at all.
@@ -93,8 +95,9 @@ Commands:
   run [--pipeline NAME] [--env ENV] [--verbose]
                        Run a small pipeline
   hello                Ask your name on stdin, and greet you
-  telemetry <command>  Manage usage telemetry: status [--json], enable, disable, reset,
-                       preview, log [--json], schema, help
+  telemetry <command>  Manage usage telemetry: status [--json], enable,
+                       disable [--delete-data], reset [--delete-data], preview,
+                       log [--json], schema, help
   help, --help         Show this message
 ";
 

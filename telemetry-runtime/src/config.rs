@@ -148,17 +148,24 @@ impl Config {
 
     /// The version of what the host collects that a user's "yes" covers (default 1). Raise
     /// it when the host starts collecting something new: a "yes" given for a lower version
-    /// then counts for nothing (nothing is sent), the first-run prompt asks again, showing
-    /// `what_changed`, and `status` says why. A "no" is never asked again. Versions below 1
-    /// count as 1.
+    /// then counts for nothing (nothing is sent), the first-run prompt asks again (showing
+    /// [`Config::consent_change`]), and `status` says why. A "no" is never asked again.
+    /// Versions below 1 count as 1.
     ///
     /// ```
     /// let config = telemetry::Config::new("acme", "2.0")
-    ///     .consent_version(2, "Now also counts which export formats are used.");
+    ///     .consent_version(2)
+    ///     .consent_change("Now also counts which export formats are used.");
     /// # let _ = config;
     /// ```
-    pub fn consent_version(mut self, version: u32, what_changed: impl Into<String>) -> Self {
+    pub fn consent_version(mut self, version: u32) -> Self {
         self.consent_version = version.max(1);
+        self
+    }
+
+    /// What changed since the last [`Config::consent_version`], in the host's words: the
+    /// prompt shows it when it asks again.
+    pub fn consent_change(mut self, what_changed: impl Into<String>) -> Self {
         self.consent_change = Some(what_changed.into());
         self
     }
@@ -273,6 +280,11 @@ impl Config {
                 .map(|der| der.as_ref().to_vec()),
         );
         self
+    }
+
+    /// The CA file the user named (`APP_TELEMETRY_CA_FILE`), if any.
+    pub(crate) fn ca_file(&self) -> Option<PathBuf> {
+        crate::base::paths::ca_file(&self.app, &self.env)
     }
 
     /// The host's name.

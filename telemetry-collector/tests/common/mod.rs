@@ -279,10 +279,16 @@ impl Acme {
 
     /// `acme ARGS` with nothing inherited from the test's environment.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.run_with(args, &[])
+    }
+
+    /// `acme ARGS`, with `extra` variables too.
+    pub fn run_with(&self, args: &[&str], extra: &[(&str, &str)]) -> std::process::Output {
         let d = self.dir.path();
         Command::new(acme_exe())
             .args(args)
             .env_clear()
+            .envs(extra.iter().copied())
             .env("ACME_TELEMETRY_CONFIG_DIR", d.join("conf"))
             .env("ACME_TELEMETRY_POLICY_FILE", d.join("policy.toml"))
             .env("ACME_EXAMPLE_SYSTEM_POLICY", d.join("system-policy.toml"))

@@ -144,6 +144,13 @@ pub(crate) fn env_policy_file(app: &str, env: &Env) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// The CA certificates file named by `APP_TELEMETRY_CA_FILE`, if set: PEM certificates
+/// trusted for `https://` endpoints besides the bundled and the system's roots.
+pub(crate) fn ca_file(app: &str, env: &Env) -> Option<PathBuf> {
+    env.non_empty_os(&var(app, "TELEMETRY_CA_FILE"))
+        .map(PathBuf::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,34 @@
-//! `disable --delete-data` and `reset --delete-data`: turn off (or reset), then ask the
-//! collector to delete what it received under this installation id, then forget the id.
+//! `disable --delete-data` and `reset --delete-data`: turn off (or reset), forget the
+//! installation id here, and ask the collector to delete what it received under it.
 //! Telemetry is off before the request goes, so nothing else leaves with it.
+//!
+//! A batch a running host was sending at that moment can still reach the collector after
+//! the deletion (README, "Consent").
 
 use std::io::{self, Write};
 
 use crate::config::Config;
-use crate::files::state::How;
+use crate::files::state::{How, State, StateError};
 use crate::files::store::StateStore;
 use crate::pipeline::deletion::{Deletion, request_deletion};
 
-/// The installation id stored here, if any.
-fn stored_id(config: &Config) -> Option<String> {
-    let dir = config.state_dir().ok()?;
-    let state = StateStore::new(dir).read().ok()?;
-    state.installation_id.map(|id| id.to_string())
+/// The state stored here, or why it cannot be read (then nothing is changed or sent: the id
+/// the deletion needs may be in it).
+fn stored(config: &Config, err: &mut dyn Write) -> io::Result<Result<State, u8>> {
+    let read = config
+        .state_dir()
+        .map_err(StateError::from)
+        .and_then(|dir| StateStore::new(dir).read());
+    match read {
+        Ok(state) => Ok(Ok(state)),
+        Err(e) => {
+            writeln!(
+                err,
+                "error: the installation ID could not be read ({e}); nothing was changed"
+            )?;
+            Ok(Err(1))
+        }
+    }
 }
 
 pub(super) fn disable_and_delete(
@@ -21,27 +36,32 @@ pub(super) fn disable_and_delete(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
-    let id = stored_id(config);
+    let state = match stored(config, err)? {
+        Ok(state) => state,
+        Err(code) => return Ok(code),
+    };
     let code = super::decide(config, false, out, err)?;
     if code != 0 {
         return Ok(code);
     }
-    let Some(id) = id else {
+    let Some(id) = state.installation_id.map(|id| id.to_string()) else {
         return no_id(out);
     };
-    let code = ask(config, &id, out)?;
-    // The collector was asked to delete what it holds under this id: it is not used again.
-    let forgotten = config.state_dir().ok().map(|dir| {
-        StateStore::new(dir).update(config.clock.today(), How::Cli, |s| {
-            s.installation_id = None;
-            Ok(())
-        })
-    });
-    if let Some(Err(e)) = forgotten {
+    // Forgotten first: whatever happens to the request (or to our output), it is not used
+    // again. The collector is asked to delete what it holds under it.
+    let forgotten = config
+        .state_dir()
+        .map_err(StateError::from)
+        .and_then(|dir| {
+            StateStore::new(dir).update(config.clock.today(), How::Cli, |s| {
+                s.installation_id = None;
+                Ok(())
+            })
+        });
+    if let Err(e) = forgotten {
         writeln!(err, "error: could not forget the installation ID: {e}")?;
-        return Ok(1);
     }
-    Ok(code)
+    ask(config, &id, &state, out)
 }
 
 pub(super) fn reset_and_delete(
@@ -49,13 +69,16 @@ pub(super) fn reset_and_delete(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
-    let id = stored_id(config);
+    let state = match stored(config, err)? {
+        Ok(state) => state,
+        Err(code) => return Ok(code),
+    };
     let code = super::reset(config, out, err)?;
     if code != 0 {
         return Ok(code);
     }
-    match id {
-        Some(id) => ask(config, &id, out),
+    match state.installation_id.map(|id| id.to_string()) {
+        Some(id) => ask(config, &id, &state, out),
         None => no_id(out),
     }
 }
@@ -68,24 +91,22 @@ fn no_id(out: &mut dyn Write) -> io::Result<u8> {
     Ok(0)
 }
 
-/// Sends the request and says how it went: 0 if the collector confirmed it.
-fn ask(config: &Config, id: &str, out: &mut dyn Write) -> io::Result<u8> {
-    writeln!(
-        out,
-        "Asking the collector to delete what it received from installation {id}…"
-    )?;
-    out.flush()?;
+/// Sends the request and says how it went: 0 if the collector confirmed it, or if nothing
+/// was ever sent from here.
+fn ask(config: &Config, id: &str, state: &State, out: &mut dyn Write) -> io::Result<u8> {
     let why = match request_deletion(config, id) {
+        Deletion::Nowhere(why) if state.last_sent.is_none() => {
+            writeln!(
+                out,
+                "No deletion request was sent ({why}), and nothing was ever sent from here."
+            )?;
+            return Ok(0);
+        }
         Deletion::Confirmed => {
             writeln!(
                 out,
                 "The collector confirmed it deleted the data of installation {id}."
             )?;
-            return Ok(0);
-        }
-        // Never sent anywhere from here: nothing to delete.
-        Deletion::Nowhere(why @ "no endpoint is configured") => {
-            writeln!(out, "No deletion request was sent: {why}.")?;
             return Ok(0);
         }
         Deletion::Nowhere(why) => format!("no request was sent: {why}"),

@@ -10,6 +10,7 @@ use crate::decision::{Decision, Identity};
 use crate::files::state::State;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
+use crate::pipeline::tls;
 use crate::process;
 use crate::wire::json::Json;
 
@@ -31,6 +32,9 @@ pub struct Status {
     /// Whether a `.telemetry` project file said `consent: true` and was passed over: a
     /// project file can only turn telemetry off, so the rules below it decided.
     pub project_yes_ignored: bool,
+    /// Why the CA file `APP_TELEMETRY_CA_FILE` names cannot be used (then `https://` sends
+    /// fail), if it is set and cannot.
+    pub ca_file_problem: Option<String>,
 }
 
 /// Gathers what `status` shows: resolves consent (renaming a corrupt state file aside, as
@@ -64,6 +68,10 @@ pub fn status_of(config: &Config) -> Status {
                 Err(why) => format!("<invalid: {why}>"),
             }),
         project_yes_ignored,
+        ca_file_problem: config
+            .ca_file()
+            .and_then(|path| tls::read_ca_file(&path).err())
+            .map(|problem| problem.to_string()),
     }
 }
 
@@ -84,6 +92,7 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             ("last_sent", text(&s.last_sent)),
             ("endpoint", text(&s.endpoint)),
             ("project_yes_ignored", Json::Bool(s.project_yes_ignored)),
+            ("ca_file_problem", text(&s.ca_file_problem)),
         ]);
         writeln!(out, "{}", value.compact())?;
     } else {
@@ -117,6 +126,14 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             "Endpoint: {}",
             s.endpoint.as_deref().unwrap_or("<none>")
         )?;
+        if let Some(problem) = &s.ca_file_problem {
+            let var = config.var("TELEMETRY_CA_FILE");
+            writeln!(
+                out,
+                "CA file: the file {var} names could not be used ({problem}); \
+                 HTTPS sends will fail until it is fixed or unset"
+            )?;
+        }
     }
     Ok(0)
 }

@@ -510,9 +510,8 @@ fn set_and_reset_consent_audit_each_change_once() {
 /// a no holds for every version; a yes for the current version (or a later one) counts.
 #[test]
 fn a_yes_counts_only_for_the_consent_version_it_was_given_for() {
-    let resolve_at = |s: &Setup, version: u32| {
-        resolve_inner(&s.config.clone().consent_version(version, "more"), false)
-    };
+    let resolve_at =
+        |s: &Setup, version: u32| resolve_inner(&s.config.clone().consent_version(version), false);
     let s = setup(&[User(true)]);
     assert!(resolve_at(&s, 1).enabled);
     let d = resolve_at(&s, 2);
@@ -537,7 +536,7 @@ fn a_yes_counts_only_for_the_consent_version_it_was_given_for() {
 
     // Saying yes again records the version, audited; it then also counts for lower ones.
     let s = setup(&[User(true)]);
-    let v3 = s.config.clone().consent_version(3, "more");
+    let v3 = s.config.clone().consent_version(3);
     let change = record(&v3, true, How::Cli).unwrap();
     assert_eq!(change.new.consent_version, Some(3));
     assert!(resolve_at(&s, 3).enabled && resolve_at(&s, 2).enabled);
@@ -550,6 +549,12 @@ fn a_yes_counts_only_for_the_consent_version_it_was_given_for() {
             .unwrap()
             .ends_with("enabled -> enabled (consent version 3) (cli)"),
         "{audit:?}"
+    );
+    // An older release saying yes again keeps the higher version.
+    let v2 = s.config.clone().consent_version(2);
+    assert_eq!(
+        record(&v2, true, How::Cli).unwrap().new.consent_version,
+        Some(3)
     );
     // A no forgets the version: it holds for all of them.
     let change = record(&v3, false, How::Cli).unwrap();

@@ -14,15 +14,20 @@ use crate::base::paths::SENT_LOG;
 use crate::files::lock::Lock;
 use crate::files::private;
 use crate::files::read::{self, ReadError};
+use crate::files::store::StateStore;
 use crate::wire::check::is_valid_batch;
 use crate::wire::id::Hour;
 
 /// The most batches kept.
 pub(crate) const MAX_ENTRIES: usize = 20;
-/// The most bytes the log holds.
+/// The most bytes of batches the log holds.
 pub(crate) const MAX_BYTES: usize = 256 * 1024;
-/// How long a delivery waits for another process writing the config dir; past it the
-/// entry is still written, only without the lock.
+/// What a line adds to its batch: the hour, a tab and a newline.
+const LINE_EXTRA: usize = "2026-11-21T04:00:00Z\t\n".len();
+/// The most the file can hold.
+const FILE_MAX: u64 = (MAX_BYTES + MAX_ENTRIES * LINE_EXTRA) as u64;
+/// How long a delivery waits for another process writing the config dir; past it this
+/// entry is not recorded rather than written unlocked over someone else's.
 const LOCK_WAIT: Duration = Duration::from_millis(250);
 
 /// One batch on record.
@@ -34,35 +39,57 @@ pub(crate) struct SentBatch {
     pub(crate) body: Vec<u8>,
 }
 
+/// A line of the log, if it is one our own code wrote: an hour, a tab, a batch our types
+/// could have written.
+fn parse(line: &[u8]) -> Option<SentBatch> {
+    let tab = line.iter().position(|b| *b == b'\t')?;
+    let hour = std::str::from_utf8(&line[..tab]).ok()?;
+    let body = &line[tab + 1..];
+    (Hour::is_printed_form(hour) && is_valid_batch(body)).then(|| SentBatch {
+        hour: hour.to_owned(),
+        body: body.to_vec(),
+    })
+}
+
 /// Appends `body`, sent in `hour`, to the log in `dir`, dropping the oldest entries past the
-/// bounds. Best effort: a log that cannot be written never stops a delivery.
+/// bounds. Under the state lock, and only while the stored decision is not "no": a
+/// `disable` that ran during the send (and deleted the log) is not undone. Best effort: a
+/// log that cannot be written never stops a delivery.
 pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
-    let mut line = hour.to_string().into_bytes();
-    line.push(b'\t');
-    line.extend_from_slice(body);
-    if line.len() + 1 > MAX_BYTES {
-        return; // bigger than the whole log (the wire limit is just below it)
+    if body.len() > MAX_BYTES {
+        return;
     }
-    let _lock = Lock::acquire_within(dir, LOCK_WAIT).ok();
+    let Ok(_lock) = Lock::acquire_within(dir, LOCK_WAIT) else {
+        return;
+    };
+    if StateStore::new(dir)
+        .read()
+        .is_ok_and(|s| s.enabled == Some(false))
+    {
+        return;
+    }
     let path = dir.join(SENT_LOG);
-    // Something there that is not a log of ours (too big, a FIFO) is replaced.
-    let old = read::read(&path, MAX_BYTES as u64).unwrap_or_default();
-    let mut lines: Vec<&[u8]> = old
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines.push(&line);
+    // Something there that is not a log of ours (too big, a FIFO) is replaced; lines that
+    // are not ours are dropped.
+    let old = read::read(&path, FILE_MAX).unwrap_or_default();
+    let mut kept: Vec<SentBatch> = old.split(|b| *b == b'\n').filter_map(parse).collect();
+    kept.push(SentBatch {
+        hour: hour.to_string(),
+        body: body.to_vec(),
+    });
     let (mut keep, mut size) = (0, 0);
-    for l in lines.iter().rev() {
-        if keep == MAX_ENTRIES || size + l.len() + 1 > MAX_BYTES {
+    for entry in kept.iter().rev() {
+        if keep == MAX_ENTRIES || size + entry.body.len() > MAX_BYTES {
             break;
         }
-        size += l.len() + 1;
+        size += entry.body.len();
         keep += 1;
     }
-    let mut bytes = Vec::with_capacity(size);
-    for l in &lines[lines.len() - keep..] {
-        bytes.extend_from_slice(l);
+    let mut bytes = Vec::with_capacity(size + keep * LINE_EXTRA);
+    for entry in &kept[kept.len() - keep..] {
+        bytes.extend_from_slice(entry.hour.as_bytes());
+        bytes.push(b'\t');
+        bytes.extend_from_slice(&entry.body);
         bytes.push(b'\n');
     }
     let _ = private::replace(&path, &bytes);
@@ -70,27 +97,17 @@ pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
 
 /// The batches on record in `dir`, oldest first. A missing log is an empty one.
 pub(crate) fn entries(dir: &Path) -> Result<Vec<SentBatch>, ReadError> {
-    let bytes = match read::read(&dir.join(SENT_LOG), MAX_BYTES as u64) {
-        Ok(bytes) => bytes,
-        Err(ReadError::Missing) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    Ok(bytes
-        .split(|b| *b == b'\n')
-        .filter_map(|line| {
-            let tab = line.iter().position(|b| *b == b'\t')?;
-            let hour = std::str::from_utf8(&line[..tab]).ok()?;
-            let body = &line[tab + 1..];
-            (Hour::is_printed_form(hour) && is_valid_batch(body)).then(|| SentBatch {
-                hour: hour.to_owned(),
-                body: body.to_vec(),
-            })
-        })
-        .collect())
+    match read::read(&dir.join(SENT_LOG), FILE_MAX) {
+        Ok(bytes) => Ok(bytes.split(|b| *b == b'\n').filter_map(parse).collect()),
+        Err(ReadError::Missing) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
-/// Deletes the log in `dir` (`disable`, `reset`).
+/// Deletes the log in `dir` (`disable`, `reset`), under the state lock so that no delivery
+/// writes it back meanwhile (if the lock stays busy, it is deleted all the same).
 pub(crate) fn delete(dir: &Path) {
+    let _lock = Lock::acquire(dir).ok();
     let _ = std::fs::remove_file(dir.join(SENT_LOG));
 }
 
@@ -131,8 +148,8 @@ mod tests {
         }
         let size = std::fs::metadata(dir.path().join(SENT_LOG)).unwrap().len() as usize;
         let kept = entries(dir.path()).unwrap().len();
-        assert!(size <= MAX_BYTES);
-        assert_eq!(kept, MAX_ENTRIES.min(MAX_BYTES / one));
+        assert!(size as u64 <= FILE_MAX);
+        assert_eq!(kept, MAX_ENTRIES.min(MAX_BYTES / batch(0).len()));
         assert_eq!(size, kept * one);
     }
 
@@ -145,7 +162,7 @@ mod tests {
         text.extend_from_slice(b"1970-01-01T00:00:00Z\t{\"name\":\"secret\"}\nnot a line\n");
         std::fs::write(&path, text).unwrap();
         assert_eq!(entries(dir.path()).unwrap().len(), 1);
-        // The next record keeps the good line and the new one, in the bound.
+        // The next record keeps the good line and the new one; the others go.
         record(dir.path(), Hour::from_unix_secs(0), &batch(2));
         let kept: Vec<_> = entries(dir.path())
             .unwrap()
@@ -153,6 +170,7 @@ mod tests {
             .map(|e| e.body)
             .collect();
         assert_eq!(kept, [batch(1), batch(2)]);
+        assert!(!String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("secret"));
         delete(dir.path());
         assert!(!path.exists());
     }
@@ -170,5 +188,24 @@ mod tests {
         assert_eq!(entries(dir.path()).unwrap().len(), 1);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[cfg(test)]
+mod after_a_no {
+    use super::*;
+    use crate::base::calendar::Date;
+    use crate::files::state::How;
+
+    #[test]
+    fn nothing_is_recorded_once_the_stored_decision_is_no() {
+        let dir = tempfile::tempdir().unwrap();
+        let today = Date::new(2031, 7, 8).unwrap();
+        StateStore::new(dir.path())
+            .update(today, How::Cli, |s| s.decide(false, today))
+            .unwrap();
+        let body = crate::wire::samples::sample_batch(crate::wire::samples::samples()).to_bytes();
+        record(dir.path(), Hour::from_unix_secs(0), &body);
+        assert!(!dir.path().join(SENT_LOG).exists());
     }
 }

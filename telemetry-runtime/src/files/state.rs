@@ -84,6 +84,11 @@ impl State {
         if self.enabled != Some(enabled) {
             self.decision_date = Some(today);
         }
+        // A yes given again by an older release of the host keeps the higher version.
+        let version = match self.enabled {
+            Some(true) if enabled => version.max(self.agreed_version()),
+            _ => version,
+        };
         self.enabled = Some(enabled);
         self.consent_version = (enabled && version > 1).then_some(version);
         Ok(())

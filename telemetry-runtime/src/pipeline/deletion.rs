@@ -12,7 +12,6 @@ use crate::config::Config;
 use crate::pipeline::endpoint::Endpoint;
 use crate::pipeline::http::{Client, Failure};
 use crate::pipeline::proxy::Proxy;
-use crate::pipeline::tls;
 use crate::pipeline::transport::TransportOptions;
 
 /// How a deletion request went.
@@ -60,19 +59,10 @@ pub(crate) fn request_deletion(config: &Config, id: &str) -> Deletion {
     let Some(http) = endpoint.url() else {
         return Deletion::Nowhere("a file endpoint has no collector to ask");
     };
-    let options = TransportOptions {
-        extra_roots: config.ca_certificates.clone(),
-        ..TransportOptions::default()
-    };
+    let options = TransportOptions::for_config(config);
     let proxy = Proxy::for_url(config.environment(), &http);
     let user_agent = format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION"));
-    let mut client = Client::with_method(
-        "DELETE",
-        http,
-        &user_agent,
-        tls::client_config(&options.extra_roots),
-        proxy,
-    );
+    let mut client = Client::with_method("DELETE", http, &user_agent, options.tls(), proxy);
     let deadline = Instant::now() + config.flush_timeout;
     // A second try only for a connection that failed, and only while time is left.
     for attempt in 0..2 {

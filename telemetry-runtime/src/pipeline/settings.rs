@@ -109,10 +109,7 @@ impl Settings {
                 .iter()
                 .filter_map(|n| Name::new(n))
                 .collect(),
-            transport: TransportOptions {
-                extra_roots: config.ca_certificates.clone(),
-                ..TransportOptions::default()
-            },
+            transport: TransportOptions::for_config(config),
             proxy,
             config: Some(config.clone()),
         }

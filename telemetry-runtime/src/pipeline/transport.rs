@@ -14,9 +14,12 @@
 //! - **Silent.** Offline is normal: nothing is printed or logged here, nothing panics; every
 //!   failure is a [`SendOutcome`].
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::base::paths::FileProblem;
 use crate::base::random;
+use crate::config::Config;
 use crate::files::private;
 use crate::pipeline::endpoint::Endpoint;
 use crate::pipeline::http::{Client, Failure};
@@ -40,8 +43,38 @@ pub(crate) struct TransportOptions {
     pub breaker_threshold: u32,
     /// How long an open breaker refuses sends before letting one through again.
     pub breaker_cooldown: Duration,
-    /// Certificates (DER) trusted besides the bundled roots (`Config::ca_certificates`).
+    /// Certificates (DER) trusted besides the bundled and the system's roots
+    /// (`Config::ca_certificates`, `APP_TELEMETRY_CA_FILE`).
     pub extra_roots: Vec<Vec<u8>>,
+    /// Why `APP_TELEMETRY_CA_FILE` could not be used: then `https://` sends fail, quietly,
+    /// as any TLS failure does (the user asked for that CA; other roots are no substitute).
+    pub ca_file_problem: Option<FileProblem>,
+}
+
+impl TransportOptions {
+    /// What sends to `config`'s endpoint use: the defaults, the host's CA certificates and
+    /// the user's CA file.
+    pub(crate) fn for_config(config: &Config) -> TransportOptions {
+        let mut options = TransportOptions {
+            extra_roots: config.ca_certificates.clone(),
+            ..TransportOptions::default()
+        };
+        if let Some(path) = config.ca_file() {
+            match tls::read_ca_file(&path) {
+                Ok(certs) => options.extra_roots.extend(certs),
+                Err(problem) => options.ca_file_problem = Some(problem),
+            }
+        }
+        options
+    }
+
+    /// The TLS client configuration for these options, if any.
+    pub(crate) fn tls(&self) -> Option<Arc<rustls::ClientConfig>> {
+        match self.ca_file_problem {
+            Some(_) => None,
+            None => tls::client_config(&self.extra_roots),
+        }
+    }
 }
 
 impl Default for TransportOptions {
@@ -55,6 +88,7 @@ impl Default for TransportOptions {
             breaker_threshold: 3,
             breaker_cooldown: Duration::from_secs(5 * 60),
             extra_roots: Vec::new(),
+            ca_file_problem: None,
         }
     }
 }
@@ -113,14 +147,9 @@ impl Transport {
         user_agent: &str,
         options: TransportOptions,
     ) -> Transport {
-        let client = endpoint.url().map(|url| {
-            Client::new(
-                url,
-                user_agent,
-                tls::client_config(&options.extra_roots),
-                None,
-            )
-        });
+        let client = endpoint
+            .url()
+            .map(|url| Client::new(url, user_agent, options.tls(), None));
         let user_agent = user_agent.to_owned();
         Transport {
             endpoint,
@@ -143,7 +172,7 @@ impl Transport {
             self.client = Some(Client::new(
                 url,
                 &user_agent,
-                tls::client_config(&self.options.extra_roots),
+                self.options.tls(),
                 Some(proxy),
             ));
         }

@@ -21,6 +21,7 @@ fn quick() -> TransportOptions {
         breaker_threshold: 3,
         breaker_cooldown: Duration::from_secs(60),
         extra_roots: Vec::new(),
+        ca_file_problem: None,
     }
 }
 
