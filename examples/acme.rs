@@ -1,10 +1,12 @@
-//! A host CLI, `acme`, embedding telemetry the way a real one would:
+//! A host CLI, `acme`, embedding telemetry the way a real one would: a `clap` program whose
+//! `telemetry` subcommand is one variant of its own enum, and whose masking allowlist is
+//! read from its own clap definition (cargo feature `clap`):
 //!
 //! ```text
 //! cargo run --example acme -- --help
 //! cargo run --example acme -- telemetry status
 //! cargo run --example acme -- telemetry enable
-//! cargo run --example acme -- run --pipeline nightly --env staging
+//! cargo run --example acme -- run --pipeline nightly --env staging data.csv
 //! cargo run --example acme -- telemetry preview
 //! cargo run --example acme -- telemetry schema
 //! ```
@@ -12,8 +14,11 @@
 //! Set `ACME_TELEMETRY_CONFIG_DIR` to try it without touching your real config dir.
 
 use std::process::ExitCode;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use clap::{CommandFactory, Parser, Subcommand};
+use telemetry::cli::clap::{TelemetryCommand, allowlist_keeping};
 use telemetry::{flow, task};
 
 static FETCHES: AtomicU32 = AtomicU32::new(0);
@@ -44,12 +49,42 @@ fn pipeline() -> Result<usize, Flaky> {
     Ok(words + again)
 }
 
-/// The words of acme's command line that may be sent as they are; every other word the user
-/// types is sent as `*****` (`acme run --pipeline ***** --env *****`).
-static COMMANDS: telemetry::Commands = telemetry::Commands::new("acme")
-    .subcommands(&["run", "hello", "help", "telemetry"])
-    .switches(&["--verbose"])
-    .options(&["--pipeline", "--env"]);
+/// acme's command line.
+#[derive(Parser)]
+#[command(name = "acme", about = "acme: an example host CLI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a small pipeline.
+    Run {
+        /// Which pipeline (free text: sent as `*****`).
+        #[arg(long)]
+        pipeline: Option<String>,
+        /// The environment to run in.
+        #[arg(long, value_parser = ["development", "staging", "production"])]
+        env: Option<String>,
+        /// Say more.
+        #[arg(long)]
+        verbose: bool,
+        /// Input files (free text: sent as `*****`).
+        inputs: Vec<std::ffi::OsString>,
+    },
+    /// Ask your name on stdin, and greet you.
+    Hello,
+    /// Manage usage telemetry.
+    #[command(subcommand)]
+    Telemetry(TelemetryCommand),
+}
+
+/// The words of acme's command line that may be sent as they are, read from its clap
+/// definition: subcommand and flag names, and the choices of `--env`. Every other word the
+/// user types is sent as `*****` (`acme run --pipeline ***** --env staging`).
+static COMMANDS: LazyLock<telemetry::Commands> =
+    LazyLock::new(|| allowlist_keeping(&Cli::command(), &["env"]));
 
 /// Sent as `{"event_type": "custom", "name": "pipeline_finished", "fields": {"words":
 /// "6-10", "verbose": false}}`: the count goes as a range, and a `String` field would not
@@ -86,40 +121,26 @@ fn config() -> telemetry::Config {
     }
 }
 
-const HELP: &str = "\
-acme: an example host CLI
-
-Usage: acme <command>
-
-Commands:
-  run [--pipeline NAME] [--env ENV] [--verbose]
-                       Run a small pipeline
-  hello                Ask your name on stdin, and greet you
-  telemetry <command>  Manage usage telemetry: status [--json], enable,
-                       disable [--delete-data], reset [--delete-data], preview,
-                       log [--json], schema, help
-  help, --help         Show this message
-";
-
 fn main() -> ExitCode {
     // `args_os`: a non-UTF-8 argument must not panic (telemetry masks it like any value).
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    match args.first().map(String::as_str) {
-        Some("telemetry") => telemetry::cli::run(&config(), &args[1..]),
-        Some("run") => {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Telemetry(command) => command.run(&config()),
+        Command::Run {
+            pipeline: name,
+            verbose,
+            ..
+        } => {
             let _telemetry = telemetry::init(config());
             // Interactive command: ask once (on stderr, never without a terminal or in CI).
             telemetry::first_run_prompt(&config());
             telemetry::record_command(&COMMANDS, &args);
-            let verbose = args.iter().any(|a| a == "--verbose");
             match pipeline() {
                 Ok(n) => {
                     telemetry::record(&PipelineFinished { words: n, verbose });
                     if verbose {
-                        eprintln!("pipeline {:?} done", pipeline_name(&args));
+                        eprintln!("pipeline {:?} done", name.as_deref().unwrap_or("default"));
                     }
                     println!("pipeline finished: {n} words");
                     ExitCode::SUCCESS
@@ -130,7 +151,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some("hello") => {
+        Command::Hello => {
             let _telemetry = telemetry::init(config());
             telemetry::first_run_prompt(&config());
             telemetry::record_command(&COMMANDS, &args);
@@ -141,25 +162,5 @@ fn main() -> ExitCode {
             println!("hello, {}", name.trim());
             ExitCode::SUCCESS
         }
-        None | Some("help" | "--help" | "-h") => {
-            print!("{HELP}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("error: unknown command '{other}'\n\n{HELP}");
-            ExitCode::from(2)
-        }
     }
-}
-
-/// The value of `--pipeline NAME` or `--pipeline=NAME` (this example only prints it).
-fn pipeline_name(args: &[String]) -> &str {
-    args.iter()
-        .enumerate()
-        .find_map(|(i, a)| match a.strip_prefix("--pipeline") {
-            Some("") => args.get(i + 1).map(String::as_str),
-            Some(rest) => rest.strip_prefix('='),
-            None => None,
-        })
-        .unwrap_or("default")
 }

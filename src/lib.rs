@@ -64,6 +64,14 @@
 //! for hosts with their own consent UI), [`wire`] (the values a host's events may hold),
 //! [`introspect`] (reading callsites and counters locally), [`testing`] (switches that
 //! bypass consent, for tests and benchmarks only), and [`cli`] (the management commands).
+//!
+//! # Cargo features
+//!
+//! - `clap` (off by default): `telemetry::cli::clap`, the management commands as a
+//!   `clap::Subcommand` a host adds as one variant of its own enum
+//!   (`TelemetryCommand`, with `run(&config)`), and the masking allowlist read from the
+//!   host's own `clap::Command` (`allowlist`, `allowlist_keeping` for opted-in choices).
+//!   Without it, [`Commands`] and [`cli::run`] do the same by hand.
 
 // Lets the facade's own code and doctests use `::telemetry::…` paths like users do.
 extern crate self as telemetry;

@@ -216,7 +216,9 @@ fn help_run_and_bad_commands() {
     let sb = Sandbox::new();
     let help = sb.stdout(&["--help"], &[]);
     assert!(
-        help.contains("run") && help.contains("telemetry <command>"),
+        help.contains("run")
+            && help.contains("telemetry")
+            && help.contains("Manage usage telemetry"),
         "{help}"
     );
     let run = sb.acme(&["run"], &[]);
@@ -232,11 +234,49 @@ fn help_run_and_bad_commands() {
     let bad = sb.acme(&["telemetry", "frobnicate"], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown command 'frobnicate'"));
+    // clap's own words for it.
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unrecognized subcommand 'frobnicate'"));
     let bad = sb.acme(&["telemetry", "enable", "--now"], &[]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         !sb.config_dir().exists(),
         "a rejected command writes nothing"
+    );
+}
+
+/// acme is a clap program: its masking allowlist is read from its clap definition, with the
+/// choices of `--env` kept (the host opted in for that argument) and every free value masked.
+#[test]
+fn the_recorded_command_follows_the_clap_definition() {
+    let sb = Sandbox::new();
+    let out = sb.acme(
+        &[
+            "run",
+            "--pipeline",
+            "nightly",
+            "--env",
+            "staging",
+            "--verbose",
+            "/home/alice/data.csv",
+        ],
+        // On for this run, shown on stderr instead of sent.
+        &[
+            ("ACME_TELEMETRY_ENABLED", "1"),
+            ("ACME_TELEMETRY_DEBUG", "1"),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // After acme's own `--verbose` line, what telemetry would send.
+    let shown = stderr
+        .split_once("telemetry (debug, not sent):")
+        .map_or("", |(_, batch)| batch);
+    assert!(
+        shown.contains("\"command\": \"acme run --pipeline ***** --env staging --verbose *****\""),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("nightly") && !shown.contains("alice"),
+        "{shown}"
     );
 }

@@ -4,6 +4,8 @@
 //!
 //! This is the top layer but `init`: it may use every layer below (ARCHITECTURE.md).
 
+#[cfg(feature = "clap")]
+pub mod clap;
 mod forget;
 mod preview;
 mod schema_doc;

@@ -38,6 +38,7 @@ pub struct Commands {
     subcommands: &'static [&'static str],
     switches: &'static [&'static str],
     options: &'static [&'static str],
+    values: &'static [(&'static str, &'static [&'static str])],
 }
 
 impl Commands {
@@ -49,6 +50,7 @@ impl Commands {
             subcommands: &[],
             switches: &[],
             options: &[],
+            values: &[],
         }
     }
 
@@ -72,6 +74,17 @@ impl Commands {
         self
     }
 
+    /// Values an option may keep: for each option (declared with [`Commands::options`]), the
+    /// values sent as they are (`("--env", &["staging", "production"])`); any other value
+    /// of it is masked. For a closed set of choices only, never for free text.
+    pub const fn values(
+        mut self,
+        allowed: &'static [(&'static str, &'static [&'static str])],
+    ) -> Commands {
+        self.values = allowed;
+        self
+    }
+
     /// `args` (without the program name: `std::env::args_os().skip(1)`) with every value
     /// masked.
     pub fn mask<I, S>(&self, args: I) -> MaskedCommand
@@ -82,7 +95,8 @@ impl Commands {
         let mut tokens =
             vec![Name::new(self.program).map_or(Token::Masked, |n| Token::Known(n.as_str()))];
         let mut in_subcommands = true;
-        let mut value_next = false;
+        // The option whose value comes next, if one does.
+        let mut value_next: Option<&'static str> = None;
         let mut only_values = false;
         for arg in args {
             if tokens.len() == MAX_TOKENS {
@@ -91,8 +105,11 @@ impl Commands {
             }
             // Not UTF-8: cannot be one of the host's words.
             let arg = arg.as_ref().to_str().unwrap_or("\0");
-            if value_next || only_values {
-                value_next = false;
+            if let Some(flag) = value_next.take() {
+                tokens.push(self.value(flag, arg));
+                continue;
+            }
+            if only_values {
                 tokens.push(Token::Masked);
                 continue;
             }
@@ -107,16 +124,16 @@ impl Commands {
                 // a value.
                 if let Some(word) = self.option(arg) {
                     tokens.push(Token::Known(word));
-                    value_next = true;
+                    value_next = Some(word);
                 } else if let Some(word) = ALWAYS_KNOWN.iter().find(|w| **w == arg) {
                     tokens.push(Token::Known(word));
                 } else if let Some(word) = self.switch(arg) {
                     tokens.push(Token::Known(word));
-                } else if let Some((flag, _)) = arg.split_once('=')
+                } else if let Some((flag, value)) = arg.split_once('=')
                     && let Some(word) = self.option(flag).or_else(|| self.switch(flag))
                 {
                     tokens.push(Token::Known(word));
-                    tokens.push(Token::Masked);
+                    tokens.push(self.value(word, value));
                 } else {
                     tokens.push(Token::Masked);
                 }
@@ -134,6 +151,17 @@ impl Commands {
             }
         }
         MaskedCommand(tokens)
+    }
+
+    /// `value` given to option `flag`: kept if the host listed it for that option, and it is
+    /// a checked word; masked otherwise.
+    fn value(&self, flag: &str, value: &str) -> Token {
+        self.values
+            .iter()
+            .filter(|(f, _)| *f == flag)
+            .flat_map(|(_, allowed)| allowed.iter().copied())
+            .find(|v| *v == value && Name::new(v).is_some())
+            .map_or(Token::Masked, Token::Known)
     }
 
     fn subcommand(&self, arg: &str) -> Option<&'static str> {
@@ -218,6 +246,35 @@ mod tests {
 
     fn masked(args: &[&str]) -> String {
         ACME.mask(args).to_string()
+    }
+
+    #[test]
+    fn only_the_values_a_host_listed_for_an_option_are_kept() {
+        static WITH_VALUES: Commands = Commands::new("acme")
+            .subcommands(&["run"])
+            .options(&["--env", "--pipeline"])
+            .values(&[("--env", &["staging", "production", "Not A Word"])]);
+        let masked = |args: &[&str]| WITH_VALUES.mask(args).to_string();
+        assert_eq!(
+            masked(&["run", "--env", "staging"]),
+            "acme run --env staging"
+        );
+        assert_eq!(
+            masked(&["run", "--env=production"]),
+            "acme run --env production"
+        );
+        assert_eq!(masked(&["run", "--env", "alice"]), "acme run --env *****");
+        // Listed for another option, or not a checked word: masked.
+        assert_eq!(
+            masked(&["run", "--pipeline", "staging"]),
+            "acme run --pipeline *****"
+        );
+        assert_eq!(
+            masked(&["run", "--env", "Not A Word"]),
+            "acme run --env *****"
+        );
+        // A listed value where no option asked for one is still a value.
+        assert_eq!(masked(&["run", "staging"]), "acme run *****");
     }
 
     #[test]
