@@ -67,6 +67,10 @@
 //!
 //! # Cargo features
 //!
+//! - `https` (on by default): the built-in transport, HTTP/1.1 over rustls with the
+//!   bundled and the system's roots. With `default-features = false` no HTTP or TLS crate is
+//!   compiled and the host sends through its own client (`Config::transport`, see
+//!   [`config::Deliver`]).
 //! - `clap` (off by default): `telemetry::cli::clap`, the management commands as a
 //!   `clap::Subcommand` a host adds as one variant of its own enum
 //!   (`TelemetryCommand`, with `run(&config)`), and the masking allowlist read from the
@@ -124,7 +128,8 @@ pub use telemetry_runtime::{
 pub mod config {
     pub use telemetry_runtime::{
         BadDate, Clock, Config, DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL,
-        DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Env, Identity,
+        DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Deliver, Delivery,
+        DeliveryRequest, Env, Identity,
     };
 }
 

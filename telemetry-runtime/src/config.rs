@@ -9,6 +9,7 @@ use crate::base::calendar::Clock;
 use crate::base::env::Env;
 use crate::base::paths::{self, ConfigDirError};
 use crate::decision::{DefaultConsent, Identity};
+use crate::wire::deliver::{Deliver, HostTransport};
 
 /// How often a running process re-checks rules 2–5 (environment and policy file).
 pub const DEFAULT_RECHECK_INTERVAL: Duration = Duration::from_secs(5);
@@ -51,6 +52,8 @@ pub struct Config {
     pub(crate) integrations: Vec<&'static str>,
     /// Certificates (DER) trusted for an `https://` endpoint besides the bundled roots.
     pub(crate) ca_certificates: Vec<Vec<u8>>,
+    /// The host's own transport, if it gave one.
+    pub(crate) transport: Option<HostTransport>,
     /// Whether consenting installations get an id.
     pub(crate) identity: Identity,
     /// Where a deletion request goes, `{id}` standing for the installation id.
@@ -85,6 +88,7 @@ impl fmt::Debug for Config {
             .field("consent_change", &self.consent_change)
             .field("deletion_endpoint", &self.deletion_endpoint.is_some())
             .field("identity", &self.identity)
+            .field("transport", &self.transport)
             .finish()
     }
 }
@@ -112,6 +116,7 @@ impl Config {
             consent_change: None,
             deletion_endpoint: None,
             identity: Identity::Installation,
+            transport: None,
         }
     }
 
@@ -261,7 +266,8 @@ impl Config {
     /// Also trusts the certificates in `pem` (one or more `CERTIFICATE` blocks) for an
     /// `https://` endpoint, besides the bundled web roots: for a collector behind a private
     /// certificate authority or with a self-signed certificate. Other PEM blocks are skipped;
-    /// if `pem` holds no certificate, nothing changes.
+    /// if `pem` holds no certificate, nothing changes. With the built-in transport only
+    /// (cargo feature `https`): a host transport brings its own trust.
     ///
     /// ```
     /// let ca = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
@@ -270,6 +276,7 @@ impl Config {
     ///     .ca_certificates(ca);
     /// # let _ = config;
     /// ```
+    #[cfg(feature = "https")]
     pub fn ca_certificates(mut self, pem: impl AsRef<[u8]>) -> Self {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
@@ -282,7 +289,17 @@ impl Config {
         self
     }
 
+    /// Sends through the host's own client instead of the built-in one (and, with
+    /// `default-features = false`, compiles no HTTP or TLS crate at all). The runtime keeps
+    /// the policy: which endpoints are allowed, retries, backoff, `Retry-After`, stopping on
+    /// a 4xx, the breaker and the exit bound. See [`Deliver`].
+    pub fn transport(mut self, transport: impl Deliver + 'static) -> Self {
+        self.transport = Some(HostTransport(std::sync::Arc::new(transport)));
+        self
+    }
+
     /// The CA file the user named (`APP_TELEMETRY_CA_FILE`), if any.
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
     pub(crate) fn ca_file(&self) -> Option<PathBuf> {
         crate::base::paths::ca_file(&self.app, &self.env)
     }

@@ -57,6 +57,7 @@ pub use record::host::{record, record_command};
 pub use record::outcome::KnownError;
 pub use wire::command::Commands;
 pub use wire::custom::{Event, EventValue};
+pub use wire::deliver::{Deliver, Delivery, DeliveryRequest};
 pub use wire::errors::ErrorType;
 pub use wire::text::Version;
 

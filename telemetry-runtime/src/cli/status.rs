@@ -10,6 +10,7 @@ use crate::decision::{Decision, Identity};
 use crate::files::state::State;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
+#[cfg(feature = "https")]
 use crate::pipeline::tls;
 use crate::process;
 use crate::wire::json::Json;
@@ -68,11 +69,23 @@ pub fn status_of(config: &Config) -> Status {
                 Err(why) => format!("<invalid: {why}>"),
             }),
         project_yes_ignored,
-        ca_file_problem: config
-            .ca_file()
-            .and_then(|path| tls::read_ca_file(&path).err())
-            .map(|problem| problem.to_string()),
+        ca_file_problem: ca_file_problem(config),
     }
+}
+
+/// Why the CA file `APP_TELEMETRY_CA_FILE` names cannot be used by the built-in transport.
+#[cfg(feature = "https")]
+fn ca_file_problem(config: &Config) -> Option<String> {
+    config
+        .ca_file()
+        .and_then(|path| tls::read_ca_file(&path).err())
+        .map(|problem| problem.to_string())
+}
+
+/// Without the built-in transport there is no TLS of ours to configure.
+#[cfg(not(feature = "https"))]
+fn ca_file_problem(_: &Config) -> Option<String> {
+    None
 }
 
 pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Result<u8> {

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::pipeline::endpoint::Endpoint;
-use crate::pipeline::http::{Client, Failure};
+#[cfg(feature = "https")]
 use crate::pipeline::proxy::Proxy;
 use crate::pipeline::transport::TransportOptions;
+use crate::wire::deliver::Delivery;
 
 /// How a deletion request went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,21 +61,30 @@ pub(crate) fn request_deletion(config: &Config, id: &str) -> Deletion {
         return Deletion::Nowhere("a file endpoint has no collector to ask");
     };
     let options = TransportOptions::for_config(config);
+    #[cfg(feature = "https")]
     let proxy = Proxy::for_url(config.environment(), &http);
     let user_agent = format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION"));
-    let mut client = Client::with_method("DELETE", http, &user_agent, options.tls(), proxy);
+    let mut sender = options.sender(
+        "DELETE",
+        http,
+        &user_agent,
+        #[cfg(feature = "https")]
+        proxy,
+    );
     let deadline = Instant::now() + config.flush_timeout;
     // A second try only for a connection that failed, and only while time is left.
     for attempt in 0..2 {
         let attempt_deadline = deadline.min(Instant::now() + options.request_timeout);
-        match client.post(b"", attempt_deadline, options.connect_timeout) {
-            Ok(answer) if (200..300).contains(&answer.status) => return Deletion::Confirmed,
-            Ok(answer) => return Deletion::Refused(answer.status),
-            Err(Failure::GiveUp) => return Deletion::NoAnswer,
-            Err(Failure::Retry) if attempt == 0 && Instant::now() + PAUSE < deadline => {
+        match sender.send(b"", attempt_deadline, options.connect_timeout) {
+            Delivery::Answered { status, .. } if (200..300).contains(&status) => {
+                return Deletion::Confirmed;
+            }
+            Delivery::Answered { status, .. } => return Deletion::Refused(status),
+            Delivery::Broken => return Deletion::NoAnswer,
+            Delivery::NoAnswer if attempt == 0 && Instant::now() + PAUSE < deadline => {
                 std::thread::sleep(PAUSE);
             }
-            Err(Failure::Retry) => return Deletion::NoAnswer,
+            Delivery::NoAnswer => return Deletion::NoAnswer,
         }
     }
     Deletion::NoAnswer

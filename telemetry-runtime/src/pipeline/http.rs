@@ -109,18 +109,8 @@ enum Exchange {
 }
 
 impl Client {
-    /// A client that POSTs to `url`; `tls` is required for `https` (without it every send
-    /// gives up).
-    pub(crate) fn new(
-        url: HttpUrl,
-        user_agent: &str,
-        tls: Option<Arc<rustls::ClientConfig>>,
-        proxy: Option<Proxy>,
-    ) -> Client {
-        Client::with_method("POST", url, user_agent, tls, proxy)
-    }
-
-    /// A client that sends `method` requests to `url`.
+    /// A client that sends `method` requests to `url`; `tls` is required for `https`
+    /// (without it every send gives up).
     pub(crate) fn with_method(
         method: &str,
         url: HttpUrl,

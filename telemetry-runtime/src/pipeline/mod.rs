@@ -11,14 +11,19 @@
 //! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
 //! `config` and `base`. Sends only while consent holds (ARCHITECTURE.md, "Invariants").
 
+#[cfg(feature = "https")]
 pub(crate) mod answer;
 pub(crate) mod batch;
 pub(crate) mod deletion;
+pub(crate) mod deliver;
 pub(crate) mod endpoint;
+#[cfg(feature = "https")]
 pub(crate) mod http;
+#[cfg(feature = "https")]
 pub(crate) mod proxy;
 pub(crate) mod settings;
 pub(crate) mod spool;
+#[cfg(feature = "https")]
 pub(crate) mod tls;
 pub(crate) mod transport;
 pub(crate) mod url;

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::decision::Identity;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
+#[cfg(feature = "https")]
 use crate::pipeline::proxy::Proxy;
 use crate::pipeline::spool::Spool;
 use crate::pipeline::transport::TransportOptions;
@@ -41,6 +42,7 @@ pub(crate) struct Settings {
     pub(crate) integrations: Vec<Name>,
     pub(crate) transport: TransportOptions,
     /// The proxy `https://` sends tunnel through, from the environment.
+    #[cfg(feature = "https")]
     pub(crate) proxy: Option<Proxy>,
     /// For re-checking consent before each send; `None` in unit tests.
     pub(crate) config: Option<Config>,
@@ -80,6 +82,7 @@ impl Settings {
         let endpoint = config
             .effective_endpoint()
             .and_then(|e| Endpoint::parse(&e).ok());
+        #[cfg(feature = "https")]
         let proxy = endpoint
             .as_ref()
             .and_then(Endpoint::url)
@@ -110,6 +113,7 @@ impl Settings {
                 .filter_map(|n| Name::new(n))
                 .collect(),
             transport: TransportOptions::for_config(config),
+            #[cfg(feature = "https")]
             proxy,
             config: Some(config.clone()),
         }

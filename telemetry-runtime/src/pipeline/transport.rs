@@ -21,10 +21,16 @@ use crate::base::paths::FileProblem;
 use crate::base::random;
 use crate::config::Config;
 use crate::files::private;
+use crate::pipeline::deliver::Sender;
 use crate::pipeline::endpoint::Endpoint;
-use crate::pipeline::http::{Client, Failure};
+#[cfg(feature = "https")]
+use crate::pipeline::http::Client;
+#[cfg(feature = "https")]
 use crate::pipeline::proxy::Proxy;
+#[cfg(feature = "https")]
 use crate::pipeline::tls;
+use crate::pipeline::url::HttpUrl;
+use crate::wire::deliver::{Delivery, HostTransport};
 
 /// Timeouts, retries and breaker settings. [`Default`] is what production uses.
 #[derive(Clone, Debug)]
@@ -45,21 +51,29 @@ pub(crate) struct TransportOptions {
     pub breaker_cooldown: Duration,
     /// Certificates (DER) trusted besides the bundled and the system's roots
     /// (`Config::ca_certificates`, `APP_TELEMETRY_CA_FILE`).
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
     pub extra_roots: Vec<Vec<u8>>,
     /// Why `APP_TELEMETRY_CA_FILE` could not be used: then `https://` sends fail, quietly,
     /// as any TLS failure does (the user asked for that CA; other roots are no substitute).
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
     pub ca_file_problem: Option<FileProblem>,
+    /// The host's own transport (`Config::transport`), used instead of the built-in client.
+    pub host: Option<HostTransport>,
 }
 
 impl TransportOptions {
     /// What sends to `config`'s endpoint use: the defaults, the host's CA certificates and
     /// the user's CA file.
     pub(crate) fn for_config(config: &Config) -> TransportOptions {
+        #[cfg_attr(not(feature = "https"), allow(unused_mut))]
         let mut options = TransportOptions {
             extra_roots: config.ca_certificates.clone(),
+            host: config.transport.clone(),
             ..TransportOptions::default()
         };
-        if let Some(path) = config.ca_file() {
+        // A host transport brings its own trust; without `https` there is no TLS to configure.
+        #[cfg(feature = "https")]
+        if let Some(path) = config.ca_file().filter(|_| options.host.is_none()) {
             match tls::read_ca_file(&path) {
                 Ok(certs) => options.extra_roots.extend(certs),
                 Err(problem) => options.ca_file_problem = Some(problem),
@@ -68,7 +82,42 @@ impl TransportOptions {
         options
     }
 
+    /// What sends `method` requests to `url` with these options: the host's transport if it
+    /// gave one, else the built-in client (through `proxy`, if any).
+    pub(crate) fn sender(
+        &self,
+        method: &'static str,
+        url: HttpUrl,
+        user_agent: &str,
+        #[cfg(feature = "https")] proxy: Option<Proxy>,
+    ) -> Sender {
+        if let Some(HostTransport(transport)) = &self.host {
+            return Sender::Host {
+                transport: Arc::clone(transport),
+                method,
+                url: url.to_request_url(),
+                user_agent: user_agent.to_owned(),
+            };
+        }
+        #[cfg(feature = "https")]
+        {
+            Sender::Builtin(Client::with_method(
+                method,
+                url,
+                user_agent,
+                self.tls(),
+                proxy,
+            ))
+        }
+        #[cfg(not(feature = "https"))]
+        {
+            let _ = (method, url, user_agent);
+            Sender::Nothing
+        }
+    }
+
     /// The TLS client configuration for these options, if any.
+    #[cfg(feature = "https")]
     pub(crate) fn tls(&self) -> Option<Arc<rustls::ClientConfig>> {
         match self.ca_file_problem {
             Some(_) => None,
@@ -89,6 +138,7 @@ impl Default for TransportOptions {
             breaker_cooldown: Duration::from_secs(5 * 60),
             extra_roots: Vec::new(),
             ca_file_problem: None,
+            host: None,
         }
     }
 }
@@ -117,7 +167,8 @@ pub(crate) enum SendOutcome {
 pub(crate) struct Transport {
     endpoint: Endpoint,
     /// `None` for file endpoints.
-    client: Option<Client>,
+    sender: Option<Sender>,
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
     user_agent: String,
     options: TransportOptions,
     stopped: bool,
@@ -147,13 +198,19 @@ impl Transport {
         user_agent: &str,
         options: TransportOptions,
     ) -> Transport {
-        let client = endpoint
-            .url()
-            .map(|url| Client::new(url, user_agent, options.tls(), None));
+        let sender = endpoint.url().map(|url| {
+            options.sender(
+                "POST",
+                url,
+                user_agent,
+                #[cfg(feature = "https")]
+                None,
+            )
+        });
         let user_agent = user_agent.to_owned();
         Transport {
             endpoint,
-            client,
+            sender,
             user_agent,
             options,
             stopped: false,
@@ -165,16 +222,15 @@ impl Transport {
         }
     }
 
-    /// Tunnels `https://` sends through `proxy` (from the environment, see `proxy.rs`).
+    /// Tunnels `https://` sends of the built-in client through `proxy` (from the
+    /// environment, see `proxy.rs`); a host transport does its own proxying.
+    #[cfg(feature = "https")]
     pub(crate) fn with_proxy(mut self, proxy: Option<Proxy>) -> Transport {
-        if let (Some(proxy), Some(url)) = (proxy, self.endpoint.url()) {
-            let user_agent = self.user_agent.clone();
-            self.client = Some(Client::new(
-                url,
-                &user_agent,
-                self.options.tls(),
-                Some(proxy),
-            ));
+        if let (Some(proxy), Some(url), None) = (proxy, self.endpoint.url(), &self.options.host) {
+            self.sender = Some(
+                self.options
+                    .sender("POST", url, &self.user_agent, Some(proxy)),
+            );
         }
         self
     }
@@ -303,18 +359,21 @@ impl Transport {
 
     /// One POST, its total time cut to `budget`.
     fn attempt(&mut self, body: &[u8], budget: Duration) -> Attempt {
-        let Some(client) = &mut self.client else {
+        let Some(sender) = &mut self.sender else {
             return Attempt::GiveUp;
         };
         self.requests += 1;
         let request_timeout = self.options.request_timeout.min(budget);
         let connect_timeout = self.options.connect_timeout.min(request_timeout);
-        match client.post(body, Instant::now() + request_timeout, connect_timeout) {
-            Ok(answer) => classify_status(answer.status, answer.retry_after),
+        match sender.send(body, Instant::now() + request_timeout, connect_timeout) {
+            Delivery::Answered {
+                status,
+                retry_after,
+            } => classify_status(status, retry_after),
             // Offline, refused, reset, slow or garbled: worth another try.
-            Err(Failure::Retry) => Attempt::Retry(None),
+            Delivery::NoAnswer => Attempt::Retry(None),
             // TLS and configuration errors do not heal by retrying.
-            Err(Failure::GiveUp) => Attempt::GiveUp,
+            Delivery::Broken => Attempt::GiveUp,
         }
     }
 

@@ -22,6 +22,7 @@ fn quick() -> TransportOptions {
         breaker_cooldown: Duration::from_secs(60),
         extra_roots: Vec::new(),
         ca_file_problem: None,
+        host: None,
     }
 }
 

@@ -77,6 +77,7 @@ impl HttpUrl {
     }
 
     /// The host to resolve and connect to (an IPv6 address without its brackets).
+    #[cfg_attr(not(feature = "https"), allow(dead_code))]
     pub(crate) fn connect_host(&self) -> &str {
         self.host
             .strip_prefix('[')
@@ -96,6 +97,20 @@ impl HttpUrl {
 
 /// The URL without what may hold a secret (user info, query, fragment): what `status`
 /// shows.
+impl HttpUrl {
+    /// The URL a request goes to, user info and query included (what a host transport is
+    /// given); unlike [`Display`](fmt::Display), which hides them.
+    pub(crate) fn to_request_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        let userinfo = self
+            .userinfo
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{scheme}://{userinfo}{}{}", self.host_header(), self.target)
+    }
+}
+
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.https { "https" } else { "http" };
@@ -146,6 +161,7 @@ fn is_host(host: &str) -> bool {
 }
 
 /// `Basic <base64 of user:password>`, percent-escapes in the URL's user info decoded.
+#[cfg_attr(not(feature = "https"), allow(dead_code))]
 pub(crate) fn basic_auth(userinfo: &str) -> String {
     let plain: Vec<u8> = percent_encoding::percent_decode_str(userinfo).collect();
     format!("Basic {}", base64(&plain))

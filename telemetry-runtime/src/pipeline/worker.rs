@@ -181,8 +181,10 @@ impl<'a> Run<'a> {
     fn new(id: u64, shared: &'a Shared) -> Run<'a> {
         let settings = &shared.settings;
         let transport = settings.endpoint.clone().map(|e| {
-            Transport::new(e, &settings.user_agent, settings.transport.clone())
-                .with_proxy(settings.proxy.clone())
+            let transport = Transport::new(e, &settings.user_agent, settings.transport.clone());
+            #[cfg(feature = "https")]
+            let transport = transport.with_proxy(settings.proxy.clone());
+            transport
         });
         Run {
             shared,

@@ -14,7 +14,9 @@
 //! - [`command`]: masking a command line; [`custom`]: what a host's own event may hold;
 //! - [`json`]: the one JSON writer and reader; [`samples`]: one event of every type;
 //! - [`check`]: whether bytes are, exactly, a batch these types could have written (a
-//!   spooled batch before it is sent again, a batch a collector receives).
+//!   spooled batch before it is sent again, a batch a collector receives);
+//! - [`deliver`]: the contract a host's own transport fulfils (what it is handed, what it
+//!   answers).
 //!
 //! This layer uses only `base`.
 
@@ -22,6 +24,7 @@ pub(crate) mod buckets;
 pub(crate) mod check;
 pub(crate) mod command;
 pub(crate) mod custom;
+pub(crate) mod deliver;
 pub(crate) mod errors;
 pub(crate) mod event;
 pub(crate) mod features;
