@@ -80,7 +80,7 @@ pub(crate) fn instrumented(
     match t.shape {
         // The value is never an `Err`, so the guard alone ends the call.
         Shape::InPlace => {
-            body.extend(quote!(#block));
+            body.extend(bare_expression(block).unwrap_or_else(|| quote!(#block)));
             return func.with_body(body);
         }
         Shape::Inline => {
@@ -298,4 +298,21 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             token
         })
         .collect()
+}
+
+/// The body's lone expression, when the body is nothing else (`{ a + b }`): emitted without
+/// its braces as our block's tail, or rustc's `unused_braces` lint would warn about braces
+/// the host never wrote. A body with a statement, an item or an inner attribute stays a block.
+fn bare_expression(block: &proc_macro2::Group) -> Option<TokenStream> {
+    let stream = block.stream();
+    let top_level_semicolon = stream
+        .clone()
+        .into_iter()
+        .any(|t| matches!(&t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'));
+    if top_level_semicolon || stream.is_empty() {
+        return None;
+    }
+    syn::parse2::<syn::Expr>(stream.clone())
+        .ok()
+        .map(|_| stream)
 }

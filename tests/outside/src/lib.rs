@@ -1,4 +1,8 @@
 //! A small host library with annotated fns of every shape.
+//!
+//! The lints a host may deny are denied here: the expansion must not add a warning to code
+//! that had none.
+#![deny(unused_braces, unused_parens, unused_mut, unused_variables)]
 
 pub mod host_code;
 
@@ -127,5 +131,11 @@ pub async fn pipeline() -> Res<u32> {
 #[flow]
 pub fn never_called() {}
 
+/// A one-expression body: wrapped in braces of ours, rustc would warn `unused_braces`.
+#[task]
+pub fn one_expression(n: u32) -> u32 {
+    n + 1
+}
+
 /// The number of annotated fns above.
-pub const ANNOTATED: usize = 13;
+pub const ANNOTATED: usize = 14;

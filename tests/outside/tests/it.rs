@@ -41,7 +41,9 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
     assert_eq!(expensive(5), 15);
     assert_eq!(ran("expensive"), 2);
 
-    let mut g = Greeter { greeting: "hi".into() };
+    let mut g = Greeter {
+        greeting: "hi".into(),
+    };
     assert_eq!(g.greet("ann"), "hi, ann");
     let attempts = Cell::new(0);
     assert_eq!(g.set("hello", &attempts), Ok(()));
@@ -55,6 +57,7 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
     assert_eq!(block_on(pipeline()), Ok(2 + 3 + 2));
     assert_eq!(block_on(async_cached(1)), 2);
     assert_eq!(ran("async_cached"), 1);
+    assert_eq!(outside::one_expression(1), 2);
 
     let sites = telemetry::introspect::callsites();
     if cfg!(telemetry_disabled) {
@@ -84,7 +87,9 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
     if cfg!(telemetry_disabled) {
         // Only the timer serving the user's own async `retry_delay_ms` may exist.
         assert!(
-            threads.iter().all(|t| !t.starts_with("telemetry") || t == "telemetry-retry"),
+            threads
+                .iter()
+                .all(|t| !t.starts_with("telemetry") || t == "telemetry-retry"),
             "{threads:?}"
         );
     }
