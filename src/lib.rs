@@ -147,9 +147,9 @@ pub mod consent {
 /// batch as a receiver reads it back ([`parse_batch`](wire::parse_batch)).
 pub mod wire {
     pub use telemetry_runtime::{
-        Bucket, DurationBucket, ErrorType, EventField, FieldValue, HostTypeName, IoKind, MASK,
-        MaskedCommand, Name, NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent, SCHEMA_VERSION,
-        Version, normalize_id, parse_batch,
+        Bucket, ConcurrencyBucket, DurationBucket, ErrorType, EventField, FieldValue, HostTypeName,
+        IoKind, MASK, MaskedCommand, Name, NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent,
+        SCHEMA_VERSION, Version, normalize_id, parse_batch,
     };
 }
 

@@ -81,7 +81,7 @@ pub use files::state::{How, State, StateError};
 pub use files::store::StateStore;
 
 // What leaves the machine, as far as a host can name it.
-pub use wire::buckets::{Bucket, DurationBucket};
+pub use wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
 pub use wire::command::{MASK, MaskedCommand};
 pub use wire::custom::{EventField, FieldValue};
 pub use wire::errors::{HostTypeName, IoKind};

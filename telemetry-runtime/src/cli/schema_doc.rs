@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::wire::buckets::{Bucket, DurationBucket};
+use crate::wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
 use crate::wire::command::MASK;
 use crate::wire::errors::ErrorType;
 use crate::wire::event::{Environment, SCHEMA_VERSION};
@@ -148,11 +148,29 @@ const WHY: &[(&str, &str)] = &[
     ),
 ];
 
-/// Why a field is sent: from [`WHY`], or, for the duration buckets, from the buckets
-/// themselves.
+/// Why a field is sent: from [`WHY`], or, for the duration and concurrency buckets, from the
+/// buckets themselves.
 fn why(path: &str) -> Option<String> {
     if let Some((_, why)) = WHY.iter().find(|(p, _)| *p == path) {
         return Some((*why).to_owned());
+    }
+    if let Some((runs, label)) = path
+        .strip_prefix("metrics.")
+        .and_then(|p| p.split_once("_concurrency."))
+    {
+        let kind = match runs {
+            "flow" => "flows",
+            "task" => "tasks",
+            _ => return None,
+        };
+        let bucket = ConcurrencyBucket::ALL
+            .into_iter()
+            .find(|b| b.label() == label)?;
+        return Some(format!(
+            "1 if the most {kind} seen running at once since the previous batch was `{}` \
+             (sampled every 100 ms): how much concurrency to design for.",
+            bucket.label()
+        ));
     }
     let (runs, label) = path.strip_prefix("metrics.")?.split_once("_durations.")?;
     let kind = match runs {
@@ -239,6 +257,7 @@ fn detail(path: &str) -> Option<String> {
                     .collect()
             )
         ),
+        p if p.contains("_concurrency.") => "0 or 1".into(),
         p if DurationBucket::ALL.iter().any(|b| p.ends_with(b.label())) => "count of calls".into(),
         _ => return None,
     })

@@ -8,10 +8,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::pipeline::settings::Settings;
-use crate::record::counters::Counts;
+use crate::record::counters::{self, Counts};
 use crate::record::queue::{self, Message};
 use crate::record::snapshot::{CallsiteSnapshot, callsites};
-use crate::wire::buckets::{DurationBucket, Durations};
+use crate::wire::buckets::{Concurrency, DurationBucket, Durations};
 use crate::wire::errors::ErrorType;
 use crate::wire::event::{Batch, Body, Calls, Errors, Event, Metrics};
 use crate::wire::features::{FeatureUse, Kind};
@@ -71,6 +71,8 @@ pub(crate) struct Observed {
     pub(crate) dropped_total: u64,
     /// Whether stdin and stderr are terminals.
     pub(crate) interactive: bool,
+    /// The most flows and tasks seen in flight since the previous batch.
+    pub(crate) peaks: (u64, u64),
 }
 
 impl Observed {
@@ -80,6 +82,11 @@ impl Observed {
             sites: callsites(),
             dropped_total: queue::dropped_total(),
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            peaks: {
+                // What is in flight now counts too, though the clock has not ticked.
+                counters::sample_in_flight();
+                counters::take_peaks()
+            },
         }
     }
 }
@@ -114,12 +121,15 @@ impl Settings {
             reported.session_sent = true;
         }
         let sites = now.sites;
-        let (features, metrics) = usage(&sites, &reported.previous, dropped);
+        let (features, mut metrics) = usage(&sites, &reported.previous, dropped);
+        metrics.flow_concurrency = Concurrency::peak(now.peaks.0);
+        metrics.task_concurrency = Concurrency::peak(now.peaks.1);
         reported.previous = sites.iter().map(|s| s.counts).collect();
         let moved = metrics.flow_runs != Calls::default()
             || metrics.task_runs != Calls::default()
             || metrics.retry_attempts + metrics.cache_hits + metrics.cache_misses > 0
-            || metrics.dropped_events > 0;
+            || metrics.dropped_events > 0
+            || now.peaks != (0, 0);
         if moved || !reported.usage_sent {
             events.extend(self.event(Body::Usage { features, metrics }));
             reported.usage_sent = true;
@@ -239,7 +249,30 @@ mod tests {
             sites: Vec::new(),
             dropped_total: 0,
             interactive: false,
+            peaks: (0, 0),
         }
+    }
+
+    #[test]
+    fn the_peaks_in_flight_go_out_as_their_buckets() {
+        let s = settings(Duration::from_secs(3600));
+        let mut reported = Reported::new();
+        let _ = s.build_from(&mut reported, quiet());
+        // Nothing else moved: the peaks alone are worth a usage event.
+        let observed = Observed {
+            peaks: (3, 70),
+            ..quiet()
+        };
+        let batch = s.build_from(&mut reported, observed).unwrap();
+        assert_eq!(types(&batch), ["usage"]);
+        let metrics = batch.to_json().compact();
+        assert!(
+            metrics.contains(r#""flow_concurrency":{"1":0,"2-4":1,"5-16":0,"17-64":0,">64":0}"#),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains(r#""task_concurrency":{"1":0,"2-4":0,"5-16":0,"17-64":0,">64":1}"#)
+        );
     }
 
     fn types(batch: &Batch) -> Vec<&'static str> {

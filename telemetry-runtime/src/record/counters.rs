@@ -6,9 +6,17 @@
 //! a free list when its thread exits and reused by the next new thread, so memory is bounded
 //! by the peak number of threads that made annotated calls, not by how many ever existed.
 //! Counters only grow; whoever reads them takes differences between snapshots.
+//!
+//! Each shard also has one slot past the callsites' for the calls in flight on its thread
+//! (`ok`: flows, `err`: tasks), raised when a call starts and lowered when it ends (on the
+//! thread it ends on: an async call may move, so one shard's count can go "below zero",
+//! while the sum over shards is right). The coarse clock's thread sums them every tick
+//! and keeps the peak, which the next batch takes ([`take_peaks`]).
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::wire::features::Kind;
 use std::sync::{Mutex, PoisonError};
 
 use crate::process;
@@ -40,7 +48,7 @@ pub fn set_recording(on: bool) {
     }
     process::set_recording_flag(on);
     if on {
-        clock::resume();
+        clock::resume(sample_in_flight);
     }
 }
 
@@ -66,6 +74,13 @@ pub(crate) struct Slot {
 #[inline(always)]
 fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+/// Takes one from a counter that only the current thread writes (wrapping: see the
+/// module docs on calls in flight).
+#[inline(always)]
+fn unbump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
 }
 
 type Shard = &'static [Slot];
@@ -105,7 +120,8 @@ fn acquire_shard() -> Option<Shard> {
     RELEASE
         .try_with(|release| {
             let shard = lock(&FREE_SHARDS).pop().unwrap_or_else(|| {
-                let slots = registry().len();
+                // One slot per callsite, and one for the calls in flight.
+                let slots = registry().len() + 1;
                 let shard: Shard = Box::leak((0..slots).map(|_| Slot::default()).collect());
                 lock(&ALL_SHARDS).push(shard);
                 shard
@@ -117,19 +133,65 @@ fn acquire_shard() -> Option<Shard> {
         .ok()
 }
 
+/// This thread's shard, made on its first counted call; none while the thread exits.
+#[inline(always)]
+fn shard() -> Option<Shard> {
+    match SHARD.with(Cell::get) {
+        Some(shard) => Some(shard),
+        None => acquire_shard(),
+    }
+}
+
 /// Runs `f` on this thread's slot for `callsite`; does nothing if there is none.
 #[inline(always)]
 fn with_slot(callsite: &'static Registration, f: impl FnOnce(&Slot)) {
-    let shard = match SHARD.with(Cell::get) {
-        Some(shard) => shard,
-        None => match acquire_shard() {
-            Some(shard) => shard,
-            None => return,
-        },
+    let Some(shard) = shard() else {
+        return;
     };
     if let Some(slot) = slot_of(callsite).and_then(|i| shard.get(i)) {
         f(slot);
     }
+}
+
+/// The counter of calls of `callsite`'s kind in flight, in this thread's shard.
+#[inline(always)]
+fn with_in_flight(callsite: &'static Registration, f: impl FnOnce(&AtomicU64)) {
+    let (Some(shard), Some(cs)) = (shard(), callsite) else {
+        return;
+    };
+    if let Some(slot) = shard.last() {
+        f(match cs.kind {
+            Kind::Flow => &slot.ok,
+            Kind::Task => &slot.err,
+        });
+    }
+}
+
+/// The most flows and tasks seen in flight since [`take_peaks`] last ran.
+static PEAKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Sums the calls in flight over every shard and keeps the peak: the coarse clock's thread
+/// calls it every tick while recording.
+pub(crate) fn sample_in_flight() {
+    let (mut flows, mut tasks) = (0u64, 0u64);
+    for shard in lock(&ALL_SHARDS).iter() {
+        if let Some(slot) = shard.last() {
+            flows = flows.wrapping_add(slot.ok.load(Relaxed));
+            tasks = tasks.wrapping_add(slot.err.load(Relaxed));
+        }
+    }
+    // A sum read while a call moves between threads can be off by one for an instant;
+    // a "negative" total is such a moment, not a count.
+    for (peak, now) in PEAKS.iter().zip([flows, tasks]) {
+        if now <= i64::MAX as u64 {
+            peak.fetch_max(now, Relaxed);
+        }
+    }
+}
+
+/// The peak numbers of flows and tasks in flight since the last call, resetting them.
+pub(crate) fn take_peaks() -> (u64, u64) {
+    (PEAKS[0].swap(0, Relaxed), PEAKS[1].swap(0, Relaxed))
 }
 
 /// One call of an annotated fn in progress. Generated code only.
@@ -146,6 +208,7 @@ pub struct Call {
 #[inline(always)]
 pub fn enter(callsite: &'static Registration) -> Call {
     if process::recording() {
+        record_enter(callsite);
         Call {
             callsite: Some(callsite),
             start: clock::ticks(),
@@ -209,8 +272,14 @@ impl Call {
 // time"). The call path with telemetry off stays the inline check of `callsite` above.
 
 #[inline(never)]
+fn record_enter(cs: &'static Registration) {
+    with_in_flight(cs, bump);
+}
+
+#[inline(never)]
 fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
     let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
+    with_in_flight(cs, unbump);
     with_slot(cs, |s| {
         bump(if outcome.is_err() { &s.err } else { &s.ok });
         bump(&s.durations[bucket.index()]);
@@ -227,6 +296,7 @@ fn record_retry(cs: &'static Registration) {
 
 #[inline(never)]
 fn record_cache_hit(cs: &'static Registration) {
+    with_in_flight(cs, unbump);
     with_slot(cs, |s| {
         bump(&s.cache_hits);
         bump(&s.ok);
@@ -276,6 +346,8 @@ impl Drop for Call {
 #[cold]
 #[inline(never)]
 fn record_unfinished(cs: &'static Registration) {
+    // Ended either way: a panic, or an async call dropped before it completed.
+    with_in_flight(cs, unbump);
     if std::thread::panicking() {
         with_slot(cs, |s| bump(&s.panics));
         queue::push(Message::Error(ErrorType::Panic));

@@ -112,6 +112,87 @@ impl ToJson for Durations {
     }
 }
 
+/// How many calls of one kind (flows, or tasks) were running at once, at the busiest moment
+/// the coarse clock saw since the previous batch: `1`, `2-4`, `5-16`, `17-64`, `>64`.
+/// Sampled every 100 ms, so calls shorter than that are rarely seen running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConcurrencyBucket {
+    /// One at a time.
+    One,
+    /// Two to four.
+    From2To4,
+    /// Five to sixteen.
+    From5To16,
+    /// Seventeen to sixty-four.
+    From17To64,
+    /// More than sixty-four.
+    Over64,
+}
+
+impl ConcurrencyBucket {
+    /// How many buckets there are.
+    pub const COUNT: usize = 5;
+
+    /// Every bucket, smallest first.
+    pub const ALL: [ConcurrencyBucket; Self::COUNT] = [
+        ConcurrencyBucket::One,
+        ConcurrencyBucket::From2To4,
+        ConcurrencyBucket::From5To16,
+        ConcurrencyBucket::From17To64,
+        ConcurrencyBucket::Over64,
+    ];
+
+    /// What is sent.
+    pub const fn label(self) -> &'static str {
+        match self {
+            ConcurrencyBucket::One => "1",
+            ConcurrencyBucket::From2To4 => "2-4",
+            ConcurrencyBucket::From5To16 => "5-16",
+            ConcurrencyBucket::From17To64 => "17-64",
+            ConcurrencyBucket::Over64 => ">64",
+        }
+    }
+
+    /// The bucket of `n` calls at once; none for zero.
+    pub(crate) const fn of(n: u64) -> Option<ConcurrencyBucket> {
+        match n {
+            0 => None,
+            1 => Some(ConcurrencyBucket::One),
+            2..=4 => Some(ConcurrencyBucket::From2To4),
+            5..=16 => Some(ConcurrencyBucket::From5To16),
+            17..=64 => Some(ConcurrencyBucket::From17To64),
+            _ => Some(ConcurrencyBucket::Over64),
+        }
+    }
+}
+
+/// The peak concurrency since the previous batch, as one `1` in the bucket it fell in
+/// (all zero when nothing was seen running): summed over batches at the collector, it says
+/// how often a product runs that many calls at once.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Concurrency(pub(crate) [u64; ConcurrencyBucket::COUNT]);
+
+impl Concurrency {
+    /// The peak `n`, as its bucket.
+    pub(crate) fn peak(n: u64) -> Concurrency {
+        let mut counts = [0; ConcurrencyBucket::COUNT];
+        if let Some(bucket) = ConcurrencyBucket::of(n) {
+            counts[bucket as usize] = 1;
+        }
+        Concurrency(counts)
+    }
+}
+
+impl ToJson for Concurrency {
+    fn to_json(&self) -> Json {
+        Json::object(
+            ConcurrencyBucket::ALL
+                .iter()
+                .map(|b| (b.label(), Json::Int(self.0[*b as usize]))),
+        )
+    }
+}
+
 /// The range an integer of a custom event falls in: an exact count could single out a
 /// user (a file size, a row count), a range cannot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

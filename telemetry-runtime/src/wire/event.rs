@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::wire::buckets::Durations;
+use crate::wire::buckets::{Concurrency, Durations};
 use crate::wire::command::MaskedCommand;
 use crate::wire::custom::FieldValue;
 use crate::wire::errors::ErrorType;
@@ -99,6 +99,9 @@ impl ToJson for Event {
 }
 
 /// What an event is about; sent as `"event_type"` plus the type's own fields.
+// `Usage` is the large one (its counts), and a batch holds a handful of events, built once
+// per send: boxing it would add an allocation per batch and save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub(crate) enum Body {
     /// The environment, once per process.
@@ -249,6 +252,9 @@ pub(crate) struct Metrics {
     pub(crate) cache_misses: u64,
     pub(crate) flow_durations: Durations,
     pub(crate) task_durations: Durations,
+    /// The most flows, and tasks, seen running at once since the previous batch.
+    pub(crate) flow_concurrency: Concurrency,
+    pub(crate) task_concurrency: Concurrency,
     /// Discrete events dropped because the queue was full (never the events themselves).
     pub(crate) dropped_events: u64,
 }
@@ -265,6 +271,8 @@ impl ToJson for Metrics {
             ("cache_misses", Json::Int(self.cache_misses)),
             ("flow_durations", self.flow_durations.to_json()),
             ("task_durations", self.task_durations.to_json()),
+            ("flow_concurrency", self.flow_concurrency.to_json()),
+            ("task_concurrency", self.task_concurrency.to_json()),
             ("dropped_events", Json::Int(self.dropped_events)),
         ])
     }

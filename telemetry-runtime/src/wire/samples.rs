@@ -2,7 +2,7 @@
 //! read off them, and the spool check takes each event type's keys from them, so both
 //! follow the types: a field added to an event shows up in both without touching either.
 
-use crate::wire::buckets::{Bucket, Durations};
+use crate::wire::buckets::{Bucket, Concurrency, Durations};
 use crate::wire::command::{MaskedCommand, Token};
 use crate::wire::custom::FieldValue;
 use crate::wire::errors::{ErrorType, IoKind};
@@ -48,6 +48,8 @@ pub(crate) fn samples() -> Vec<Event> {
                 cache_misses: 5,
                 flow_durations: Durations([1, 2, 0, 0, 0, 0]),
                 task_durations: Durations([39, 2, 0, 0, 0, 0]),
+                flow_concurrency: Concurrency::peak(1),
+                task_concurrency: Concurrency::peak(3),
                 dropped_events: 0,
             },
         },
