@@ -1,5 +1,6 @@
-//! Offline is normal: a failing endpoint logs nothing above `debug`, through the `log`
-//! facade that `ureq` (and so the transport) uses, and prints nothing.
+//! Offline is normal: a failing endpoint logs nothing above `debug` through the `log`
+//! facade (which rustls and most HTTP clients write to, should a dependency of ours ever
+//! start logging), and prints nothing.
 
 use std::sync::Mutex;
 
