@@ -39,6 +39,25 @@ mod instrumented {
         Ok(x.wrapping_mul(31).rotate_left(7))
     }
 
+    /// The baseline of the error row: the same fn returning the same `Err`.
+    #[inline(never)]
+    pub fn plain_err(x: u64) -> Result<u64, std::io::Error> {
+        if x == u64::MAX {
+            return Ok(x);
+        }
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+
+    /// A call that fails: its error type is counted in the thread's shard.
+    #[task]
+    #[inline(never)]
+    pub fn failing(x: u64) -> Result<u64, std::io::Error> {
+        if x == u64::MAX {
+            return Ok(x);
+        }
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+
     #[task(retries = 3)]
     #[inline(never)]
     pub fn retried(x: u64) -> Result<u64, std::io::Error> {
@@ -151,6 +170,7 @@ fn single_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("call_path");
     one(&mut g, "plain", plain);
     one(&mut g, "plain_result", |x| plain_result(x).unwrap_or(0));
+    one(&mut g, "plain_err", |x| plain_err(x).unwrap_or(0));
 
     telemetry::testing::set_recording(false);
     one(&mut g, "task_off", annotated);
@@ -167,6 +187,7 @@ fn single_thread(c: &mut Criterion) {
     telemetry::testing::set_recording(true);
     one(&mut g, "task_on", annotated);
     one(&mut g, "retries_on", |x| retried(x).unwrap_or(0));
+    one(&mut g, "error_on", |x| failing(x).unwrap_or(0));
     one(&mut g, "cache_hit_on", cached);
     g.bench_function("async_flow_on", |b| {
         b.iter(|| poll_ready(std::pin::pin!(flow_async(black_box(7)))))

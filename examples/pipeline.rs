@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Options: `--threads T` (4), `--calls N` per thread (1000), `--errors K` calls per thread
-//! that return an `Err` (0), `--diagnostics` (print queue and spool sizes at the end).
+//! that return an `Err` (0), `--events E` custom events per thread (0; discrete events go
+//! through the bounded queue, errors are counted in the threads' shards), `--diagnostics`
+//! (print queue and spool sizes at the end).
 //! It prints its own results on stdout, and how long dropping the telemetry guard took.
 
 use std::time::Instant;
@@ -24,8 +26,14 @@ fn parse_number(text: &str) -> Result<u64, std::num::ParseIntError> {
     text.parse()
 }
 
+/// A custom event: one per `--events`.
+#[derive(telemetry::Event)]
+struct StepDone {
+    thread: u64,
+}
+
 #[flow]
-fn job(thread: u64, calls: u64, errors: u64) -> u64 {
+fn job(thread: u64, calls: u64, errors: u64, events: u64) -> u64 {
     let mut sum = 0u64;
     for i in 0..calls {
         sum = sum.wrapping_add(square(thread * calls + i));
@@ -33,6 +41,9 @@ fn job(thread: u64, calls: u64, errors: u64) -> u64 {
     for i in 0..errors {
         // Inputs that cannot parse: the error's type is counted, never its text.
         let _ = parse_number(&format!("not a number {i}"));
+    }
+    for _ in 0..events {
+        telemetry::record(&StepDone { thread });
     }
     sum
 }
@@ -50,6 +61,7 @@ fn main() {
     let threads = arg(&args, "--threads", 4);
     let calls = arg(&args, "--calls", 1000);
     let errors = arg(&args, "--errors", 0);
+    let events = arg(&args, "--events", 0);
 
     let mut config = telemetry::Config::new("acme", env!("CARGO_PKG_VERSION"));
     // For this example's own tests only: they point the system policy file (normally
@@ -61,7 +73,7 @@ fn main() {
     let guard = telemetry::init(config);
 
     let handles: Vec<_> = (0..threads)
-        .map(|t| std::thread::spawn(move || job(t, calls, errors)))
+        .map(|t| std::thread::spawn(move || job(t, calls, errors, events)))
         .collect();
     let total = handles
         .into_iter()

@@ -400,7 +400,8 @@ fn the_spool_waits_only_while_consent_holds() {
 #[test]
 fn memory_stays_bounded_when_the_endpoint_is_down() {
     let host = Host::new();
-    // A million calls and a hundred thousand discrete events (errors), endpoint refusing.
+    // A million calls, a hundred thousand errors (counted in the shards) and a hundred
+    // thousand discrete events (through the bounded queue), endpoint refusing.
     let out = host.run_on(
         &refused_url(),
         &[
@@ -409,6 +410,8 @@ fn memory_stays_bounded_when_the_endpoint_is_down() {
             "--calls",
             "250000",
             "--errors",
+            "25000",
+            "--events",
             "25000",
             "--diagnostics",
         ],

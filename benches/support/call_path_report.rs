@@ -4,7 +4,7 @@
 use std::path::Path;
 
 /// `(row, what it measures, its baseline, the tracing row to compare with)`.
-const ROWS: [(&str, &str, &str, Option<&str>); 22] = [
+const ROWS: [(&str, &str, &str, Option<&str>); 23] = [
     ("call_path/plain", "plain fn", "call_path/plain", None),
     (
         "call_path/task_off",
@@ -34,6 +34,12 @@ const ROWS: [(&str, &str, &str, Option<&str>); 22] = [
         "call_path/retries_on",
         "`#[task(retries = 3)]`, on, first attempt ok",
         "call_path/plain_result",
+        Some("call_path/tracing_registry"),
+    ),
+    (
+        "call_path/error_on",
+        "`#[task]` returning `Err(io::Error)`, on (vs the same fn without it)",
+        "call_path/plain_err",
         Some("call_path/tracing_registry"),
     ),
     (
@@ -207,6 +213,13 @@ pub fn print(home: &Path) {
     if let Some(d) = over("call_path/task_on", "call_path/plain") {
         println!(
             "- on: {d:+.2} ns over plain (target ≤ +10 ns): {}",
+            verdict(d <= 10.0)
+        );
+    }
+    if let Some(d) = over("call_path/error_on", "call_path/plain_err") {
+        println!(
+            "- error path, on: {d:+.2} ns over the same fn returning the same Err \
+             (target ≤ +10 ns): {}",
             verdict(d <= 10.0)
         );
     }

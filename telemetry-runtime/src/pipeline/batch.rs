@@ -26,7 +26,10 @@ pub(crate) struct Reported {
     pub(crate) previous: Vec<Counts>,
     pub(crate) session_sent: bool,
     pub(crate) usage_sent: bool,
+    /// Errors per type waiting for the next `error` event.
     pub(crate) errors: BTreeMap<ErrorType, u64>,
+    /// Errors per type counted in the shards as of the last batch.
+    pub(crate) errors_seen: BTreeMap<ErrorType, u64>,
     /// `cli_command` and `custom` events, in the order they came.
     pub(crate) discrete: Vec<Body>,
     /// Events dropped since the process started, as of the last batch.
@@ -44,6 +47,7 @@ impl Reported {
             session_sent: false,
             usage_sent: false,
             errors: BTreeMap::new(),
+            errors_seen: BTreeMap::new(),
             discrete: Vec::new(),
             dropped_seen: 0,
             pending_events: 0,
@@ -73,6 +77,8 @@ pub(crate) struct Observed {
     pub(crate) interactive: bool,
     /// The most flows and tasks seen in flight since the previous batch.
     pub(crate) peaks: (u64, u64),
+    /// Errors per type since the process started.
+    pub(crate) errors: Vec<(ErrorType, u64)>,
 }
 
 impl Observed {
@@ -87,6 +93,7 @@ impl Observed {
                 counters::sample_in_flight();
                 counters::take_peaks()
             },
+            errors: counters::error_totals(),
         }
     }
 }
@@ -119,6 +126,15 @@ impl Settings {
                 integrations: self.integrations.clone(),
             }));
             reported.session_sent = true;
+        }
+        // Errors since the last batch: totals from the shards, less what was already taken.
+        for (error, total) in &now.errors {
+            let seen = reported.errors_seen.entry(*error).or_insert(0);
+            let new = total.saturating_sub(*seen);
+            *seen = *total;
+            if new > 0 {
+                *reported.errors.entry(*error).or_insert(0) += new;
+            }
         }
         let sites = now.sites;
         let (features, mut metrics) = usage(&sites, &reported.previous, dropped);
@@ -162,7 +178,6 @@ const MAX_DISCRETE: usize = queue::CAPACITY;
 
 pub(crate) fn add(reported: &mut Reported, message: Message) {
     match message {
-        Message::Error(error) => *reported.errors.entry(error).or_insert(0) += 1,
         Message::Event(body) if reported.discrete.len() < MAX_DISCRETE => {
             reported.discrete.push(*body);
         }
@@ -250,6 +265,7 @@ mod tests {
             dropped_total: 0,
             interactive: false,
             peaks: (0, 0),
+            errors: Vec::new(),
         }
     }
 
@@ -294,16 +310,15 @@ mod tests {
         assert_eq!(integrations, Some(Json::Array(vec![Json::str("postgres")])));
         // Nothing happened since: nothing to send.
         assert!(long.build_from(&mut reported, quiet()).is_none());
-        add(
-            &mut reported,
-            Message::Error(ErrorType::Io(IoKind::NotFound)),
-        );
-        add(
-            &mut reported,
-            Message::Error(ErrorType::Io(IoKind::NotFound)),
-        );
-        add(&mut reported, Message::Error(ErrorType::Panic));
-        let batch = long.build_from(&mut reported, quiet()).unwrap();
+        // The shards' totals: two of one type, one panic.
+        let totals = |not_found, panics| Observed {
+            errors: vec![
+                (ErrorType::Io(IoKind::NotFound), not_found),
+                (ErrorType::Panic, panics),
+            ],
+            ..quiet()
+        };
+        let batch = long.build_from(&mut reported, totals(2, 1)).unwrap();
         assert_eq!(types(&batch), ["error"]);
         let Body::Error { errors } = &batch.events[0].body else {
             unreachable!()
@@ -311,9 +326,16 @@ mod tests {
         assert_eq!(errors.exception_types[&ErrorType::Io(IoKind::NotFound)], 2);
         assert_eq!(errors.exception_types[&ErrorType::Panic], 1);
         assert!(
-            long.build_from(&mut reported, quiet()).is_none(),
+            long.build_from(&mut reported, totals(2, 1)).is_none(),
             "errors are sent once"
         );
+        // Only what is new goes next.
+        let batch = long.build_from(&mut reported, totals(5, 1)).unwrap();
+        let Body::Error { errors } = &batch.events[0].body else {
+            unreachable!()
+        };
+        assert_eq!(errors.exception_types[&ErrorType::Io(IoKind::NotFound)], 3);
+        assert!(!errors.exception_types.contains_key(&ErrorType::Panic));
 
         // Another worker of the same process (a second `init`) shares what was reported:
         // no second session, only what is due.

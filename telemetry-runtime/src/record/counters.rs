@@ -7,11 +7,12 @@
 //! by the peak number of threads that made annotated calls, not by how many ever existed.
 //! Counters only grow; whoever reads them takes differences between snapshots.
 //!
-//! Each shard also has one slot past the callsites' for the calls in flight on its thread
-//! (`ok`: flows, `err`: tasks), raised when a call starts and lowered when it ends (on the
-//! thread it ends on: an async call may move, so one shard's count can go "below zero",
-//! while the sum over shards is right). The coarse clock's thread sums them every tick
-//! and keeps the peak, which the next batch takes ([`take_peaks`]).
+//! Each shard also counts the calls in flight on its thread (flows and tasks), raised when a
+//! call starts and lowered when it ends (on the thread it ends on: an async call may move,
+//! so one shard's count can go "below zero", while the sum over shards is right). The coarse
+//! clock's thread sums them every tick and keeps the peak, which the next batch takes
+//! ([`take_peaks`]). And it counts the error types its calls returned, by the number
+//! `error_types` gives each type: a failing call costs one more increment, never a channel.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -22,8 +23,8 @@ use std::sync::{Mutex, PoisonError};
 use crate::process;
 use crate::record::callsite::Registration;
 use crate::record::clock;
+use crate::record::error_types::{self, KINDS};
 use crate::record::outcome::CallOutcome;
-use crate::record::queue::{self, Message};
 use crate::record::registry::{registry, slot_of};
 use crate::wire::buckets::DurationBucket;
 use crate::wire::errors::ErrorType;
@@ -83,7 +84,17 @@ fn unbump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
 }
 
-type Shard = &'static [Slot];
+/// One thread's counters.
+pub(crate) struct ShardData {
+    /// One per callsite, at the callsite's slot.
+    slots: Box<[Slot]>,
+    /// Flows and tasks in flight.
+    in_flight: [AtomicU64; 2],
+    /// Errors per error type number; the last counts types past the table (`other`).
+    errors: [AtomicU64; KINDS + 1],
+}
+
+type Shard = &'static ShardData;
 
 /// Every shard ever made (summed by readers), and those whose thread has exited.
 static ALL_SHARDS: Mutex<Vec<Shard>> = Mutex::new(Vec::new());
@@ -120,9 +131,11 @@ fn acquire_shard() -> Option<Shard> {
     RELEASE
         .try_with(|release| {
             let shard = lock(&FREE_SHARDS).pop().unwrap_or_else(|| {
-                // One slot per callsite, and one for the calls in flight.
-                let slots = registry().len() + 1;
-                let shard: Shard = Box::leak((0..slots).map(|_| Slot::default()).collect());
+                let shard: Shard = Box::leak(Box::new(ShardData {
+                    slots: (0..registry().len()).map(|_| Slot::default()).collect(),
+                    in_flight: Default::default(),
+                    errors: [const { AtomicU64::new(0) }; KINDS + 1],
+                }));
                 lock(&ALL_SHARDS).push(shard);
                 shard
             });
@@ -148,9 +161,36 @@ fn with_slot(callsite: &'static Registration, f: impl FnOnce(&Slot)) {
     let Some(shard) = shard() else {
         return;
     };
-    if let Some(slot) = slot_of(callsite).and_then(|i| shard.get(i)) {
+    if let Some(slot) = slot_of(callsite).and_then(|i| shard.slots.get(i)) {
         f(slot);
     }
+}
+
+/// Counts one `error` in this thread's shard.
+#[inline(always)]
+fn count_error(error: ErrorType) {
+    if let Some(shard) = shard() {
+        bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
+    }
+}
+
+/// Errors per type since the process started, summed over every shard.
+pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
+    let mut totals = [0u64; KINDS + 1];
+    for shard in lock(&ALL_SHARDS).iter() {
+        for (total, count) in totals.iter_mut().zip(&shard.errors) {
+            *total += count.load(Relaxed);
+        }
+    }
+    let mut out: Vec<(ErrorType, u64)> = Vec::new();
+    for (i, total) in totals.into_iter().enumerate().filter(|(_, t)| *t > 0) {
+        let error = error_types::type_at(i).unwrap_or(ErrorType::Other);
+        match out.iter_mut().find(|(e, _)| *e == error) {
+            Some((_, t)) => *t += total,
+            None => out.push((error, total)),
+        }
+    }
+    out
 }
 
 /// The counter of calls of `callsite`'s kind in flight, in this thread's shard.
@@ -159,11 +199,15 @@ fn with_in_flight(callsite: &'static Registration, f: impl FnOnce(&AtomicU64)) {
     let (Some(shard), Some(cs)) = (shard(), callsite) else {
         return;
     };
-    if let Some(slot) = shard.last() {
-        f(match cs.kind {
-            Kind::Flow => &slot.ok,
-            Kind::Task => &slot.err,
-        });
+    f(&shard.in_flight[in_flight_index(cs.kind)]);
+}
+
+/// Where calls of `kind` in flight are counted in a shard.
+#[inline(always)]
+fn in_flight_index(kind: Kind) -> usize {
+    match kind {
+        Kind::Flow => 0,
+        Kind::Task => 1,
     }
 }
 
@@ -175,10 +219,8 @@ static PEAKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 pub(crate) fn sample_in_flight() {
     let (mut flows, mut tasks) = (0u64, 0u64);
     for shard in lock(&ALL_SHARDS).iter() {
-        if let Some(slot) = shard.last() {
-            flows = flows.wrapping_add(slot.ok.load(Relaxed));
-            tasks = tasks.wrapping_add(slot.err.load(Relaxed));
-        }
+        flows = flows.wrapping_add(shard.in_flight[0].load(Relaxed));
+        tasks = tasks.wrapping_add(shard.in_flight[1].load(Relaxed));
     }
     // A sum read while a call moves between threads can be off by one for an instant;
     // a "negative" total is such a moment, not a count.
@@ -279,13 +321,17 @@ fn record_enter(cs: &'static Registration) {
 #[inline(never)]
 fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
     let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
-    with_in_flight(cs, unbump);
-    with_slot(cs, |s| {
+    // One look-up of the shard for everything the call ends with.
+    let (Some(shard), Some(callsite)) = (shard(), cs) else {
+        return;
+    };
+    unbump(&shard.in_flight[in_flight_index(callsite.kind)]);
+    if let Some(s) = slot_of(cs).and_then(|i| shard.slots.get(i)) {
         bump(if outcome.is_err() { &s.err } else { &s.ok });
         bump(&s.durations[bucket.index()]);
-    });
+    }
     if let CallOutcome::Err(error) = outcome {
-        queue::push(Message::Error(error));
+        bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
     }
 }
 
@@ -350,7 +396,7 @@ fn record_unfinished(cs: &'static Registration) {
     with_in_flight(cs, unbump);
     if std::thread::panicking() {
         with_slot(cs, |s| bump(&s.panics));
-        queue::push(Message::Error(ErrorType::Panic));
+        count_error(ErrorType::Panic);
     }
 }
 
@@ -386,7 +432,7 @@ impl Counts {
 pub(crate) fn totals(callsites: usize) -> Vec<Counts> {
     let mut totals = vec![Counts::default(); callsites];
     for shard in lock(&ALL_SHARDS).iter() {
-        for (total, slot) in totals.iter_mut().zip(shard.iter()) {
+        for (total, slot) in totals.iter_mut().zip(shard.slots.iter()) {
             total.ok += slot.ok.load(Relaxed);
             total.err += slot.err.load(Relaxed);
             total.panics += slot.panics.load(Relaxed);

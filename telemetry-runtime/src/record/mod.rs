@@ -4,6 +4,7 @@
 //! - [`counters`]: each thread's shard of counters, and the call in progress;
 //! - [`clock`]: the coarse clock calls are timed by;
 //! - [`outcome`]: how a call ended, and the type of its error;
+//! - [`error_types`]: a small number for each error type seen, for the shards' error counts;
 //! - [`queue`]: the bounded queue of discrete events, towards the worker;
 //! - [`host`]: `record` and `record_command`;
 //! - [`snapshot`]: every callsite and its counters, for local display and tests.
@@ -14,6 +15,7 @@
 pub(crate) mod callsite;
 pub(crate) mod clock;
 pub(crate) mod counters;
+pub(crate) mod error_types;
 pub(crate) mod host;
 pub(crate) mod outcome;
 pub(crate) mod queue;

@@ -1,4 +1,5 @@
-//! The bounded queue of discrete events, from call sites to the worker.
+//! The bounded queue of discrete events (`cli_command`, `custom`), from the host to the
+//! worker. Errors do not go through it: they are counted in the shards (`counters.rs`).
 //!
 //! A call site never blocks on it: `try_send`, and when the queue is full the event is
 //! dropped and counted (the count is reported as `dropped_events`, the events are not). The
@@ -9,7 +10,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::wire::errors::ErrorType;
 use crate::wire::event::Body;
 
 /// How many events may wait for the worker.
@@ -18,10 +18,8 @@ pub(crate) const CAPACITY: usize = 1024;
 /// A discrete event.
 #[derive(Debug)]
 pub(crate) enum Message {
-    /// A call returned an `Err` of this type, or panicked.
-    Error(ErrorType),
     /// An event sent as it is: a `cli_command` or a `custom` event. Boxed so the queue's
-    /// slots stay small for the errors of the call path.
+    /// slots stay small.
     Event(Box<Body>),
 }
 
