@@ -8,14 +8,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::base::calendar::Date;
 use crate::base::env::{self, Switch};
 use crate::base::paths::{FileProblem, PROJECT_FILE};
 use crate::config::Config;
 use crate::consent::ci::detect_ci;
 use crate::decision::{Decision, DefaultConsent, Rule};
+use crate::files::keys::{self, Value};
 use crate::files::read::{self, ReadError, SMALL_FILE};
 use crate::files::state::StateError;
 use crate::files::store::StateStore;
@@ -133,18 +132,21 @@ pub fn recheck(config: &Config) -> Option<Decision> {
 /// file, it never hides the system one). A missing file says nothing; an unreadable one is
 /// an error, unless another file already said `disabled = true`.
 fn read_policy(config: &Config) -> Result<bool, FileProblem> {
-    #[derive(Deserialize)]
-    struct Policy {
-        #[serde(default)]
-        disabled: bool,
-    }
+    // `disabled = true`; other keys are the organisation's own and skipped.
+    let disabled = |text: &str| -> Option<bool> {
+        let pairs = keys::parse(text).ok()?;
+        match pairs.iter().find(|(k, _)| k == "disabled").map(|(_, v)| v) {
+            None => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => None,
+        }
+    };
     let mut result = Ok(false);
     for path in config.policy_files() {
         let read = match read::read(&path, SMALL_FILE) {
             Ok(bytes) => std::str::from_utf8(&bytes)
                 .ok()
-                .and_then(|text| toml::from_str::<Policy>(text).ok())
-                .map(|p| p.disabled)
+                .and_then(disabled)
                 .ok_or(FileProblem::Invalid),
             Err(ReadError::Missing) => Ok(false),
             Err(e) => Err(e.problem()),

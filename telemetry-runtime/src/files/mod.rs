@@ -11,6 +11,7 @@
 //! Uses `wire` and `base`. Never writes while consent is off, except what the user asked for
 //! (`enable`, `disable`, `reset`, the prompt).
 
+pub(crate) mod keys;
 pub(crate) mod lock;
 pub(crate) mod private;
 pub(crate) mod read;

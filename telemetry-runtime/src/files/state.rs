@@ -3,50 +3,101 @@
 use std::fmt;
 use std::io;
 
-use serde::{Deserialize, Serialize};
-
 use crate::base::calendar::Date;
 use crate::base::paths::ConfigDirError;
 use crate::base::random;
 use crate::decision::Identity;
+use crate::files::keys::{self, Value};
 
 /// The contents of `telemetry_state.toml`. Dates only, never times.
 ///
 /// ```
 /// use telemetry::consent::State;
 ///
-/// let state: State = toml::from_str("enabled = true\nprompted = true").unwrap();
+/// let state = State::from_file_text("enabled = true\nprompted = true").unwrap();
 /// assert_eq!(state.enabled, Some(true));
 /// assert_eq!(state.installation_id, None);
 /// // An installation id must be a UUID: anything else makes the file corrupt.
-/// assert!(toml::from_str::<State>("installation_id = \"me\"").is_err());
+/// assert!(State::from_file_text("installation_id = \"me\"").is_none());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct State {
     /// The user's decision, absent if none.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// Whether the first-run prompt was shown in this environment.
     pub prompted: bool,
     /// When the prompt was shown.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub prompt_date: Option<Date>,
     /// When the decision was last changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_date: Option<Date>,
     /// Random UUID v4, created only once the user consented. Parsed as a UUID, so a
     /// hand-edited value can never be shown or sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub installation_id: Option<uuid::Uuid>,
     /// When a batch was last sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_sent: Option<Date>,
     /// The consent version a "yes" was given for, when above 1 (absent: version 1, or no
     /// "yes"). A host raises its version when it starts collecting something new; a "yes"
     /// for a lower one no longer counts.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_version: Option<u32>,
+}
+
+impl State {
+    /// The state a file's text holds (`key = value` lines, `files/keys.rs`); `None` if it
+    /// is not one: a value of the wrong type, a date or UUID that does not parse, a key
+    /// twice. Keys it does not know are skipped, so a newer version's file still reads.
+    pub fn from_file_text(text: &str) -> Option<State> {
+        let mut state = State::default();
+        for (key, value) in keys::parse(text).ok()? {
+            let date = |v: &Value| match v {
+                Value::Str(s) => s.parse::<Date>().ok(),
+                _ => None,
+            };
+            match (key.as_str(), &value) {
+                ("enabled", Value::Bool(b)) => state.enabled = Some(*b),
+                ("prompted", Value::Bool(b)) => state.prompted = *b,
+                ("prompt_date", v) => state.prompt_date = Some(date(v)?),
+                ("decision_date", v) => state.decision_date = Some(date(v)?),
+                ("last_sent", v) => state.last_sent = Some(date(v)?),
+                ("installation_id", Value::Str(s)) => {
+                    state.installation_id = Some(uuid::Uuid::parse_str(s).ok()?);
+                }
+                ("consent_version", Value::Int(n)) => {
+                    state.consent_version = Some(u32::try_from(*n).ok()?);
+                }
+                ("enabled" | "prompted" | "installation_id" | "consent_version", _) => {
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        Some(state)
+    }
+
+    /// The file's text for this state; what is absent is left out.
+    pub fn to_file_text(&self) -> String {
+        let date = |d: &Option<Date>| d.map(|d| Value::Str(d.to_string()));
+        let fields: [(&str, Option<Value>); 7] = [
+            ("enabled", self.enabled.map(Value::Bool)),
+            ("prompted", Some(Value::Bool(self.prompted))),
+            ("prompt_date", date(&self.prompt_date)),
+            ("decision_date", date(&self.decision_date)),
+            (
+                "installation_id",
+                self.installation_id
+                    .map(|id| Value::Str(id.hyphenated().to_string())),
+            ),
+            ("last_sent", date(&self.last_sent)),
+            (
+                "consent_version",
+                self.consent_version.map(|v| Value::Int(u64::from(v))),
+            ),
+        ];
+        let present: Vec<(&str, Value)> = fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect();
+        keys::write(&present)
+    }
 }
 
 impl State {

@@ -99,7 +99,7 @@ impl StateStore {
         match read::read(&self.state_path(), SMALL_FILE) {
             Ok(bytes) => std::str::from_utf8(&bytes)
                 .ok()
-                .and_then(|text| toml::from_str(text).ok())
+                .and_then(State::from_file_text)
                 .ok_or(corrupt),
             Err(ReadError::Missing) => Ok(State::default()),
             Err(ReadError::Problem(_)) => Err(corrupt),
@@ -230,8 +230,7 @@ impl StateStore {
 
     /// Writes `state` atomically over the state file.
     fn write(&self, state: &State) -> Result<(), StateError> {
-        let text =
-            toml::to_string(state).map_err(|_| StateError::Io(io::ErrorKind::InvalidData))?;
+        let text = state.to_file_text();
         let mut bytes = b"# Telemetry consent of this user. See `telemetry status`.\n".to_vec();
         bytes.extend_from_slice(text.as_bytes());
         Ok(private::replace(&self.state_path(), &bytes)?)
