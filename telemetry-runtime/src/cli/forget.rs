@@ -31,8 +31,10 @@ fn stored(config: &Config, err: &mut dyn Write) -> io::Result<Result<State, u8>>
     }
 }
 
-pub(super) fn disable_and_delete(
+/// `disable --delete-data` (`reset` false) or `reset --delete-data` (`reset` true).
+pub(super) fn forget_and_delete(
     config: &Config,
+    reset: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<u8> {
@@ -40,47 +42,34 @@ pub(super) fn disable_and_delete(
         Ok(state) => state,
         Err(code) => return Ok(code),
     };
-    let code = super::decide(config, false, out, err)?;
+    let code = if reset {
+        super::reset(config, out, err)?
+    } else {
+        super::decide(config, false, out, err)?
+    };
     if code != 0 {
         return Ok(code);
     }
     let Some(id) = state.installation_id.map(|id| id.to_string()) else {
         return no_id(out);
     };
-    // Forgotten first: whatever happens to the request (or to our output), it is not used
-    // again. The collector is asked to delete what it holds under it.
-    let forgotten = config
-        .state_dir()
-        .map_err(StateError::from)
-        .and_then(|dir| {
-            StateStore::new(dir).update(config.clock.today(), How::Cli, |s| {
-                s.installation_id = None;
-                Ok(())
-            })
-        });
-    if let Err(e) = forgotten {
-        writeln!(err, "error: could not forget the installation ID: {e}")?;
+    // `reset` forgot the id already; `disable` keeps it, so it is forgotten here, before
+    // the request: whatever happens to the request (or to our output), it is not used again.
+    if !reset {
+        let forgotten = config
+            .state_dir()
+            .map_err(StateError::from)
+            .and_then(|dir| {
+                StateStore::new(dir).update(config.clock.today(), How::Cli, |s| {
+                    s.installation_id = None;
+                    Ok(())
+                })
+            });
+        if let Err(e) = forgotten {
+            writeln!(err, "error: could not forget the installation ID: {e}")?;
+        }
     }
     ask(config, &id, &state, out)
-}
-
-pub(super) fn reset_and_delete(
-    config: &Config,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> io::Result<u8> {
-    let state = match stored(config, err)? {
-        Ok(state) => state,
-        Err(code) => return Ok(code),
-    };
-    let code = super::reset(config, out, err)?;
-    if code != 0 {
-        return Ok(code);
-    }
-    match state.installation_id.map(|id| id.to_string()) {
-        Some(id) => ask(config, &id, &state, out),
-        None => no_id(out),
-    }
 }
 
 fn no_id(out: &mut dyn Write) -> io::Result<u8> {

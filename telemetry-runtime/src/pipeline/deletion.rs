@@ -29,6 +29,9 @@ pub(crate) enum Deletion {
     Nowhere(&'static str),
 }
 
+const NOT_ALLOWED: &str = "the endpoint is not one batches may be sent to";
+const FILE_ENDPOINT: &str = "a file endpoint has no collector to ask";
+
 /// Where the deletion request for `id` goes: `Config::deletion_endpoint` with `{id}`
 /// replaced, or the batch endpoint with its last path segment replaced by
 /// `installations/<id>` (its query and fragment dropped): `https://t.example/v1/batch` →
@@ -40,12 +43,11 @@ pub(crate) fn deletion_url(config: &Config, id: &str) -> Result<String, &'static
     let endpoint = config
         .effective_endpoint()
         .ok_or("no endpoint is configured")?;
-    let base = endpoint.split(['?', '#']).next().unwrap_or_default();
-    let (scheme, rest) = base.split_once("://").ok_or("the endpoint is not a URL")?;
-    let path_start = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(path_start);
-    let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
-    Ok(format!("{scheme}://{authority}{dir}/installations/{id}"))
+    let url = Endpoint::parse(&endpoint)
+        .map_err(|_| NOT_ALLOWED)?
+        .url()
+        .ok_or(FILE_ENDPOINT)?;
+    Ok(url.sibling(&format!("installations/{id}")))
 }
 
 /// Sends the deletion request for installation `id`, within the config's flush timeout.
@@ -55,10 +57,10 @@ pub(crate) fn request_deletion(config: &Config, id: &str) -> Deletion {
         Err(why) => return Deletion::Nowhere(why),
     };
     let Ok(endpoint) = Endpoint::parse(&url) else {
-        return Deletion::Nowhere("the endpoint is not one batches may be sent to");
+        return Deletion::Nowhere(NOT_ALLOWED);
     };
     let Some(http) = endpoint.url() else {
-        return Deletion::Nowhere("a file endpoint has no collector to ask");
+        return Deletion::Nowhere(FILE_ENDPOINT);
     };
     let options = TransportOptions::for_config(config);
     #[cfg(feature = "https")]

@@ -101,13 +101,26 @@ impl HttpUrl {
     /// The URL a request goes to, user info and query included (what a host transport is
     /// given); unlike [`Display`](fmt::Display), which hides them.
     pub(crate) fn to_request_url(&self) -> String {
+        format!("{}{}", self.origin(), self.target)
+    }
+
+    /// This URL with its last path segment replaced by `segment`, its query dropped:
+    /// `https://t.example/v1/batch?k=v` → `https://t.example/v1/<segment>`.
+    pub(crate) fn sibling(&self, segment: &str) -> String {
+        let path = &self.target[..self.path_len];
+        let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+        format!("{}{dir}/{segment}", self.origin())
+    }
+
+    /// `scheme://[userinfo@]host[:port]`.
+    fn origin(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };
         let userinfo = self
             .userinfo
             .as_deref()
             .map(|u| format!("{u}@"))
             .unwrap_or_default();
-        format!("{scheme}://{userinfo}{}{}", self.host_header(), self.target)
+        format!("{scheme}://{userinfo}{}", self.host_header())
     }
 }
 

@@ -166,12 +166,19 @@ fn with_slot(callsite: &'static Registration, f: impl FnOnce(&Slot)) {
     }
 }
 
-/// Counts one `error` in this thread's shard.
+/// Counts one `error` in `shard`.
 #[inline(always)]
-fn count_error(error: ErrorType) {
-    if let Some(shard) = shard() {
-        bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
-    }
+fn count_error(shard: Shard, error: ErrorType) {
+    bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
+}
+
+/// A call of `callsite` ends on this thread: one look-up of the shard, which lowers the
+/// calls in flight and gives the callsite's slot for whatever else the ending counts.
+#[inline(always)]
+fn end_call(callsite: &'static Registration) -> Option<(Shard, Option<&'static Slot>)> {
+    let (shard, cs) = (shard()?, (*callsite)?);
+    unbump(&shard.in_flight[in_flight_index(cs.kind)]);
+    Some((shard, slot_of(callsite).and_then(|i| shard.slots.get(i))))
 }
 
 /// Errors per type since the process started, summed over every shard.
@@ -191,15 +198,6 @@ pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
         }
     }
     out
-}
-
-/// The counter of calls of `callsite`'s kind in flight, in this thread's shard.
-#[inline(always)]
-fn with_in_flight(callsite: &'static Registration, f: impl FnOnce(&AtomicU64)) {
-    let (Some(shard), Some(cs)) = (shard(), callsite) else {
-        return;
-    };
-    f(&shard.in_flight[in_flight_index(cs.kind)]);
 }
 
 /// Where calls of `kind` in flight are counted in a shard.
@@ -315,23 +313,23 @@ impl Call {
 
 #[inline(never)]
 fn record_enter(cs: &'static Registration) {
-    with_in_flight(cs, bump);
+    if let (Some(shard), Some(callsite)) = (shard(), cs) {
+        bump(&shard.in_flight[in_flight_index(callsite.kind)]);
+    }
 }
 
 #[inline(never)]
 fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
     let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
-    // One look-up of the shard for everything the call ends with.
-    let (Some(shard), Some(callsite)) = (shard(), cs) else {
+    let Some((shard, slot)) = end_call(cs) else {
         return;
     };
-    unbump(&shard.in_flight[in_flight_index(callsite.kind)]);
-    if let Some(s) = slot_of(cs).and_then(|i| shard.slots.get(i)) {
+    if let Some(s) = slot {
         bump(if outcome.is_err() { &s.err } else { &s.ok });
         bump(&s.durations[bucket.index()]);
     }
     if let CallOutcome::Err(error) = outcome {
-        bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
+        count_error(shard, error);
     }
 }
 
@@ -342,12 +340,11 @@ fn record_retry(cs: &'static Registration) {
 
 #[inline(never)]
 fn record_cache_hit(cs: &'static Registration) {
-    with_in_flight(cs, unbump);
-    with_slot(cs, |s| {
+    if let Some((_, Some(s))) = end_call(cs) {
         bump(&s.cache_hits);
         bump(&s.ok);
         bump(&s.durations[DurationBucket::Under1s.index()]);
-    });
+    }
 }
 
 #[inline(never)]
@@ -393,10 +390,14 @@ impl Drop for Call {
 #[inline(never)]
 fn record_unfinished(cs: &'static Registration) {
     // Ended either way: a panic, or an async call dropped before it completed.
-    with_in_flight(cs, unbump);
+    let Some((shard, slot)) = end_call(cs) else {
+        return;
+    };
     if std::thread::panicking() {
-        with_slot(cs, |s| bump(&s.panics));
-        count_error(ErrorType::Panic);
+        if let Some(s) = slot {
+            bump(&s.panics);
+        }
+        count_error(shard, ErrorType::Panic);
     }
 }
 
