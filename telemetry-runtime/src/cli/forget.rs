@@ -43,9 +43,9 @@ pub(super) fn forget_and_delete(
         Err(code) => return Ok(code),
     };
     let code = if reset {
-        super::reset(config, out, err)?
+        super::change::reset(config, out, err)?
     } else {
-        super::decide(config, false, out, err)?
+        super::change::decide(config, false, out, err)?
     };
     if code != 0 {
         return Ok(code);

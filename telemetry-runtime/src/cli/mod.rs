@@ -4,6 +4,7 @@
 //!
 //! This is the top layer but `init`: it may use every layer below (ARCHITECTURE.md).
 
+mod change;
 #[cfg(feature = "clap")]
 pub mod clap;
 mod forget;
@@ -17,9 +18,6 @@ use std::process::ExitCode;
 
 use crate::base::paths::env_prefix;
 use crate::config::Config;
-use crate::consent::change;
-use crate::consent::rules;
-use crate::files::state::How;
 
 pub use status::{Status, status_of};
 
@@ -80,10 +78,10 @@ where
         [] | ["help" | "--help" | "-h"] => usage(app, out).map(|()| 0),
         ["status"] => status::status(config, false, out),
         ["status", "--json"] => status::status(config, true, out),
-        ["enable"] => decide(config, true, out, err),
-        ["disable"] => decide(config, false, out, err),
+        ["enable"] => change::decide(config, true, out, err),
+        ["disable"] => change::decide(config, false, out, err),
         ["disable", "--delete-data"] => forget::forget_and_delete(config, false, out, err),
-        ["reset"] => reset(config, out, err),
+        ["reset"] => change::reset(config, out, err),
         ["reset", "--delete-data"] => forget::forget_and_delete(config, true, out, err),
         ["preview"] => preview::preview(config, out, err),
         ["log"] => sent::log(config, false, out, err),
@@ -151,54 +149,4 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
         out,
         "DO_NOT_TRACK=1 or {prefix}_DISABLE_TELEMETRY=1 turns telemetry off, whatever was decided."
     )
-}
-
-pub(super) fn decide(
-    config: &Config,
-    on: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> io::Result<u8> {
-    match change::record(config, on, How::Cli) {
-        Ok(change) => {
-            if on {
-                writeln!(out, "Telemetry enabled. Thank you!")?;
-                if let Some(id) = &change.new.installation_id {
-                    writeln!(out, "Installation ID: {id}")?;
-                }
-            } else {
-                writeln!(out, "Telemetry disabled. Nothing will be sent from here.")?;
-            }
-            let now = rules::resolve(config);
-            if now.enabled != on {
-                let state = if now.enabled { "on" } else { "off" };
-                writeln!(
-                    out,
-                    "Note: telemetry stays {state} here; decided by: {}",
-                    now.rule
-                )?;
-            }
-            Ok(0)
-        }
-        Err(e) => {
-            writeln!(err, "error: could not record your decision: {e}")?;
-            Ok(1)
-        }
-    }
-}
-
-pub(super) fn reset(config: &Config, out: &mut dyn Write, err: &mut dyn Write) -> io::Result<u8> {
-    match change::reset_with(config) {
-        Ok(_) => {
-            writeln!(
-                out,
-                "Telemetry reset: the installation ID and your decision are forgotten."
-            )?;
-            Ok(0)
-        }
-        Err(e) => {
-            writeln!(err, "error: could not reset: {e}")?;
-            Ok(1)
-        }
-    }
 }

@@ -12,6 +12,7 @@ use crate::wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
 use crate::wire::command::MASK;
 use crate::wire::errors::ErrorType;
 use crate::wire::event::{Environment, SCHEMA_VERSION};
+use crate::wire::features::why_sent;
 use crate::wire::json::{Json, ToJson};
 use crate::wire::samples::{sample_batch, samples};
 
@@ -67,21 +68,6 @@ const WHY: &[(&str, &str)] = &[
         "integrations",
         "Which optional parts of the host are in use, as the host declared them.",
     ),
-    (
-        "features.flow_decorator",
-        "Whether the host uses `#[flow]`.",
-    ),
-    (
-        "features.task_decorator",
-        "Whether the host uses `#[task]`.",
-    ),
-    ("features.async_tasks", "Whether annotated fns are `async`."),
-    ("features.methods", "Whether annotated fns are methods."),
-    ("features.generics", "Whether annotated fns are generic."),
-    ("features.retries", "Whether `retries` is used."),
-    ("features.retry_delay", "Whether `retry_delay_ms` is used."),
-    ("features.caching", "Whether `cache` is used."),
-    ("features.cache_ttl", "Whether `cache_ttl_secs` is used."),
     (
         "metrics.flows_defined",
         "How many `#[flow]` fns the binary has.",
@@ -148,11 +134,14 @@ const WHY: &[(&str, &str)] = &[
     ),
 ];
 
-/// Why a field is sent: from [`WHY`], or, for the duration and concurrency buckets, from the
-/// buckets themselves.
+/// Why a field is sent: from [`WHY`], or, for the feature flags, the duration and the
+/// concurrency buckets, from their own tables.
 fn why(path: &str) -> Option<String> {
     if let Some((_, why)) = WHY.iter().find(|(p, _)| *p == path) {
         return Some((*why).to_owned());
+    }
+    if let Some(key) = path.strip_prefix("features.") {
+        return why_sent(key).map(str::to_owned);
     }
     if let Some((runs, label)) = path
         .strip_prefix("metrics.")

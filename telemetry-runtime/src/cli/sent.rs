@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use crate::config::Config;
 use crate::files::sent_log::{self, MAX_ENTRIES};
+use crate::wire::json::Json;
 
 pub(super) fn log(
     config: &Config,
@@ -28,23 +29,18 @@ pub(super) fn log(
         },
     };
     if json {
-        // Each batch is embedded as it was sent: it is JSON our own types wrote (the
-        // record keeps nothing else), so the output is JSON byte for byte around it.
-        out.write_all(b"{\"batches\":[")?;
-        for (i, entry) in entries.iter().enumerate() {
-            if i > 0 {
-                out.write_all(b",")?;
-            }
-            write!(
-                out,
-                "{{\"sent_hour\":\"{}\",\"bytes\":{},\"batch\":",
-                entry.hour,
-                entry.body.len()
-            )?;
-            out.write_all(&entry.body)?;
-            out.write_all(b"}")?;
-        }
-        out.write_all(b"]}\n")?;
+        // Each batch is JSON our own types wrote (the record keeps nothing else), so it
+        // reads back into the same values and is written out again as it was sent.
+        let batches = entries.iter().filter_map(|entry| {
+            let batch = Json::parse(std::str::from_utf8(&entry.body).ok()?)?;
+            Some(Json::object([
+                ("sent_hour", Json::str(entry.hour.as_str())),
+                ("bytes", Json::Int(entry.body.len() as u64)),
+                ("batch", batch),
+            ]))
+        });
+        let all = Json::object([("batches", Json::Array(batches.collect()))]);
+        writeln!(out, "{}", all.compact())?;
         return Ok(0);
     }
     if entries.is_empty() {

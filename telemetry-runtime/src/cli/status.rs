@@ -26,7 +26,6 @@ pub struct Status {
     pub session_id: String,
     /// When a batch was last sent.
     pub last_sent: Option<String>,
-    /// Where batches go.
     /// Where batches go, without user info, query or fragment (they may hold tokens); an
     /// endpoint that is not allowed is shown as why, not as given.
     pub endpoint: Option<String>,

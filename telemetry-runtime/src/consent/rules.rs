@@ -7,6 +7,7 @@
 //! are cheap and re-checked while the process runs: see [`recheck`] and `init`.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::base::calendar::Date;
 use crate::base::env::{self, Switch};
@@ -143,14 +144,20 @@ fn read_policy(config: &Config) -> Result<bool, FileProblem> {
     };
     let mut result = Ok(false);
     for path in config.policy_files() {
-        let read = match read::read(&path, SMALL_FILE) {
-            Ok(bytes) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(disabled)
-                .ok_or(FileProblem::Invalid),
-            Err(ReadError::Missing) => Ok(false),
-            Err(e) => Err(e.problem()),
-        };
+        // How it looks before it is read: a change made while reading shows next time.
+        let before = looks(&path);
+        let read = remembered_policy(&path, before).unwrap_or_else(|| {
+            let read = match read::read(&path, SMALL_FILE) {
+                Ok(bytes) => std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(disabled)
+                    .ok_or(FileProblem::Invalid),
+                Err(ReadError::Missing) => Ok(false),
+                Err(e) => Err(e.problem()),
+            };
+            remember_policy(&path, before, read);
+            read
+        });
         match read {
             Ok(true) => return Ok(true),
             Ok(false) => {}
@@ -158,6 +165,49 @@ fn read_policy(config: &Config) -> Result<bool, FileProblem> {
         }
     }
     result
+}
+
+/// What a policy file looked like when it was read: its modified time, length and (on
+/// Unix) inode, as cheap a look as there is.
+type Looks = (Option<std::time::SystemTime>, u64, u64);
+
+/// What a policy file said: `disabled = true` or not, or why it could not be read.
+type Said = Result<bool, FileProblem>;
+
+/// Every policy file read by this process, with how it looked and what it said: the
+/// re-checks before every send and every retry read a file again only when it changed.
+static POLICIES_READ: Mutex<Vec<(PathBuf, Looks, Said)>> = Mutex::new(Vec::new());
+
+fn looks(path: &Path) -> Option<Looks> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((meta.modified().ok(), meta.len(), inode))
+}
+
+/// What `path` said when last read, if it still looks the same.
+fn remembered_policy(path: &Path, now: Option<Looks>) -> Option<Said> {
+    let now = now?;
+    let read = POLICIES_READ.lock().unwrap_or_else(PoisonError::into_inner);
+    read.iter()
+        .find(|(p, seen, _)| p == path && *seen == now)
+        .map(|(_, _, said)| *said)
+}
+
+fn remember_policy(path: &Path, looked: Option<Looks>, said: Said) {
+    let Some(now) = looked else {
+        return; // missing: nothing to remember, and looking again is cheap
+    };
+    let mut read = POLICIES_READ.lock().unwrap_or_else(PoisonError::into_inner);
+    read.retain(|(p, _, _)| p != path);
+    // A host passes at most a few policy files; the bound only keeps a test process with a
+    // file per test from growing the list without end.
+    if read.len() >= 16 {
+        read.drain(..1);
+    }
+    read.push((path.to_owned(), now, said));
 }
 
 /// What the `.telemetry` that applies here says.

@@ -395,6 +395,31 @@ fn the_policy_file_comes_from_the_environment_too() {
     assert_eq!(resolve_inner(&config, false).rule.number(), 8);
 }
 
+/// The re-checks before every send read a policy file again only when it changed: a file
+/// rewritten to the same length and modified time is not read again (which is how this
+/// test can tell), one that changed is.
+#[test]
+fn a_policy_file_is_read_again_only_when_it_changed() {
+    let s = setup(&[User(true)]);
+    let policy = s.config.resolved_policy_file().unwrap();
+    fs::write(&policy, "disabled = true\n").unwrap();
+    assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
+    let modified = fs::metadata(&policy).unwrap().modified().unwrap();
+    // Same length, same time, same file: taken as unchanged.
+    let file = fs::OpenOptions::new().write(true).open(&policy).unwrap();
+    std::io::Write::write_all(&mut &file, b"disabled = 1234\n").unwrap();
+    file.set_modified(modified).unwrap();
+    assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
+    // Changed: read again, and now it is a bad file.
+    fs::write(&policy, "disabled = maybe\n").unwrap();
+    assert_eq!(
+        recheck(&s.config).unwrap().rule,
+        Rule::PolicyUnreadable(FileProblem::Invalid)
+    );
+    fs::write(&policy, "disabled = false\n").unwrap();
+    assert_eq!(recheck(&s.config), None);
+}
+
 #[test]
 fn the_variable_cannot_hide_the_system_policy_file() {
     let s = setup(&[User(true), Policy]);

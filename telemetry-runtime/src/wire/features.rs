@@ -1,8 +1,8 @@
 //! Which features an annotated fn uses, and the `features` object of the `usage` event.
 //!
 //! [`FEATURES`] is the one table: every flag the macros can set, the name it shows under in
-//! `Debug`, and the key it is sent under (or none). The callsite flags, the wire's
-//! `features` object, the spool check and the schema table are all read off it, so a new
+//! `Debug`, the key it is sent under (or none) and why. The callsite flags, the wire's
+//! `features` object, the spool check and the schema document are all read off it, so a new
 //! feature is one constant and one row here, plus the macro that sets it.
 
 use std::fmt;
@@ -91,29 +91,73 @@ pub(crate) struct FeatureRow {
     pub(crate) flag: Features,
     /// Shown by `Debug`.
     pub(crate) name: &'static str,
-    /// The key in the `usage` event's `features` object; `None`: not sent.
-    pub(crate) wire_key: Option<&'static str>,
+    /// The key in the `usage` event's `features` object and why it is sent (the schema
+    /// document's "why" column); `None`: not sent.
+    pub(crate) sent: Option<(&'static str, &'static str)>,
 }
 
-const fn row(flag: Features, name: &'static str, wire_key: Option<&'static str>) -> FeatureRow {
-    FeatureRow {
-        flag,
-        name,
-        wire_key,
-    }
+const fn row(
+    flag: Features,
+    name: &'static str,
+    sent: Option<(&'static str, &'static str)>,
+) -> FeatureRow {
+    FeatureRow { flag, name, sent }
 }
 
 /// Every flag, in the order shown and sent.
 pub(crate) const FEATURES: [FeatureRow; 8] = [
-    row(Features::ASYNC, "async", Some("async_tasks")),
-    row(Features::METHOD, "method", Some("methods")),
-    row(Features::GENERIC, "generic", Some("generics")),
+    row(
+        Features::ASYNC,
+        "async",
+        Some(("async_tasks", "Whether annotated fns are `async`.")),
+    ),
+    row(
+        Features::METHOD,
+        "method",
+        Some(("methods", "Whether annotated fns are methods.")),
+    ),
+    row(
+        Features::GENERIC,
+        "generic",
+        Some(("generics", "Whether annotated fns are generic.")),
+    ),
     row(Features::IMPL_TRAIT_ARG, "impl_trait_arg", None),
-    row(Features::RETRIES, "retries", Some("retries")),
-    row(Features::RETRY_DELAY, "retry_delay", Some("retry_delay")),
-    row(Features::CACHE, "cache", Some("caching")),
-    row(Features::CACHE_TTL, "cache_ttl", Some("cache_ttl")),
+    row(
+        Features::RETRIES,
+        "retries",
+        Some(("retries", "Whether `retries` is used.")),
+    ),
+    row(
+        Features::RETRY_DELAY,
+        "retry_delay",
+        Some(("retry_delay", "Whether `retry_delay_ms` is used.")),
+    ),
+    row(
+        Features::CACHE,
+        "cache",
+        Some(("caching", "Whether `cache` is used.")),
+    ),
+    row(
+        Features::CACHE_TTL,
+        "cache_ttl",
+        Some(("cache_ttl", "Whether `cache_ttl_secs` is used.")),
+    ),
 ];
+
+/// The two keys of the `features` object that are not flags, and why each is sent.
+pub(crate) const DECORATORS: [(&str, &str); 2] = [
+    ("flow_decorator", "Whether the host uses `#[flow]`."),
+    ("task_decorator", "Whether the host uses `#[task]`."),
+];
+
+/// Why the `features` object's `key` is sent, read off [`DECORATORS`] and [`FEATURES`].
+pub(crate) fn why_sent(key: &str) -> Option<&'static str> {
+    DECORATORS
+        .into_iter()
+        .chain(FEATURES.iter().filter_map(|row| row.sent))
+        .find(|(k, _)| *k == key)
+        .map(|(_, why)| why)
+}
 
 /// Which features the host's binary uses: whether any annotated fn is a flow, a task, and
 /// has each flag. Sent as `features` in the `usage` event, one boolean per key.
@@ -139,13 +183,11 @@ impl FeatureUse {
 
 impl ToJson for FeatureUse {
     fn to_json(&self) -> Json {
-        let decorators = [
-            ("flow_decorator", self.flows),
-            ("task_decorator", self.tasks),
-        ];
+        let [(flows, _), (tasks, _)] = DECORATORS;
+        let decorators = [(flows, self.flows), (tasks, self.tasks)];
         let flags = FEATURES
             .iter()
-            .filter_map(|row| Some((row.wire_key?, self.flags.contains(row.flag))));
+            .filter_map(|row| Some((row.sent?.0, self.flags.contains(row.flag))));
         Json::object(
             decorators
                 .into_iter()
