@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""What annotating costs at compile time: `benches/compile_time.py [N]`.
+"""What annotating costs at compile time: `benches/compile_time.py [N] [--parts]`.
 
 Generates a library crate of N functions (700 by default) in the shapes real crates have
 (free fns, `Result`-returning fns, methods, generic fns, `async fn`s), once with every fn
 annotated `#[telemetry::task]` and once without, both depending on the facade. Dependencies
-are built first; then only the crate itself is rebuilt (`touch src/lib.rs`), three times for
-`cargo build --release` and three times for `cargo check`, and the medians are printed with
-the annotated/plain ratio. The README's "Compile time" figures come from here.
+are built first; then only the crate itself is rebuilt (`touch src/lib.rs`), five times for
+`cargo build --release` and five times for `cargo check`, the crates taking turns, and the
+medians are printed with the ratio to the plain crate. The README's "Compile time" figures
+come from here.
+
+With `--parts`, three more crates show where the time goes. Each holds the expansion written
+out (what `cargo expand` shows), so the attribute itself never runs, with one part left out:
+
+- `expanded`: the whole expansion;
+- `no descriptor`: without the `static` descriptor of each fn (all point to one shared one);
+- `no classification`: without `outcome!`, which finds the error type of a returned `Err`;
+- `guard only`: every fn's body in place after the guard, with the shared descriptor: no
+  wrapping closure or `async` block, no classification.
 """
 
 import os
@@ -18,70 +28,84 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 700
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+N = int(ARGS[0]) if ARGS else 700
+PARTS = "--parts" in sys.argv
 RUNS = 5
 WORK = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "compile-time"
+P = "::telemetry::__private"
 
 
-def fns(annotated: bool) -> str:
-    attr = "#[telemetry::task]\n" if annotated else ""
+def shapes():
+    """Every fn: (signature, name, feature flags, how its body runs, body, return type)."""
+    # A fifth of the fns are methods, inside one impl block (marked by `self`).
+    for i in range(0, N, 5):
+        yield (f"pub fn get_{i}(&mut self, key: u64) -> Option<&String>", f"get_{i}", ["METHOD"],
+               "in_place", f"self.hits += 1;\n    self.items.get(&(key ^ {i}))", "Option<&String>")
+    for i in range(N):
+        kind = i % 5
+        if kind == 1:
+            yield (f"pub fn add_{i}(a: u64, b: u64) -> u64", f"add_{i}", [], "in_place",
+                   f"a.wrapping_mul({i}).wrapping_add(b).rotate_left(3)", "u64")
+        elif kind == 2:
+            yield (f"pub fn parse_{i}(text: &str) -> Result<u64, Error>", f"parse_{i}", [], "closure",
+                   f"let n: u64 = text.trim().parse().map_err(|_| Error(text.to_string()))?;\n"
+                   f"    if n > {i} {{ return Err(Error(\"too large\".into())); }}\n    Ok(n * 2)",
+                   "Result<u64, Error>")
+        elif kind == 3:
+            yield (f"pub fn largest_{i}<T: PartialOrd + Copy>(items: &[T]) -> Option<T>", f"largest_{i}",
+                   ["GENERIC"], "in_place",
+                   "let mut best = *items.first()?;\n"
+                   "    for &item in items { if item > best { best = item; } }\n    Some(best)",
+                   "Option<T>")
+        elif kind == 4:
+            yield (f"pub async fn fetch_{i}(id: u64) -> Result<Vec<u8>, Error>", f"fetch_{i}", ["ASYNC"],
+                   "async", f"if id == {i} {{ return Err(Error(\"missing\".into())); }}\n"
+                   "    Ok(id.to_le_bytes().to_vec())", "Result<Vec<u8>, Error>")
+
+
+def written_out(name, flags, how, body, ret, part):
+    """The body of one fn as the attribute expands it, less what `part` leaves out."""
+    own = part not in ("no descriptor", "guard only")
+    site = f'{P}::callsite!(Task, "{name}", [{", ".join(flags)}]);\n    ' if own else ""
+    cs = "&__TELEMETRY_CALLSITE" if own else "&SHARED"
+    if how == "in_place" or part == "guard only":
+        return f"{site}let __telemetry_call = {P}::scope({cs});\n    {body}"
+    outcome = f"{P}::CallOutcome::Ok" if part == "no classification" else f"{P}::outcome!(__telemetry_result)"
+    if how == "closure":
+        run = f"{P}::run(move || -> {ret} {{\n    {body}\n    }})"
+    else:
+        run = f"{P}::typed::<{ret}, _>(async move {{\n    {body}\n    }}).await"
+    return (f"{site}let __telemetry_call = {P}::enter({cs});\n    let __telemetry_result = {run};\n"
+            f"    __telemetry_call.finish({outcome});\n    __telemetry_result")
+
+
+def fns(variant: str) -> str:
     out = [
         "#![allow(dead_code, clippy::all)]",
         "use std::collections::HashMap;",
         "#[derive(Debug)] pub struct Error(pub String);",
         "pub struct Store { items: HashMap<u64, String>, hits: u64 }",
-        "impl Store {",
     ]
-    # A fifth of the fns are methods, inside one impl block.
-    for i in range(0, N, 5):
-        out.append(
-            f"""{attr}pub fn get_{i}(&mut self, key: u64) -> Option<&String> {{
-    self.hits += 1;
-    self.items.get(&(key ^ {i}))
-}}"""
-        )
-    out.append("}")
-    for i in range(N):
-        kind = i % 5
-        if kind == 0:
-            continue  # a method, above
-        if kind == 1:
-            out.append(
-                f"""{attr}pub fn add_{i}(a: u64, b: u64) -> u64 {{
-    a.wrapping_mul({i}).wrapping_add(b).rotate_left(3)
-}}"""
-            )
-        elif kind == 2:
-            out.append(
-                f"""{attr}pub fn parse_{i}(text: &str) -> Result<u64, Error> {{
-    let n: u64 = text.trim().parse().map_err(|_| Error(text.to_string()))?;
-    if n > {i} {{ return Err(Error("too large".into())); }}
-    Ok(n * 2)
-}}"""
-            )
-        elif kind == 3:
-            out.append(
-                f"""{attr}pub fn largest_{i}<T: PartialOrd + Copy>(items: &[T]) -> Option<T> {{
-    let mut best = *items.first()?;
-    for &item in items {{ if item > best {{ best = item; }} }}
-    Some(best)
-}}"""
-            )
+    if variant in ("no descriptor", "guard only"):
+        out.append(f'static SHARED: {P}::Callsite = {P}::Callsite::new({P}::Kind::Task, "f", "m", {P}::Features::NONE);')
+    methods, free = [], []
+    for sig, name, flags, how, body, ret in shapes():
+        if variant == "plain":
+            text = f"{sig} {{\n    {body}\n}}"
+        elif variant == "annotated":
+            text = f"#[telemetry::task]\n{sig} {{\n    {body}\n}}"
         else:
-            out.append(
-                f"""{attr}pub async fn fetch_{i}(id: u64) -> Result<Vec<u8>, Error> {{
-    if id == {i} {{ return Err(Error("missing".into())); }}
-    Ok(id.to_le_bytes().to_vec())
-}}"""
-            )
-    return "\n".join(out) + "\n"
+            text = f"{sig} {{\n    {written_out(name, flags, how, body, ret, variant)}\n}}"
+        (methods if "self" in sig else free).append(text)
+    return "\n".join(out + ["impl Store {"] + methods + ["}"] + free) + "\n"
 
 
-def write_crate(dir: Path, annotated: bool) -> None:
+def write_crate(dir: Path, variant: str) -> None:
     (dir / "src").mkdir(parents=True, exist_ok=True)
     (dir / "Cargo.toml").write_text(
         f"""[package]
-name = "gen_{'annotated' if annotated else 'plain'}"
+name = "gen_{variant.replace(' ', '_')}"
 version = "0.0.0"
 edition = "2021"
 publish = false
@@ -92,7 +116,7 @@ telemetry = {{ path = "{ROOT}" }}
 [workspace]
 """
     )
-    (dir / "src" / "lib.rs").write_text(fns(annotated))
+    (dir / "src" / "lib.rs").write_text(fns(variant))
 
 
 def timed(cmd, cwd: Path, env) -> float:
@@ -106,7 +130,7 @@ COMMANDS = [("release", ["cargo", "build", "--release", "--lib"]), ("check", ["c
 
 def measure(dirs: dict, env) -> dict:
     """Median rebuild time of each crate and command; the crates take turns, so a slow
-    moment of a shared machine falls on both alike."""
+    moment of a shared machine falls on all alike."""
     times = {(k, name): [] for k in dirs for name, _ in COMMANDS}
     for name, cmd in COMMANDS:
         for dir in dirs.values():
@@ -124,12 +148,15 @@ def main() -> None:
     # Every rebuild is a whole one: with incremental caches, `check` would mostly replay them.
     env["CARGO_INCREMENTAL"] = "0"
     env["CARGO_TARGET_DIR"] = str(WORK / "target")
+    variants = ["plain", "annotated"]
+    if PARTS:
+        variants += ["expanded", "no descriptor", "no classification", "guard only"]
     dirs = {}
-    for annotated in (False, True):
-        dir = WORK / ("annotated" if annotated else "plain")
+    for variant in variants:
+        dir = WORK / variant.replace(" ", "_")
         shutil.rmtree(dir / "src", ignore_errors=True)
-        write_crate(dir, annotated)
-        dirs[annotated] = dir
+        write_crate(dir, variant)
+        dirs[variant] = dir
     results = measure(dirs, env)
     cpu = next(
         (l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")),
@@ -137,11 +164,12 @@ def main() -> None:
     )
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     print(f"{N} fns; {os.cpu_count()} cores, {cpu}; {rustc}; median of {RUNS}")
-    print("| build | plain | annotated | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for name in ("release", "check"):
-        plain, annotated = results[False][name], results[True][name]
-        print(f"| `cargo {'build --release' if name == 'release' else 'check'}` | {plain:.2f} s | {annotated:.2f} s | {annotated / plain:.2f}× |")
+    print("| crate | `cargo build --release` | ratio | `cargo check` | ratio |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for variant in variants:
+        r, c = results[variant]["release"], results[variant]["check"]
+        pr, pc = results["plain"]["release"], results["plain"]["check"]
+        print(f"| {variant} | {r:.2f} s | {r / pr:.2f}× | {c:.2f} s | {c / pc:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ pub mod __private {
     pub use crate::options::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
     pub use crate::options::retry::{Retries, RetryOutcome, retry, run, typed};
     pub use crate::options::sleep::Sleep;
-    pub use crate::record::callsite::{Callsite, Registration};
+    pub use crate::record::callsite::Callsite;
     pub use crate::record::counters::{Call, Scope, enter, scope};
     pub use crate::record::outcome::{
         CallOutcome, KnownErrOutcome, NotResultOutcome, OtherErrOutcome, Probe,

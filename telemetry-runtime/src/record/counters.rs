@@ -21,11 +21,11 @@ use crate::wire::features::Kind;
 use std::sync::{Mutex, PoisonError};
 
 use crate::process;
-use crate::record::callsite::Registration;
+use crate::record::callsite::Callsite;
 use crate::record::clock;
 use crate::record::error_types::{self, KINDS};
 use crate::record::outcome::CallOutcome;
-use crate::record::registry::{registry, slot_of};
+use crate::record::registry::{self, slot_of};
 use crate::wire::buckets::DurationBucket;
 use crate::wire::errors::ErrorType;
 
@@ -132,7 +132,7 @@ fn acquire_shard() -> Option<Shard> {
         .try_with(|release| {
             let shard = lock(&FREE_SHARDS).pop().unwrap_or_else(|| {
                 let shard: Shard = Box::leak(Box::new(ShardData {
-                    slots: (0..registry().len()).map(|_| Slot::default()).collect(),
+                    slots: (0..registry::slots()).map(|_| Slot::default()).collect(),
                     in_flight: Default::default(),
                     errors: [const { AtomicU64::new(0) }; KINDS + 1],
                 }));
@@ -157,7 +157,7 @@ fn shard() -> Option<Shard> {
 
 /// Runs `f` on this thread's slot for `callsite`; does nothing if there is none.
 #[inline(always)]
-fn with_slot(callsite: &'static Registration, f: impl FnOnce(&Slot)) {
+fn with_slot(callsite: &'static Callsite, f: impl FnOnce(&Slot)) {
     let Some(shard) = shard() else {
         return;
     };
@@ -175,9 +175,9 @@ fn count_error(shard: Shard, error: ErrorType) {
 /// A call of `callsite` ends on this thread: one look-up of the shard, which lowers the
 /// calls in flight and gives the callsite's slot for whatever else the ending counts.
 #[inline(always)]
-fn end_call(callsite: &'static Registration) -> Option<(Shard, Option<&'static Slot>)> {
-    let (shard, cs) = (shard()?, (*callsite)?);
-    unbump(&shard.in_flight[in_flight_index(cs.kind)]);
+fn end_call(callsite: &'static Callsite) -> Option<(Shard, Option<&'static Slot>)> {
+    let shard = shard()?;
+    unbump(&shard.in_flight[in_flight_index(callsite.kind)]);
     Some((shard, slot_of(callsite).and_then(|i| shard.slots.get(i))))
 }
 
@@ -239,19 +239,18 @@ pub(crate) fn take_peaks() -> (u64, u64) {
 /// When recording is off it holds nothing and every method is an untaken branch.
 #[doc(hidden)]
 pub struct Call {
-    callsite: Option<&'static Registration>,
+    callsite: Option<&'static Callsite>,
     start: u32,
 }
 
 /// Starts a call: the only thing an annotated fn does before its body.
 #[doc(hidden)]
 #[inline(always)]
-pub fn enter(callsite: &'static Registration) -> Call {
+pub fn enter(callsite: &'static Callsite) -> Call {
     if process::recording() {
-        record_enter(callsite);
         Call {
             callsite: Some(callsite),
-            start: clock::ticks(),
+            start: record_enter(callsite),
         }
     } else {
         Call::OFF
@@ -311,15 +310,22 @@ impl Call {
 // than one per annotated fn, which keeps annotating cheap to compile (README, "Compile
 // time"). The call path with telemetry off stays the inline check of `callsite` above.
 
+/// Counts the call in flight; returns when it started.
 #[inline(never)]
-fn record_enter(cs: &'static Registration) {
-    if let (Some(shard), Some(callsite)) = (shard(), cs) {
-        bump(&shard.in_flight[in_flight_index(callsite.kind)]);
+fn record_enter(cs: &'static Callsite) -> u32 {
+    if let Some(shard) = shard() {
+        bump(&shard.in_flight[in_flight_index(cs.kind)]);
     }
+    clock::ticks()
 }
 
 #[inline(never)]
-fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
+fn record_finish(cs: &'static Callsite, start: u32, outcome: CallOutcome) {
+    finish_call(cs, start, outcome);
+}
+
+#[inline(always)]
+fn finish_call(cs: &'static Callsite, start: u32, outcome: CallOutcome) {
     let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
     let Some((shard, slot)) = end_call(cs) else {
         return;
@@ -334,12 +340,12 @@ fn record_finish(cs: &'static Registration, start: u32, outcome: CallOutcome) {
 }
 
 #[inline(never)]
-fn record_retry(cs: &'static Registration) {
+fn record_retry(cs: &'static Callsite) {
     with_slot(cs, |s| bump(&s.retries));
 }
 
 #[inline(never)]
-fn record_cache_hit(cs: &'static Registration) {
+fn record_cache_hit(cs: &'static Callsite) {
     if let Some((_, Some(s))) = end_call(cs) {
         bump(&s.cache_hits);
         bump(&s.ok);
@@ -348,7 +354,7 @@ fn record_cache_hit(cs: &'static Registration) {
 }
 
 #[inline(never)]
-fn record_cache_miss(cs: &'static Registration) {
+fn record_cache_miss(cs: &'static Callsite) {
     with_slot(cs, |s| bump(&s.cache_misses));
 }
 
@@ -361,17 +367,27 @@ pub struct Scope(Call);
 /// Starts a call that ends with its scope.
 #[doc(hidden)]
 #[inline(always)]
-pub fn scope(callsite: &'static Registration) -> Scope {
+pub fn scope(callsite: &'static Callsite) -> Scope {
     Scope(enter(callsite))
 }
 
 impl Drop for Scope {
     #[inline(always)]
     fn drop(&mut self) {
-        // A panic is left to `Call`'s own drop.
-        if self.0.callsite.is_some() && !std::thread::panicking() {
-            std::mem::replace(&mut self.0, Call::OFF).finish(CallOutcome::Ok);
+        // Only the check is inline: what ending the call records, and telling a return
+        // from a panic, is one copy in the runtime (README, "Compile time").
+        if let Some(cs) = self.0.callsite.take() {
+            record_scope_end(cs, self.0.start);
         }
+    }
+}
+
+#[inline(never)]
+fn record_scope_end(cs: &'static Callsite, start: u32) {
+    if std::thread::panicking() {
+        record_unfinished(cs);
+    } else {
+        finish_call(cs, start, CallOutcome::Ok);
     }
 }
 
@@ -388,7 +404,7 @@ impl Drop for Call {
 
 #[cold]
 #[inline(never)]
-fn record_unfinished(cs: &'static Registration) {
+fn record_unfinished(cs: &'static Callsite) {
     // Ended either way: a panic, or an async call dropped before it completed.
     let Some((shard, slot)) = end_call(cs) else {
         return;

@@ -1,34 +1,38 @@
 //! The registry: every callsite in the binary, found without calling any of them. A
 //! callsite's position in the callsites' section is its slot in every counter shard.
 
-use crate::record::callsite::{Callsite, Registration};
+use crate::record::callsite::Callsite;
 use crate::record::section;
 
-/// Every registration, in section order: the slots of a counter shard. `None` where a linker
-/// padded the section.
+/// How many slots the section has: the slots of a counter shard.
 #[inline(always)]
-pub(crate) fn registry() -> &'static [Registration] {
-    section::registrations()
+pub(crate) fn slots() -> usize {
+    section::slots().1
 }
 
-/// The slot of the callsite registered at `entry`; `None` if `entry` is not in the section
-/// (a platform where callsites are not gathered).
+/// The slot of `callsite`; `None` if it is not in the section (a platform where callsites
+/// are not gathered).
 #[inline(always)]
-pub(crate) fn slot_of(entry: &'static Registration) -> Option<usize> {
-    let all = registry();
-    let start = all.as_ptr() as usize;
-    let offset = (entry as *const Registration as usize).wrapping_sub(start);
-    let slot = offset / size_of::<Registration>();
-    (slot < all.len()).then_some(slot)
+pub(crate) fn slot_of(callsite: &'static Callsite) -> Option<usize> {
+    let (start, len) = section::slots();
+    let offset = (callsite as *const Callsite as usize).wrapping_sub(start as usize);
+    let slot = offset / size_of::<Callsite>();
+    (slot < len).then_some(slot)
+}
+
+/// Every callsite in the section, with its slot, in section order; slots the linker padded
+/// are left out.
+fn every() -> impl Iterator<Item = (usize, &'static Callsite)> {
+    let (start, len) = section::slots();
+    (0..len).filter_map(move |slot| {
+        // SAFETY: `slot < len`, so it is a slot of the section between its bounds.
+        unsafe { Callsite::in_slot(start.add(slot)) }.map(|cs| (slot, cs))
+    })
 }
 
 /// Every callsite with its slot, in a stable order (module, name, kind) for display.
 pub(crate) fn numbered() -> Vec<(usize, &'static Callsite)> {
-    let mut all: Vec<(usize, &'static Callsite)> = registry()
-        .iter()
-        .enumerate()
-        .filter_map(|(slot, entry)| Some((slot, (*entry)?)))
-        .collect();
+    let mut all: Vec<(usize, &'static Callsite)> = every().collect();
     all.sort_by_key(|(_, cs)| (cs.module_path, cs.name, cs.kind));
     all
 }

@@ -1,6 +1,6 @@
-//! Where the linker gathers every callsite: each annotated fn contributes one pointer to its
-//! `static` descriptor to one section of the binary, and the registry reads that section as
-//! a slice. Nothing runs at startup and no function is generated per callsite, which keeps
+//! Where the linker gathers every callsite: each annotated fn contributes its `static`
+//! descriptor to one section of the binary, and the registry reads that section as an array
+//! of slots. Nothing runs at startup and no function is generated per callsite, which keeps
 //! annotating cheap to compile (README, "Compile time").
 //!
 //! The section's name carries a version: a binary that links two incompatible versions of
@@ -12,7 +12,7 @@
 //! by their `$` suffix). Elsewhere callsites still work but are not enumerated, so nothing
 //! is counted.
 
-use crate::record::callsite::Registration as Entry;
+use crate::record::callsite::Callsite as Entry;
 
 #[cfg(any(
     target_os = "linux",
@@ -26,13 +26,13 @@ mod bounds {
     // Always present, so the section and its bounds exist even in a binary without a
     // single annotated fn.
     #[used]
-    #[unsafe(link_section = "telemetry_callsites_v2")]
+    #[unsafe(link_section = "telemetry_callsites_v3")]
     static mut PRESENT: [Entry; 0] = [];
 
     unsafe extern "Rust" {
-        #[link_name = "__start_telemetry_callsites_v2"]
+        #[link_name = "__start_telemetry_callsites_v3"]
         pub(super) static START: Entry;
-        #[link_name = "__stop_telemetry_callsites_v2"]
+        #[link_name = "__stop_telemetry_callsites_v3"]
         pub(super) static STOP: Entry;
     }
 }
@@ -47,9 +47,9 @@ mod bounds {
     use super::Entry;
 
     unsafe extern "Rust" {
-        #[link_name = "\x01section$start$__DATA$__tlm_cs_v2"]
+        #[link_name = "\x01section$start$__DATA$__tlm_cs_v3"]
         pub(super) static START: Entry;
-        #[link_name = "\x01section$end$__DATA$__tlm_cs_v2"]
+        #[link_name = "\x01section$end$__DATA$__tlm_cs_v3"]
         pub(super) static STOP: Entry;
     }
 }
@@ -58,16 +58,17 @@ mod bounds {
 mod bounds {
     use super::Entry;
 
-    // The linker sorts `.tlmcs2$a`, `.tlmcs2$b` (the callsites), `.tlmcs2$c` by name.
+    // The linker sorts `.tlmcs3$a`, `.tlmcs3$b` (the callsites), `.tlmcs3$c` by name.
     #[used]
-    #[unsafe(link_section = ".tlmcs2$a")]
+    #[unsafe(link_section = ".tlmcs3$a")]
     pub(super) static START: [Entry; 0] = [];
     #[used]
-    #[unsafe(link_section = ".tlmcs2$c")]
+    #[unsafe(link_section = ".tlmcs3$c")]
     pub(super) static STOP: [Entry; 0] = [];
 }
 
-/// Every registration the linker put in the section, in the order it put them there.
+/// The section's slots: where the first one is, and how many there are. Each holds a
+/// callsite or, where a linker padded, zeros (`Callsite::in_slot` tells them apart).
 #[cfg(any(
     target_os = "linux",
     target_os = "android",
@@ -80,13 +81,11 @@ mod bounds {
     windows
 ))]
 #[inline(always)]
-pub(crate) fn registrations() -> &'static [Entry] {
+pub(crate) fn slots() -> (*const Entry, usize) {
     let start = (&raw const bounds::START).cast::<Entry>();
     let stop = (&raw const bounds::STOP).cast::<Entry>();
     let len = (stop as usize).saturating_sub(start as usize) / size_of::<Entry>();
-    // SAFETY: the linker places every entry, each an `Option<&'static Callsite>` written by
-    // `callsite!`, contiguously between the two bounds (padding, if any, is zeros: `None`).
-    unsafe { std::slice::from_raw_parts(start, len) }
+    (start, len)
 }
 
 #[cfg(not(any(
@@ -101,12 +100,12 @@ pub(crate) fn registrations() -> &'static [Entry] {
     windows
 )))]
 #[inline(always)]
-pub(crate) fn registrations() -> &'static [Entry] {
-    &[]
+pub(crate) fn slots() -> (*const Entry, usize) {
+    (std::ptr::NonNull::dangling().as_ptr(), 0)
 }
 
-/// Declares an annotated fn's callsite, `__TELEMETRY_CALLSITE`: its registration in the
-/// callsites' section, pointing to its descriptor. Used by generated code only.
+/// Declares an annotated fn's callsite, `__TELEMETRY_CALLSITE`: its descriptor, in the
+/// callsites' section. Used by generated code only.
 ///
 /// `callsite!(Task, "name", [ASYNC, METHOD])`.
 #[cfg(not(telemetry_disabled))]
@@ -122,7 +121,7 @@ macro_rules! __callsite {
                 target_os = "freebsd",
                 target_os = "fuchsia"
             ),
-            unsafe(link_section = "telemetry_callsites_v2")
+            unsafe(link_section = "telemetry_callsites_v3")
         )]
         #[cfg_attr(
             any(
@@ -131,16 +130,16 @@ macro_rules! __callsite {
                 target_os = "tvos",
                 target_os = "watchos"
             ),
-            unsafe(link_section = "__DATA,__tlm_cs_v2,regular,no_dead_strip")
+            unsafe(link_section = "__DATA,__tlm_cs_v3,regular,no_dead_strip")
         )]
-        #[cfg_attr(windows, unsafe(link_section = ".tlmcs2$b"))]
-        static __TELEMETRY_CALLSITE: $crate::__private::Registration =
-            ::core::option::Option::Some(&$crate::__private::Callsite::new(
+        #[cfg_attr(windows, unsafe(link_section = ".tlmcs3$b"))]
+        static __TELEMETRY_CALLSITE: $crate::__private::Callsite =
+            $crate::__private::Callsite::new(
                 $crate::__private::Kind::$kind,
                 $name,
                 ::core::module_path!(),
                 $crate::__private::Features::NONE$(.union($crate::__private::Features::$flag))*,
-            ));
+            );
     };
 }
 

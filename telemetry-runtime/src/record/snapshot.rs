@@ -2,7 +2,7 @@
 //! counters, summed over threads. Local only: names never leave the process.
 
 use crate::record::counters::{self, Counts};
-use crate::record::registry::{numbered, registry};
+use crate::record::registry::{self, numbered};
 use crate::wire::features::{Features, Kind};
 
 /// A point-in-time copy of one callsite: what it is, and what has been counted.
@@ -30,7 +30,7 @@ pub struct CallsiteSnapshot {
 /// assert!(telemetry::introspect::callsites().iter().all(|c| c.counts.calls() == 0));
 /// ```
 pub fn callsites() -> Vec<CallsiteSnapshot> {
-    let totals = counters::totals(registry().len());
+    let totals = counters::totals(registry::slots());
     numbered()
         .into_iter()
         .map(|(slot, cs)| CallsiteSnapshot {
