@@ -9,7 +9,7 @@ are built first; then only the crate itself is rebuilt (`touch src/lib.rs`), fiv
 medians are printed with the ratio to the plain crate. The README's "Compile time" figures
 come from here.
 
-With `--parts`, three more crates show where the time goes. Each holds the expansion written
+With `--parts`, four more crates show where the time goes. Each holds the expansion written
 out (what `cargo expand` shows), so the attribute itself never runs, with one part left out:
 
 - `expanded`: the whole expansion;

@@ -54,6 +54,63 @@ fn code(path: &Path) -> String {
         .join("\n")
 }
 
+/// `code` without the bodies of its inline modules (`mod tests { … }`), where `super::`
+/// names the file itself rather than its folder.
+fn without_inline_modules(code: &str) -> String {
+    let mut out = String::new();
+    let mut rest = code;
+    while let Some(at) = find_inline_module(rest) {
+        out.push_str(&rest[..at]);
+        let body = &rest[at + 1..];
+        rest = &body[(matching_brace(body) + 1).min(body.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the `{` of the next `mod name {` in `code` is.
+fn find_inline_module(code: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = code[from..].find("mod ") {
+        let at = from + i;
+        from = at + 4;
+        if at > 0 && code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let after: &str = code[at + 4..].trim_start();
+        let name_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].trim_start().starts_with('{') {
+            let brace = after[name_len..].find('{').unwrap();
+            return Some(code.len() - after.len() + name_len + brace);
+        }
+    }
+    None
+}
+
+/// The names a file brings in with `use` (the last segment of each path, or its `as` name).
+fn imported_names(code: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (i, _) in code.match_indices("use ") {
+        if i > 0 && code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let statement = &code[i + 4..code[i..].find(';').map_or(code.len(), |e| i + e)];
+        for piece in statement.split([',', '{', '}']) {
+            let piece = piece.trim();
+            let name = match piece.split_once(" as ") {
+                Some((_, alias)) => alias.trim(),
+                None => piece.rsplit("::").next().unwrap_or("").trim(),
+            };
+            if !name.is_empty() && name != "self" && name != "*" {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
 /// Every path in `code` that starts with `prefix` (`crate::`, `super::`), as its first two
 /// segments (`["a", "b"]`; `b` may be absent). A group (`{a, b::c}`) is read as one path per
 /// item, at either segment.
@@ -79,6 +136,10 @@ fn expand_path(rest: &str, prefix: &[String], out: &mut Vec<Vec<String>>) {
         for item in split_top_level(group) {
             expand_path(item, prefix, out);
         }
+        return;
+    }
+    if rest.starts_with('*') {
+        out.push(prefix.to_vec()); // a glob uses the module it is in
         return;
     }
     let segment: String = rest
@@ -161,18 +222,36 @@ fn same_folder_uses(
         for path in paths_after(code, "self::") {
             uses.insert(of(path.first()));
         }
+        // `file::x`, unless `file` is a name brought in by a `use` (of another module).
+        let imported = imported_names(code);
         for file in files {
-            if !paths_after(code, &format!("{file}::")).is_empty() {
+            if !imported.contains(file) && !paths_after(code, &format!("{file}::")).is_empty() {
                 uses.insert(file.clone());
             }
         }
     } else {
         for path in paths_after(code, "super::") {
-            uses.insert(of(path.first()));
+            // `super::super::x` leaves the folder: the layer check reads it.
+            if path.first().is_none_or(|first| first != "super") {
+                uses.insert(of(path.first()));
+            }
         }
     }
     uses.remove(name);
     uses
+}
+
+/// The paths of `file` that reach the crate root through `super::` (from a top-level file or
+/// a folder's `mod.rs`) or `super::super::` (from any other file of a folder), as if they
+/// were written `crate::…`. Inline modules are left out: their `super::` is the file.
+fn paths_to_root(src: &Path, file: &Path, code: &str) -> Vec<Vec<String>> {
+    let (folder, name) = place(src, file);
+    let code = without_inline_modules(code);
+    if folder == name || name == "mod" {
+        paths_after(&code, "super::")
+    } else {
+        paths_after(&code.replace("super::super::", "__root__::"), "__root__::")
+    }
 }
 
 /// The layer and (for folders) the file of a source path: `pipeline/worker.rs` →
@@ -203,8 +282,12 @@ fn the_runtime_uses_its_layers_in_the_stated_order() {
             continue; // the crate root re-exports every layer
         }
         let own = rank(&layer).unwrap_or_else(|| panic!("{layer} is not in lib.rs's list"));
-        for path in crate_paths(&code(&file)) {
-            let Some(used) = rank(&path[0]) else {
+        let code = code(&file);
+        for path in crate_paths(&code)
+            .into_iter()
+            .chain(paths_to_root(&src, &file, &code))
+        {
+            let Some(used) = path.first().and_then(|p| rank(p)) else {
                 continue; // `crate::__private`, a macro
             };
             if used > own {
@@ -237,7 +320,13 @@ fn the_files_of_a_folder_never_import_each_other_in_a_circle() {
         if folder == name {
             continue;
         }
-        let uses = same_folder_uses(&folder, &name, &code(&file), &folders[&folder]);
+        // Test modules in files of their own (`tests.rs`, `#[path]` ones like
+        // `transport_tests.rs`) are used by nothing but the test harness.
+        if name == "tests" || name.ends_with("_tests") {
+            continue;
+        }
+        let code = without_inline_modules(&code(&file));
+        let uses = same_folder_uses(&folder, &name, &code, &folders[&folder]);
         graph.entry(folder).or_default().insert(name, uses);
     }
     assert!(
@@ -390,6 +479,29 @@ fn same_folder_uses_see_super_self_and_mod_rs() {
             &files
         ),
         set(&["preview", "mod"])
+    );
+    // A glob uses the module it names.
+    assert_eq!(
+        same_folder_uses("cli", "status", "use super::*;", &files),
+        set(&["mod"])
+    );
+    // `forget::` in `mod.rs` is another module's `forget` when a `use` brought it in.
+    assert_eq!(
+        same_folder_uses(
+            "cli",
+            "mod",
+            "use crate::consent::{forget, x as status};\nforget::f(); status::g();",
+            &files
+        ),
+        set(&[])
+    );
+    // An inline module's `super::` is the file it is in.
+    let code = without_inline_modules(
+        "fn a() {}\nmod tests {\n    use super::x;\n    fn t() { y(); }\n}\nfn b() { super::z(); }",
+    );
+    assert!(
+        !code.contains("super::x") && code.contains("super::z"),
+        "{code}"
     );
 }
 

@@ -1,6 +1,7 @@
 //! Who decides, and how the user's decision is asked for and recorded.
 //!
 //! - [`rules`]: the nine rules, first match wins, and the cheap re-check of rules 2–5;
+//! - [`policy`]: the organisation's policy files of rule 4;
 //! - [`ci`]: the CI and hosted-build environments of rule 6;
 //! - [`change`]: `enable`, `disable`, `reset` and their API forms;
 //! - [`prompt`]: the first-run prompt.
@@ -11,6 +12,7 @@
 
 pub(crate) mod change;
 pub(crate) mod ci;
+pub(crate) mod policy;
 pub(crate) mod prompt;
 pub(crate) mod rules;
 

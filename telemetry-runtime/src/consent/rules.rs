@@ -7,16 +7,15 @@
 //! are cheap and re-checked while the process runs: see [`recheck`] and `init`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
 
 use crate::base::calendar::Date;
 use crate::base::env::{self, Switch};
 use crate::base::paths::{FileProblem, PROJECT_FILE};
 use crate::config::Config;
 use crate::consent::ci::detect_ci;
+use crate::consent::policy;
 use crate::decision::{Decision, DefaultConsent, Rule};
-use crate::files::keys::{self, Value};
-use crate::files::read::{self, ReadError, SMALL_FILE};
+use crate::files::read::{self, SMALL_FILE};
 use crate::files::state::StateError;
 use crate::files::store::StateStore;
 
@@ -107,7 +106,7 @@ pub fn recheck(config: &Config) -> Option<Decision> {
     if env::truthy(env.get(&disable).as_deref()) {
         return Some(Decision::off(Rule::AppDisable(disable)));
     }
-    match read_policy(config) {
+    match policy::disabled(config) {
         Ok(false) => {}
         Ok(true) => return Some(Decision::off(Rule::Policy)),
         Err(problem) => return Some(Decision::off(Rule::PolicyUnreadable(problem))),
@@ -126,88 +125,6 @@ pub fn recheck(config: &Config) -> Option<Decision> {
             Switch::Other => Some(Decision::off(Rule::AppEnabledInvalid(enabled))),
         },
     }
-}
-
-/// Whether a policy file says `disabled = true`: the system one and the one named by
-/// `APP_TELEMETRY_POLICY_FILE` are both read, and either decides off (the variable adds a
-/// file, it never hides the system one). A missing file says nothing; an unreadable one is
-/// an error, unless another file already said `disabled = true`.
-fn read_policy(config: &Config) -> Result<bool, FileProblem> {
-    // `disabled = true`; other keys are the organisation's own and skipped.
-    let disabled = |text: &str| -> Option<bool> {
-        let pairs = keys::parse(text).ok()?;
-        match pairs.iter().find(|(k, _)| k == "disabled").map(|(_, v)| v) {
-            None => Some(false),
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => None,
-        }
-    };
-    let mut result = Ok(false);
-    for path in config.policy_files() {
-        // How it looks before it is read: a change made while reading shows next time.
-        let before = looks(&path);
-        let read = remembered_policy(&path, before).unwrap_or_else(|| {
-            let read = match read::read(&path, SMALL_FILE) {
-                Ok(bytes) => std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(disabled)
-                    .ok_or(FileProblem::Invalid),
-                Err(ReadError::Missing) => Ok(false),
-                Err(e) => Err(e.problem()),
-            };
-            remember_policy(&path, before, read);
-            read
-        });
-        match read {
-            Ok(true) => return Ok(true),
-            Ok(false) => {}
-            Err(problem) => result = Err(problem),
-        }
-    }
-    result
-}
-
-/// What a policy file looked like when it was read: its modified time, length and (on
-/// Unix) inode, as cheap a look as there is.
-type Looks = (Option<std::time::SystemTime>, u64, u64);
-
-/// What a policy file said: `disabled = true` or not, or why it could not be read.
-type Said = Result<bool, FileProblem>;
-
-/// Every policy file read by this process, with how it looked and what it said: the
-/// re-checks before every send and every retry read a file again only when it changed.
-static POLICIES_READ: Mutex<Vec<(PathBuf, Looks, Said)>> = Mutex::new(Vec::new());
-
-fn looks(path: &Path) -> Option<Looks> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    #[cfg(unix)]
-    let inode = std::os::unix::fs::MetadataExt::ino(&meta);
-    #[cfg(not(unix))]
-    let inode = 0;
-    Some((meta.modified().ok(), meta.len(), inode))
-}
-
-/// What `path` said when last read, if it still looks the same.
-fn remembered_policy(path: &Path, now: Option<Looks>) -> Option<Said> {
-    let now = now?;
-    let read = POLICIES_READ.lock().unwrap_or_else(PoisonError::into_inner);
-    read.iter()
-        .find(|(p, seen, _)| p == path && *seen == now)
-        .map(|(_, _, said)| *said)
-}
-
-fn remember_policy(path: &Path, looked: Option<Looks>, said: Said) {
-    let Some(now) = looked else {
-        return; // missing: nothing to remember, and looking again is cheap
-    };
-    let mut read = POLICIES_READ.lock().unwrap_or_else(PoisonError::into_inner);
-    read.retain(|(p, _, _)| p != path);
-    // A host passes at most a few policy files; the bound only keeps a test process with a
-    // file per test from growing the list without end.
-    if read.len() >= 16 {
-        read.drain(..1);
-    }
-    read.push((path.to_owned(), now, said));
 }
 
 /// What the `.telemetry` that applies here says.

@@ -395,27 +395,51 @@ fn the_policy_file_comes_from_the_environment_too() {
     assert_eq!(resolve_inner(&config, false).rule.number(), 8);
 }
 
-/// The re-checks before every send read a policy file again only when it changed: a file
-/// rewritten to the same length and modified time is not read again (which is how this
-/// test can tell), one that changed is.
+/// The re-checks before every send read a policy file again only when it changed; one
+/// modified in the last few seconds every time, since a filesystem that keeps times to the
+/// second cannot tell two writes within it apart.
 #[test]
 fn a_policy_file_is_read_again_only_when_it_changed() {
+    use std::time::{Duration, SystemTime};
     let s = setup(&[User(true)]);
     let policy = s.config.resolved_policy_file().unwrap();
+    let reads = || {
+        super::policy::READS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| **p == policy)
+            .count()
+    };
+    let file = || fs::OpenOptions::new().write(true).open(&policy).unwrap();
+    let a_minute_ago = SystemTime::now() - Duration::from_secs(60);
+
     fs::write(&policy, "disabled = true\n").unwrap();
     assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
-    let modified = fs::metadata(&policy).unwrap().modified().unwrap();
-    // Same length, same time, same file: taken as unchanged.
-    let file = fs::OpenOptions::new().write(true).open(&policy).unwrap();
-    std::io::Write::write_all(&mut &file, b"disabled = 1234\n").unwrap();
-    file.set_modified(modified).unwrap();
     assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
-    // Changed: read again, and now it is a bad file.
-    fs::write(&policy, "disabled = maybe\n").unwrap();
+    assert_eq!(reads(), 2, "just written: read every time");
+
+    file().set_modified(a_minute_ago).unwrap();
+    assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
+    assert_eq!(recheck(&s.config).unwrap().rule, Rule::Policy);
+    assert_eq!(
+        reads(),
+        3,
+        "settled and unchanged: read once more, then remembered"
+    );
+
+    // Rewritten in place to the same length, its modified time put back: the change time,
+    // which no writer can set, still tells (once the kernel's clock for file times, which
+    // may tick only every few milliseconds, has moved on).
+    std::thread::sleep(Duration::from_millis(50));
+    let rewrite = file();
+    std::io::Write::write_all(&mut &rewrite, b"disabled = 1234\n").unwrap();
+    rewrite.set_modified(a_minute_ago).unwrap();
     assert_eq!(
         recheck(&s.config).unwrap().rule,
         Rule::PolicyUnreadable(FileProblem::Invalid)
     );
+    assert_eq!(reads(), 4);
     fs::write(&policy, "disabled = false\n").unwrap();
     assert_eq!(recheck(&s.config), None);
 }

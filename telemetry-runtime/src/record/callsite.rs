@@ -8,7 +8,7 @@ use crate::wire::features::{Features, Kind};
 /// with nothing to look up or store.
 ///
 /// Aligned to its own size, so the section is an array of them even where a linker pads
-/// between contributions (padding is zeros, told apart by [`MARKER`]). The descriptor itself,
+/// between contributions (padding is zeros, told apart by a marker every callsite starts with). The descriptor itself,
 /// not a pointer to one, is the registration: a `static` per fn and no other constant, which
 /// keeps annotating cheap to compile (README, "Compile time").
 ///

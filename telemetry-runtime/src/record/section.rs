@@ -30,10 +30,12 @@ mod bounds {
     static mut PRESENT: [Entry; 0] = [];
 
     unsafe extern "Rust" {
+        // Declared as empty arrays: the linker's symbols mark where the slots start and
+        // stop, and claim no bytes of their own (the section may be empty).
         #[link_name = "__start_telemetry_callsites_v3"]
-        pub(super) static START: Entry;
+        pub(super) static START: [Entry; 0];
         #[link_name = "__stop_telemetry_callsites_v3"]
-        pub(super) static STOP: Entry;
+        pub(super) static STOP: [Entry; 0];
     }
 }
 
@@ -48,9 +50,9 @@ mod bounds {
 
     unsafe extern "Rust" {
         #[link_name = "\x01section$start$__DATA$__tlm_cs_v3"]
-        pub(super) static START: Entry;
+        pub(super) static START: [Entry; 0];
         #[link_name = "\x01section$end$__DATA$__tlm_cs_v3"]
-        pub(super) static STOP: Entry;
+        pub(super) static STOP: [Entry; 0];
     }
 }
 
