@@ -16,6 +16,7 @@
 mod clickhouse;
 mod sqlite;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::StoreSpec;
@@ -177,6 +178,18 @@ impl Pieces {
             groups: Vec::new(),
         };
         a.per_day.sort_by_key(|d| d.day);
+        // Each value's total, and which values an installation sent, looked up by key
+        // rather than along the lists: a report has one row per value.
+        let totals: HashMap<(&str, &str), u64> = self
+            .totals
+            .iter()
+            .map(|(k, v, n)| ((k.as_str(), v.as_str()), *n))
+            .collect();
+        let installed: HashSet<(&str, &str)> = self
+            .installations
+            .iter()
+            .map(|(k, v, _)| (k.as_str(), v.as_str()))
+            .collect();
         for dimension in Dimension::ALL {
             let kind = dimension.kind();
             let mut groups: Vec<Group> = self
@@ -186,13 +199,13 @@ impl Pieces {
                 .map(|(_, key, n)| Group {
                     value: key.clone(),
                     installations: *n,
-                    total: find(&self.totals, kind, key),
+                    total: totals.get(&(kind, key.as_str())).copied().unwrap_or(0),
                 })
                 .collect();
             // Totals of values no installation of the window sent any more (kept past the
             // retention): counted, and folded into `other` by k-anonymity.
             for (_, key, total) in self.totals.iter().filter(|(k, _, _)| k == kind) {
-                if !groups.iter().any(|g| &g.value == key) {
+                if !installed.contains(&(kind, key.as_str())) {
                     groups.push(Group {
                         value: key.clone(),
                         installations: 0,
@@ -207,10 +220,7 @@ impl Pieces {
 }
 
 /// The entry of day `d`, made empty if absent.
-pub(crate) fn new_day(
-    days: &mut std::collections::HashMap<i64, DayCount>,
-    d: i64,
-) -> &mut DayCount {
+pub(crate) fn new_day(days: &mut HashMap<i64, DayCount>, d: i64) -> &mut DayCount {
     days.entry(d).or_insert(DayCount {
         day: d,
         installations: 0,

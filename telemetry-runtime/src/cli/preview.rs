@@ -43,7 +43,7 @@ fn next_batch(config: &Config) -> Option<Preview> {
     }
     let mut copy = reported().clone();
     settings
-        .build_from(&mut copy, Observed::now())
+        .build_from(&mut copy, Observed::look())
         .map(|b| Preview::Example(Box::new(b)))
 }
 

@@ -26,8 +26,6 @@ pub(crate) struct Reported {
     pub(crate) previous: Vec<Counts>,
     pub(crate) session_sent: bool,
     pub(crate) usage_sent: bool,
-    /// Errors per type waiting for the next `error` event.
-    pub(crate) errors: BTreeMap<ErrorType, u64>,
     /// Errors per type counted in the shards as of the last batch.
     pub(crate) errors_seen: BTreeMap<ErrorType, u64>,
     /// `cli_command` and `custom` events, in the order they came.
@@ -40,13 +38,21 @@ pub(crate) struct Reported {
 }
 
 impl Reported {
+    /// Nothing pending leaves the process: the errors counted so far are taken as seen, and
+    /// the `cli_command` and `custom` events waiting are dropped.
+    pub(crate) fn forget_pending(&mut self) {
+        for (error, total) in counters::error_totals() {
+            self.errors_seen.insert(error, total);
+        }
+        self.discrete.clear();
+    }
+
     /// Nothing reported yet: a process that just started.
     pub(crate) fn new() -> Reported {
         Reported {
             previous: Vec::new(),
             session_sent: false,
             usage_sent: false,
-            errors: BTreeMap::new(),
             errors_seen: BTreeMap::new(),
             discrete: Vec::new(),
             dropped_seen: 0,
@@ -82,17 +88,22 @@ pub(crate) struct Observed {
 }
 
 impl Observed {
-    /// This process, now.
+    /// This process, now, for the next batch: the concurrency peaks start again from here.
     pub(crate) fn now() -> Observed {
+        Observed::with_peaks(counters::take_peaks())
+    }
+
+    /// This process, now, changing nothing (for `preview`).
+    pub(crate) fn look() -> Observed {
+        Observed::with_peaks(counters::peaks())
+    }
+
+    fn with_peaks(peaks: (u64, u64)) -> Observed {
         Observed {
             sites: callsites(),
             dropped_total: queue::dropped_total(),
             interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-            peaks: {
-                // What is in flight now counts too, though the clock has not ticked.
-                counters::sample_in_flight();
-                counters::take_peaks()
-            },
+            peaks,
             errors: counters::error_totals(),
         }
     }
@@ -128,12 +139,13 @@ impl Settings {
             reported.session_sent = true;
         }
         // Errors since the last batch: totals from the shards, less what was already taken.
+        let mut errors = BTreeMap::new();
         for (error, total) in &now.errors {
             let seen = reported.errors_seen.entry(*error).or_insert(0);
             let new = total.saturating_sub(*seen);
             *seen = *total;
             if new > 0 {
-                *reported.errors.entry(*error).or_insert(0) += new;
+                *errors.entry(*error).or_insert(0) += new;
             }
         }
         let sites = now.sites;
@@ -150,9 +162,9 @@ impl Settings {
             events.extend(self.event(Body::Usage { features, metrics }));
             reported.usage_sent = true;
         }
-        if !reported.errors.is_empty() {
+        if !errors.is_empty() {
             let errors = Errors {
-                exception_types: std::mem::take(&mut reported.errors),
+                exception_types: errors,
             };
             events.extend(self.event(Body::Error { errors }));
         }

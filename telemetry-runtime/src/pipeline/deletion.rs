@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::pipeline::endpoint::Endpoint;
 #[cfg(feature = "https")]
 use crate::pipeline::proxy::Proxy;
+use crate::pipeline::settings::user_agent;
 use crate::pipeline::transport::TransportOptions;
 use crate::wire::deliver::Delivery;
 
@@ -65,7 +66,7 @@ pub(crate) fn request_deletion(config: &Config, id: &str) -> Deletion {
     let options = TransportOptions::for_config(config);
     #[cfg(feature = "https")]
     let proxy = Proxy::for_url(config.environment(), &http);
-    let user_agent = format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION"));
+    let user_agent = user_agent();
     let mut sender = options.sender(
         "DELETE",
         http,

@@ -103,7 +103,7 @@ impl Settings {
             state_dir,
             today: config.clock,
             app_version: Version::new(config.version()),
-            user_agent: format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: user_agent(),
             installation_id,
             session_id,
             environment: Environment::from_setting(var("TELEMETRY_ENVIRONMENT").as_deref()),
@@ -152,4 +152,10 @@ pub(crate) fn diagnostics(state_dir: Option<PathBuf>) -> Diagnostics {
         spool_files,
         spool_bytes,
     }
+}
+
+/// How every request of ours announces itself: the crate and its version, nothing of the
+/// host.
+pub(crate) fn user_agent() -> String {
+    format!("telemetry-rs/{}", env!("CARGO_PKG_VERSION"))
 }

@@ -168,8 +168,6 @@ pub(crate) struct Transport {
     endpoint: Endpoint,
     /// `None` for file endpoints.
     sender: Option<Sender>,
-    #[cfg_attr(not(feature = "https"), allow(dead_code))]
-    user_agent: String,
     options: TransportOptions,
     stopped: bool,
     consecutive_failures: u32,
@@ -193,10 +191,29 @@ enum Attempt {
 
 impl Transport {
     /// A transport for `endpoint`, announcing itself as `user_agent` (empty: no header).
+    #[cfg(test)]
     pub(crate) fn new(
         endpoint: Endpoint,
         user_agent: &str,
         options: TransportOptions,
+    ) -> Transport {
+        Transport::through(
+            endpoint,
+            user_agent,
+            options,
+            #[cfg(feature = "https")]
+            None,
+        )
+    }
+
+    /// [`new`](Self::new), with `https://` sends of the built-in client tunnelled through
+    /// `proxy` (from the environment, see `proxy.rs`); a host transport does its own
+    /// proxying.
+    pub(crate) fn through(
+        endpoint: Endpoint,
+        user_agent: &str,
+        options: TransportOptions,
+        #[cfg(feature = "https")] proxy: Option<Proxy>,
     ) -> Transport {
         let sender = endpoint.url().map(|url| {
             options.sender(
@@ -204,14 +221,12 @@ impl Transport {
                 url,
                 user_agent,
                 #[cfg(feature = "https")]
-                None,
+                proxy,
             )
         });
-        let user_agent = user_agent.to_owned();
         Transport {
             endpoint,
             sender,
-            user_agent,
             options,
             stopped: false,
             consecutive_failures: 0,
@@ -220,19 +235,6 @@ impl Transport {
             requests: 0,
             rng: seed(),
         }
-    }
-
-    /// Tunnels `https://` sends of the built-in client through `proxy` (from the
-    /// environment, see `proxy.rs`); a host transport does its own proxying.
-    #[cfg(feature = "https")]
-    pub(crate) fn with_proxy(mut self, proxy: Option<Proxy>) -> Transport {
-        if let (Some(proxy), Some(url), None) = (proxy, self.endpoint.url(), &self.options.host) {
-            self.sender = Some(
-                self.options
-                    .sender("POST", url, &self.user_agent, Some(proxy)),
-            );
-        }
-        self
     }
 
     /// POSTs one batch (`body`: JSON, sent as `application/json`), retrying what is worth

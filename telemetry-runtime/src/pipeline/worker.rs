@@ -181,10 +181,13 @@ impl<'a> Run<'a> {
     fn new(id: u64, shared: &'a Shared) -> Run<'a> {
         let settings = &shared.settings;
         let transport = settings.endpoint.clone().map(|e| {
-            let transport = Transport::new(e, &settings.user_agent, settings.transport.clone());
-            #[cfg(feature = "https")]
-            let transport = transport.with_proxy(settings.proxy.clone());
-            transport
+            Transport::through(
+                e,
+                &settings.user_agent,
+                settings.transport.clone(),
+                #[cfg(feature = "https")]
+                settings.proxy.clone(),
+            )
         });
         Run {
             shared,
@@ -269,9 +272,7 @@ impl<'a> Run<'a> {
     fn send_pending(&mut self, deadline: Instant) -> bool {
         if !self.consent_holds() {
             // Nothing more leaves the process.
-            let mut reported = reported();
-            reported.errors.clear();
-            reported.discrete.clear();
+            reported().forget_pending();
             return false;
         }
         if self.stopped || !self.settings().can_send() {
@@ -279,8 +280,7 @@ impl<'a> Run<'a> {
             // and wait a full gap before looking again (a stream of errors must not turn
             // into a stream of consent checks).
             let mut reported = reported();
-            reported.errors.clear();
-            reported.discrete.clear();
+            reported.forget_pending();
             reported.pending_events = 0;
             self.last_send = Some(Instant::now());
             return true;

@@ -8,9 +8,9 @@ use crate::wire::features::{Features, Kind};
 /// with nothing to look up or store.
 ///
 /// Aligned to its own size, so the section is an array of them even where a linker pads
-/// between contributions (padding is zeros, told apart by a marker every callsite starts with). The descriptor itself,
-/// not a pointer to one, is the registration: a `static` per fn and no other constant, which
-/// keeps annotating cheap to compile (README, "Compile time").
+/// between contributions (padding is zeros, told apart by a marker every callsite starts
+/// with). The descriptor itself, not a pointer to one, is the registration: a `static` per fn
+/// and no other constant, which keeps annotating cheap to compile (README, "Compile time").
 ///
 /// Not constructed by hand: it is public only so that generated code can name it.
 #[derive(Debug)]
@@ -42,12 +42,7 @@ impl Callsite {
             module_path,
         }
     }
-}
 
-/// What every callsite starts with, and linker padding never does (it is zeros).
-pub(crate) const MARKER: u32 = 0x7e1e_ca11;
-
-impl Callsite {
     /// The callsite in a slot of the section, if the slot holds one rather than padding.
     ///
     /// # Safety
@@ -55,7 +50,6 @@ impl Callsite {
     /// `slot` points into the callsites' section (between its bounds, at a multiple of
     /// `size_of::<Callsite>()` from its start), which the linker filled with callsites and
     /// zeros only.
-    #[inline(always)]
     pub(crate) unsafe fn in_slot(slot: *const Callsite) -> Option<&'static Callsite> {
         // SAFETY: the marker is read as a plain integer, through the raw pointer, before
         // any reference to the slot exists; a slot of zeros has no other valid reading.
@@ -65,6 +59,9 @@ impl Callsite {
         (marker == MARKER).then(|| unsafe { &*slot })
     }
 }
+
+/// What every callsite starts with, and linker padding never does (it is zeros).
+const MARKER: u32 = 0x7e1e_ca11;
 
 #[cfg(test)]
 mod tests {

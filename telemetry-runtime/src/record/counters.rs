@@ -212,26 +212,41 @@ fn in_flight_index(kind: Kind) -> usize {
 /// The most flows and tasks seen in flight since [`take_peaks`] last ran.
 static PEAKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-/// Sums the calls in flight over every shard and keeps the peak: the coarse clock's thread
-/// calls it every tick while recording.
-pub(crate) fn sample_in_flight() {
+/// The flows and tasks in flight now, summed over every shard; `None` for a sum read while
+/// a call moved between threads (a "negative" total, for an instant: not a count).
+fn in_flight_now() -> [Option<u64>; 2] {
     let (mut flows, mut tasks) = (0u64, 0u64);
     for shard in lock(&ALL_SHARDS).iter() {
         flows = flows.wrapping_add(shard.in_flight[0].load(Relaxed));
         tasks = tasks.wrapping_add(shard.in_flight[1].load(Relaxed));
     }
-    // A sum read while a call moves between threads can be off by one for an instant;
-    // a "negative" total is such a moment, not a count.
-    for (peak, now) in PEAKS.iter().zip([flows, tasks]) {
-        if now <= i64::MAX as u64 {
+    [flows, tasks].map(|n| (n <= i64::MAX as u64).then_some(n))
+}
+
+/// Sums the calls in flight over every shard and keeps the peak: the coarse clock's thread
+/// calls it every tick while recording.
+pub(crate) fn sample_in_flight() {
+    for (peak, now) in PEAKS.iter().zip(in_flight_now()) {
+        if let Some(now) = now {
             peak.fetch_max(now, Relaxed);
         }
     }
 }
 
-/// The peak numbers of flows and tasks in flight since the last call, resetting them.
+/// The peak numbers of flows and tasks in flight since the last call, counting those in
+/// flight now, resetting them.
 pub(crate) fn take_peaks() -> (u64, u64) {
+    sample_in_flight();
     (PEAKS[0].swap(0, Relaxed), PEAKS[1].swap(0, Relaxed))
+}
+
+/// What [`take_peaks`] would return, leaving the peaks as they are (for `preview`).
+pub(crate) fn peaks() -> (u64, u64) {
+    let [flows, tasks] = in_flight_now();
+    (
+        PEAKS[0].load(Relaxed).max(flows.unwrap_or(0)),
+        PEAKS[1].load(Relaxed).max(tasks.unwrap_or(0)),
+    )
 }
 
 /// One call of an annotated fn in progress. Generated code only.

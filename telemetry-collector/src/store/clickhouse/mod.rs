@@ -259,6 +259,8 @@ impl Store for ClickHouse {
         );
         let mut latest: HashMap<(u64, &str, u64), i64> = HashMap::new();
         let mut new_keys = Vec::new();
+        // The ids in `new_keys`, so a count looks its key up once rather than along the list.
+        let mut queued = HashSet::new();
         {
             let written = self.keys_written.lock().unwrap_or_else(|e| e.into_inner());
             for (b, id) in batches.iter().zip(&ids) {
@@ -281,7 +283,7 @@ impl Store for ClickHouse {
                         array(part.counts.iter().map(|c| c.value)),
                     );
                     for (c, k) in part.counts.iter().zip(&keys) {
-                        if !written.contains(k) && !new_keys.iter().any(|(id, _, _)| id == k) {
+                        if !written.contains(k) && queued.insert(*k) {
                             new_keys.push((*k, c.kind, c.key.as_str()));
                         }
                     }

@@ -9,7 +9,9 @@
 //! installation rather than one upsert per value.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::{self, Write as _};
 use std::path::Path;
+use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -71,17 +73,19 @@ fn err(what: &str) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |e| StoreError::new(what, e)
 }
 
-/// The counts of a batch row: `kind TAB key TAB value` lines. Kinds and keys are names,
-/// versions, paths and labels the wire check allowed: none holds a tab or a newline.
-fn encode(counts: &[(&str, &str, u64)]) -> String {
+/// `kind TAB key TAB number` lines: a batch row's counts, and an `installs.seen` value (the
+/// last day each value was sent). Kinds and keys are names, versions, paths and labels the
+/// wire check allowed: none holds a tab or a newline.
+fn encode<'a, N: fmt::Display>(rows: impl IntoIterator<Item = (&'a str, &'a str, N)>) -> String {
     let mut text = String::new();
-    for (kind, key, value) in counts {
-        text.push_str(&format!("{kind}\t{key}\t{value}\n"));
+    for (kind, key, n) in rows {
+        let _ = writeln!(text, "{kind}\t{key}\t{n}");
     }
     text
 }
 
-fn decode(text: &str) -> impl Iterator<Item = (&str, &str, u64)> {
+/// The lines [`encode`] wrote; a line that is not one is skipped.
+fn decode<N: FromStr>(text: &str) -> impl Iterator<Item = (&str, &str, N)> {
     text.lines().filter_map(|line| {
         let mut f = line.split('\t');
         Some((f.next()?, f.next()?, f.next()?.parse().ok()?))
@@ -126,22 +130,6 @@ struct Adds<'a> {
     sessions: HashMap<&'a str, (&'a str, &'a str, i64)>,
     day_installs: HashSet<(&'a str, i64, &'a str)>,
     day_sessions: HashSet<(&'a str, i64, &'a str, &'a str)>,
-}
-
-/// An `installs.seen` value: `kind TAB key TAB last_day` lines.
-fn parse_seen(text: &str) -> impl Iterator<Item = (&str, &str, i64)> {
-    text.lines().filter_map(|line| {
-        let mut f = line.split('\t');
-        Some((f.next()?, f.next()?, f.next()?.parse().ok()?))
-    })
-}
-
-fn write_seen<'a>(seen: impl Iterator<Item = (&'a str, &'a str, i64)>) -> String {
-    let mut text = String::new();
-    for (kind, key, day) in seen {
-        text.push_str(&format!("{kind}\t{key}\t{day}\n"));
-    }
-    text
 }
 
 impl Store for Sqlite {
@@ -195,7 +183,7 @@ impl Store for Sqlite {
                             part.install,
                             b.app,
                             b.day,
-                            encode(&counts)
+                            encode(counts.iter().copied())
                         ])
                         .map_err(&e)?;
                     let seen = adds
@@ -255,11 +243,11 @@ impl Store for Sqlite {
                     .optional()
                     .map_err(&e)?;
                 let mut merged: HashMap<(&str, &str), i64> = values.clone();
-                for (kind, key, day) in parse_seen(old.as_deref().unwrap_or_default()) {
+                for (kind, key, day) in decode::<i64>(old.as_deref().unwrap_or_default()) {
                     let last = merged.entry((kind, key)).or_insert(day);
                     *last = (*last).max(day);
                 }
-                let text = write_seen(merged.iter().map(|((k, v), d)| (*k, *v, *d)));
+                let text = encode(merged.iter().map(|((k, v), d)| (*k, *v, *d)));
                 write_seen_row
                     .execute(params![install, app, text])
                     .map_err(&e)?;
@@ -325,7 +313,7 @@ impl Store for Sqlite {
                 )
                 .map_err(&e)?;
             for (app, day, counts) in &rows {
-                for (kind, key, value) in decode(counts) {
+                for (kind, key, value) in decode::<u64>(counts) {
                     subtract
                         .execute(params![kind, key, app, day, value as i64])
                         .map_err(&e)?;
@@ -385,10 +373,10 @@ impl Store for Sqlite {
                 .and_then(Iterator::collect)
                 .map_err(&e)?;
             for (install, app, seen) in rows {
-                if parse_seen(&seen).all(|(_, _, day)| day >= cutoff) {
+                if decode::<i64>(&seen).all(|(_, _, day)| day >= cutoff) {
                     continue;
                 }
-                let kept = write_seen(parse_seen(&seen).filter(|(_, _, day)| *day >= cutoff));
+                let kept = encode(decode::<i64>(&seen).filter(|(_, _, day)| *day >= cutoff));
                 if kept.is_empty() {
                     tx.execute(
                         "DELETE FROM installs WHERE install = ?1 AND app = ?2",

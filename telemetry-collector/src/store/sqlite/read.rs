@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
-use super::{BATCHES, IN_WINDOW, Sqlite, err, lock, parse_seen};
+use super::{BATCHES, IN_WINDOW, Sqlite, decode, err, lock};
 use crate::model::EVENTS;
 use crate::store::{Aggregates, DayCount, Pieces, StoreError, Window, new_day};
 
@@ -35,7 +35,7 @@ fn installations(conn: &Connection, w: &Window) -> Result<Vec<(String, String, u
             current = install;
         }
         let seen: String = row.get(1).map_err(&read)?;
-        for (kind, key, day) in parse_seen(&seen) {
+        for (kind, key, day) in decode::<i64>(&seen) {
             if day >= w.from {
                 values.insert((kind.to_owned(), key.to_owned()));
             }
