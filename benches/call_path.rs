@@ -1,10 +1,11 @@
 //! The cost of one annotated call, next to the same fn without the attribute, under
 //! `#[tracing::instrument]` and with `metrics::counter!`: every row in one run.
 //!
-//! `benches/run.sh` runs this twice (a normal build, then one built with
-//! `--cfg telemetry_disabled` into its own target dir for the compiled-out rows), runs the
-//! worker benchmark, and prints the table the README shows. `cargo bench --bench call_path`
-//! alone runs the normal build and prints the table from whatever results exist.
+//! `benches/run.sh` runs this twice (a normal build, then one built with `--cfg
+//! telemetry_disabled` into its own target dir for the compiled-out rows), runs the worker
+//! benchmark, and prints the table docs/performance.md shows ("The call path"). `cargo bench
+//! --bench call_path` alone runs the normal build and prints the table from whatever results
+//! exist.
 //!
 //! Every fn has the same body (a multiply and a rotate) and is `#[inline(never)]`, so a row's
 //! cost over `plain` is what the attribute adds to a call.

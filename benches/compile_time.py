@@ -6,7 +6,7 @@ Generates a library crate of N functions (700 by default) in the shapes real cra
 annotated `#[telemetry::task]` and once without, both depending on the facade. Dependencies
 are built first; then only the crate itself is rebuilt (`touch src/lib.rs`), five times for
 `cargo build --release` and five times for `cargo check`, the crates taking turns, and the
-medians are printed with the ratio to the plain crate. The README's "Compile time" figures
+medians are printed with the ratio to the plain crate. The figures of docs/performance.md, "Compile time",
 come from here.
 
 With `--parts`, four more crates show where the time goes. Each holds the expansion written

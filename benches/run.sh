@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Every figure of the README's "Performance" section, in one command: `benches/run.sh`.
-# Extra arguments go to criterion (a row filter, `--measurement-time 5`, …).
+# Every figure of docs/performance.md's "The call path" and "The worker" sections, in one
+# command: `benches/run.sh`. Extra arguments go to criterion (a row filter,
+# `--measurement-time 5`, …).
 #
 # 1. The compiled-out rows: `call_path` built with the kill switch (`--cfg telemetry_disabled`
 #    cannot be switched inside one build), in its own target dir so the normal build is kept.
-# 2. `cargo bench`: `call_path` (every other row; it prints the README's table, the
-#    compiled-out rows included) and `worker` (throughput and exit times).
+# 2. `cargo bench`: `call_path` (every other row; it prints the table of
+#    docs/performance.md, "The call path", the compiled-out rows included) and `worker`
+#    (throughput and exit times).
 # Both builds write their results to one criterion directory, which the table is read from.
 set -euo pipefail
 cd "$(dirname "$0")/.."

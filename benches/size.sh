@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What adding the crate costs a host's binary and build, as the README's Performance section
-# reports it: `benches/size.sh`.
+# What adding the crate costs a host's binary and build, as docs/performance.md, "Binary size
+# and build time", reports it: `benches/size.sh`.
 #
 # Builds the same minimal host (one `#[task]`, `init`, a `println!`) three ways, each in a
 # cold target dir of its own, release profile, stripped:

@@ -54,8 +54,9 @@
 //! }
 //! ```
 //!
-//! `async fn`s work the same on any executor; the README describes every option, the
-//! generated code, what is sent and the kill switch (`--cfg telemetry_disabled`).
+//! `async fn`s work the same on any executor; docs/macros.md describes every option, the
+//! generated code and the kill switch (`--cfg telemetry_disabled`), and docs/sending.md
+//! what is sent.
 //!
 //! # Where things are
 //!
@@ -144,12 +145,14 @@ pub mod consent {
 
 /// The values that can leave the machine, as far as a host names them (what its own
 /// events' fields hold, its masked command line, the ranges numbers are sent as), and a
-/// batch as a receiver reads it back ([`parse_batch`](wire::parse_batch)).
+/// batch as a receiver reads it by its meaning ([`read_batch`](wire::read_batch)), under
+/// the compatibility contract (docs/compatibility.md).
 pub mod wire {
     pub use telemetry_runtime::{
-        Bucket, ConcurrencyBucket, DurationBucket, ErrorType, EventField, FieldValue, HostTypeName,
-        IoKind, MASK, MaskedCommand, Name, NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent,
-        SCHEMA_VERSION, Version, normalize_id, parse_batch,
+        Bucket, ConcurrencyBucket, Document, DurationBucket, ErrorType, EventField, FieldValue,
+        HostTypeName, IoKind, KNOWN_SCHEMA_VERSIONS, LeftOut, MASK, MAX_COUNT, MaskedCommand, Name,
+        ReceivedBatch, ReceivedBody, ReceivedEvent, Refusal, SCHEMA_VERSION, UNKNOWN, Version,
+        normalize_id, read_batch,
     };
 }
 

@@ -1,5 +1,5 @@
 //! The canary test: proof that nothing of the host, the user or the machine leaves with
-//! telemetry, or is written or logged by it (README, "What is sent, and how").
+//! telemetry, or is written or logged by it (docs/sending.md, "What is sent").
 //!
 //! `examples/canary.rs` is a host whose module, annotated fns, their arguments, results,
 //! error messages and panic message all carry unique canary strings. This test adds more from

@@ -1,5 +1,6 @@
-//! The README's table, from the results criterion saved: each row's time per call, its
-//! ratio to its baseline and to `#[tracing::instrument]` in the same state.
+//! The table of docs/performance.md, "The call path", from the results criterion saved: each
+//! row's time per call, its ratio to its baseline and to `#[tracing::instrument]` in the same
+//! state.
 
 use std::path::Path;
 

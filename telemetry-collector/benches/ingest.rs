@@ -1,4 +1,4 @@
-//! The collector under load, as the README's Performance section reports it:
+//! The collector under load, as docs/performance.md, "The collector", reports it:
 //!
 //! - ingest: real batches (variants of one `acme run`, each with its own ids) posted over
 //!   HTTP/1.1 keep-alive connections by concurrent clients, into the `telemetry-collector`

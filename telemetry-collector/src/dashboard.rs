@@ -95,7 +95,21 @@ pub fn render(report: &Report, days: u32) -> String {
             "<div class=\"tile\" data-count=\"{name}\"><b>{n}</b>{name}</div>"
         );
     }
-    html.push_str("</div><div class=\"grid\">");
+    html.push_str("</div>");
+    let l = report.left_out;
+    if l != crate::report::LeftOutCounts::default() {
+        let _ = write!(
+            html,
+            "<p class=\"note\" data-left-out=\"{}\">Left out as unknown to this collector \
+             (sent by newer clients): {} field(s), {} event(s) of new types, {} value(s) \
+             counted as <i>unknown</i>. Upgrade the collector to see them.</p>",
+            l.fields + l.event_types + l.values,
+            l.fields,
+            l.event_types,
+            l.values
+        );
+    }
+    html.push_str("<div class=\"grid\">");
     per_day(&mut html, &every_day(report));
     let rows = |name: &str| report.breakdowns.get(name).map_or(&[][..], Vec::as_slice);
     let metrics = rows("metrics");

@@ -1,7 +1,7 @@
 //! The receiving side of `telemetry`: validates the batches hosts send, stores them (SQLite
 //! by default, ClickHouse at scale) and shows what arrived, as a dashboard and as JSON.
 //!
-//! Run it as a binary (`telemetry-collector serve`, see the README's "Collector" section)
+//! Run it as a binary (`telemetry-collector serve`, see docs/collector.md, "Running it")
 //! or embed it, as the quickstart and the tests do:
 //!
 //! ```
@@ -27,6 +27,7 @@ mod config;
 mod dashboard;
 mod log;
 mod model;
+mod parse;
 mod report;
 mod server;
 mod store;
@@ -47,7 +48,7 @@ use tokio_rustls::TlsAcceptor;
 pub use clock::Today;
 pub use config::{BadStore, Options, StoreSpec, Tap};
 pub use log::{Level, Sink};
-pub use report::{DayRow, OTHER, Report, Row, WindowInfo};
+pub use report::{DayRow, LeftOutCounts, OTHER, Report, Row, WindowInfo};
 pub use server::{DEFAULT_DAYS, MAX_BODY};
 pub use store::StoreError;
 

@@ -1,5 +1,5 @@
-//! `telemetry-collector serve` and `telemetry-collector report`: see the README's
-//! "Collector" section.
+//! `telemetry-collector serve` and `telemetry-collector report`: see docs/collector.md,
+//! "Commands and flags".
 
 use std::io::Write;
 use std::path::PathBuf;

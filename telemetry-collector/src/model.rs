@@ -6,12 +6,15 @@
 //!
 //! A batch counts on the day of its first event (`ARCHITECTURE.md`, "Collector").
 
-use telemetry_runtime::{ReceivedBatch, ReceivedBody};
+use telemetry_runtime::{LeftOut, MAX_COUNT, ReceivedBatch, ReceivedBody};
 
 /// What the kind of the count of events is called in the stores.
 pub const EVENTS: &str = "*events";
 /// The count of `usage` events: its installations are what feature shares are shares of.
 pub const USAGE: &str = "*usage";
+/// The kind of what a batch held that this release does not know (keys `fields`,
+/// `event_types`, `values`): counted, never stored as text.
+pub const LEFT_OUT: &str = "*left_out";
 
 /// A batch, ready to store.
 #[derive(Clone, Debug)]
@@ -25,6 +28,23 @@ pub struct Prepared {
     pub parts: Vec<Part>,
     /// Events left out as older than the retention.
     pub too_old: usize,
+    /// What the reader left out as unknown to this release.
+    pub left_out: LeftOut,
+}
+
+impl Prepared {
+    /// The counts of what was left out, as `(LEFT_OUT, key, n)`; none if nothing was.
+    pub fn left_out_counts(&self) -> impl Iterator<Item = (&'static str, &'static str, u64)> {
+        let l = self.left_out;
+        [
+            ("fields", l.fields),
+            ("event_types", l.event_types),
+            ("values", l.values),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(key, n)| (LEFT_OUT, key, n.min(MAX_COUNT)))
+    }
 }
 
 /// What one installation sent in a batch.
@@ -56,11 +76,13 @@ impl Part {
             .iter_mut()
             .find(|c| c.kind == kind && c.key == key)
         {
-            Some(c) => c.value += value,
+            // Counts are at most 2^53 - 1 each, but a batch may repeat one 10,000 times:
+            // the sum saturates rather than wraps, here and in every store.
+            Some(c) => c.value = c.value.saturating_add(value).min(MAX_COUNT),
             None => self.counts.push(Count {
                 kind,
                 key: key.to_owned(),
-                value,
+                value: value.min(MAX_COUNT),
             }),
         }
     }
@@ -73,6 +95,7 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
     let mut parts: Vec<Part> = Vec::new();
     let mut day = None;
     let mut too_old = 0;
+    let left_out = batch.left_out;
     for e in batch.events {
         let event_day = e.hour.div_euclid(24);
         if event_day < cutoff {
@@ -149,13 +172,29 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
             }
         }
     }
-    Prepared {
+    let mut prepared = Prepared {
         batch_id: batch.batch_id,
         app: app.to_owned(),
         day: day.unwrap_or(today),
         parts,
         too_old,
+        left_out,
+    };
+    // Counted with the batch's first part, so they come off the totals with it if that
+    // installation is deleted. A batch with no part left keeps them itself (the stores
+    // write its `left_out_counts`).
+    let counts: Vec<_> = prepared.left_out_counts().collect();
+    if let Some(first) = prepared.parts.first_mut() {
+        for (kind, key, n) in counts {
+            first.add(kind, key, n);
+        }
     }
+    prepared
+}
+
+/// `a + b`, at most `MAX_COUNT`: how every stored count adds up.
+pub fn add(a: u64, b: u64) -> u64 {
+    a.saturating_add(b).min(MAX_COUNT)
 }
 
 /// A stable 64-bit hash (FNV-1a) of `s`: how the ClickHouse store keys ids and values, so
@@ -169,6 +208,25 @@ pub fn hash(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_saturate_at_the_wire_maximum() {
+        let sample = telemetry_runtime::__testing::sample_batch();
+        let mut batch: serde_json::Value = serde_json::from_slice(&sample).unwrap();
+        let mut usage = batch["events"][1].clone();
+        usage["metrics"]["cache_hits"] = MAX_COUNT.into();
+        // The usage event 3,000 times over: its count 3,000 times the maximum.
+        batch["events"] = serde_json::Value::Array(vec![usage; 3000]);
+        let body = serde_json::to_vec(&batch).unwrap();
+        let p = prepare(crate::parse::batch(&body).unwrap(), "", 20_000, 0);
+        let hits = p.parts[0]
+            .counts
+            .iter()
+            .find(|c| c.kind == "metric" && c.key == "cache_hits")
+            .unwrap();
+        assert_eq!(hits.value, MAX_COUNT);
+        assert_eq!(add(MAX_COUNT, MAX_COUNT), MAX_COUNT);
+    }
 
     #[test]
     fn the_hash_is_fnv_1a() {

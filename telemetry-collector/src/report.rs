@@ -31,6 +31,23 @@ pub struct Report {
     pub per_day: Vec<DayRow>,
     /// Each breakdown by its name (`app_versions`, `os`, `features`, `errors`, …).
     pub breakdowns: BTreeMap<&'static str, Vec<Row>>,
+    /// What batches held that this collector's release does not know: counted, left out
+    /// (docs/compatibility.md, "What a collector does").
+    pub left_out: LeftOutCounts,
+    /// Rows the store's read skipped as holding no valid count (the server logs it).
+    #[serde(skip)]
+    pub skipped_rows: u64,
+}
+
+/// How much of what newer clients sent was left out, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LeftOutCounts {
+    /// Keys the contract does not have, at any level.
+    pub fields: u64,
+    /// Events of a type the contract does not have.
+    pub event_types: u64,
+    /// Values of a closed field the contract does not have, counted as `unknown`.
+    pub values: u64,
 }
 
 /// The window of a [`Report`].
@@ -88,6 +105,17 @@ pub fn build(
 
 /// The report of aggregates `a` over `window`.
 pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -> Report {
+    let left_out = |key: &str| {
+        a.left_out
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(0, |(_, n)| *n)
+    };
+    let left_out = LeftOutCounts {
+        fields: left_out("fields"),
+        event_types: left_out("event_types"),
+        values: left_out("values"),
+    };
     let mut breakdowns = BTreeMap::new();
     for (dimension, groups) in a.groups {
         let mut rows = fold(groups, min_installations);
@@ -122,6 +150,8 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
             })
             .collect(),
         breakdowns,
+        left_out,
+        skipped_rows: a.skipped_rows,
     }
 }
 
@@ -145,8 +175,8 @@ fn fold(groups: Vec<Group>, k: u64) -> Vec<Row> {
                 share: None,
             });
         } else {
-            other.installations += g.installations;
-            other.total += g.total;
+            other.installations = other.installations.saturating_add(g.installations);
+            other.total = crate::model::add(other.total, g.total);
         }
     }
     rows.sort_by(|a, b| {

@@ -18,6 +18,7 @@ use axum::routing::{delete, get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use telemetry_runtime::Refusal;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -28,6 +29,7 @@ use crate::config::Tap;
 use crate::dashboard;
 use crate::log::Log;
 use crate::model::prepare;
+use crate::parse;
 use crate::report;
 use crate::store::{Store, Window};
 use crate::writer::{Refused, Writer};
@@ -67,6 +69,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/batch", post(batch))
         .route("/v1/report", get(report_json))
+        .route("/v1/schema", get(schema))
         .route("/v1/installations/{id}", delete(delete_installation))
         .route("/healthz", get(healthz))
         .route("/", get(dashboard_page))
@@ -129,41 +132,60 @@ fn app_of(query: Option<&str>) -> Option<String> {
     }
 }
 
+/// A refused batch's answer: `{"error": "…", "at": "…"}`, naming the first problem and
+/// where it is, never what was sent (docs/compatibility.md, "What a collector does").
+fn refused(status: StatusCode, refusal: &Refusal) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{}\n", refusal.to_json()),
+    )
+        .into_response()
+}
+
 async fn batch(
     State(s): Ctx,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let refuse = |status, why: &'static str| {
-        s.log.debug(&format!("refused a batch: {why}"));
-        plain(status, why)
+    let refuse = |status, refusal: Refusal| {
+        s.log.debug(&format!("refused a batch: {refusal}"));
+        refused(status, &refusal)
     };
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "the body is over 1 MiB\n");
+            let why = Refusal::new("the body is over 1 MiB", "");
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, why);
         }
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, "the body could not be read\n"),
+        Err(_) => {
+            let why = Refusal::new("the body could not be read", "");
+            return refuse(StatusCode::BAD_REQUEST, why);
+        }
     };
     if headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|e| e.as_bytes() != b"identity")
     {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "batches are sent uncompressed\n",
-        );
+        let why = Refusal::new("batches are sent uncompressed", "");
+        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
     }
     let Some(app) = app_of(query.as_deref()) else {
-        return refuse(StatusCode::BAD_REQUEST, "`app` is not a name\n");
+        let why = Refusal::new("the query parameter is not a name", "app");
+        return refuse(StatusCode::BAD_REQUEST, why);
     };
-    let Ok(parsed) = telemetry_runtime::parse_batch(&body) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "not a batch this version of telemetry sends\n",
-        );
+    let parsed = match parse::batch(&body) {
+        Ok(parsed) => parsed,
+        Err(refusal) => return refuse(StatusCode::BAD_REQUEST, refusal),
     };
+    if !parsed.left_out.is_empty() {
+        let l = parsed.left_out;
+        s.log.debug(&format!(
+            "left out of a batch, as unknown to this release: {} field(s), {} event(s), {} value(s)",
+            l.fields, l.event_types, l.values
+        ));
+    }
     let today = s.today.day();
     let prepared = prepare(parsed, &app, today, today - i64::from(s.retention_days));
     if prepared.parts.is_empty() && prepared.too_old > 0 {
@@ -214,7 +236,15 @@ async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report,
     })
     .await;
     match built {
-        Ok(Ok(report)) => Ok(report),
+        Ok(Ok(report)) => {
+            if report.skipped_rows > 0 {
+                s.log.warn(&format!(
+                    "the report skipped {} stored row(s) that hold no valid count",
+                    report.skipped_rows
+                ));
+            }
+            Ok(report)
+        }
         Ok(Err(e)) => {
             s.log.warn(&format!("could not build a report: {e}"));
             Err(plain(
@@ -297,6 +327,18 @@ async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response 
         }
         Err(_) => plain(StatusCode::INTERNAL_SERVER_ERROR, "the deletion failed\n"),
     }
+}
+
+/// The wire's JSON Schema, as this collector reads batches.
+async fn schema() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/schema+json"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        telemetry_runtime::cli::json_schema(),
+    )
+        .into_response()
 }
 
 async fn healthz(State(s): Ctx) -> Response {

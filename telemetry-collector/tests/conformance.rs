@@ -72,8 +72,9 @@ fn acme_runs_land_and_show_in_the_report(kind: Kind) {
     assert!(page.contains("data-value=\"acme run --pipeline *****\""));
 }
 
-/// Every kind of off-schema batch is refused with 400 (or 413), nothing is stored, and the
-/// canary one of them carries is in no file of the store and no log line.
+/// Every kind of off-schema batch is refused with 400 (or 413) naming the field, nothing
+/// of it is stored; what a newer client may add is left out and counted instead; and the
+/// canary either carries is in no file of the store and no log line.
 fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
     const CANARY: &str = "Canary-7Hq!private";
     let place = Place::new(kind);
@@ -81,11 +82,7 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
     let collector = place.start(&logs);
     let good = variant(real_batch(), &common::new_id(), None, None);
     let tail = good.rfind('}').unwrap();
-    let bad: Vec<(&str, String)> = vec![
-        (
-            "an unknown field carrying the canary",
-            format!("{},\"user\":\"{CANARY}\"}}", &good[..tail]),
-        ),
+    let bad: Vec<(&str, String, &str)> = vec![
         (
             "the canary as a version",
             good.replacen(
@@ -93,6 +90,7 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
                 &format!("\"app_version\":\"{CANARY}\""),
                 1,
             ),
+            "events[0].app_version",
         ),
         (
             "the canary as a command",
@@ -101,34 +99,49 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
                 &format!("acme run {CANARY}"),
                 1,
             ),
+            "events[2].command",
+        ),
+        (
+            "the canary as an os",
+            good.replacen("\"os\":\"linux\"", &format!("\"os\":\"{CANARY}\""), 1),
+            "events[0].os",
         ),
         (
             "a wrong type",
             good.replacen("\"interactive\":false", "\"interactive\":\"no\"", 1),
+            "events[0].interactive",
         ),
         (
             "another schema version",
             good.replacen("\"schema_version\":1", "\"schema_version\":2", 1),
-        ),
-        (
-            "a bucket no client writes",
-            good.replacen("\"<1s\":", "\"<2s\":", 1),
+            "schema_version",
         ),
         (
             "an exact count as a field",
             good.replacen("\"words\":\"6-10\"", "\"words\":7", 1),
+            "events[3].fields.words",
         ),
         (
-            "an unknown event type",
-            good.replacen("\"event_type\":\"session\"", "\"event_type\":\"visit\"", 1),
+            "a count past 2^53 - 1",
+            good.replacen("\"cache_hits\":1", "\"cache_hits\":9007199254740992", 1),
+            "events[1].metrics.cache_hits",
         ),
-        ("not JSON", format!("{CANARY} {{")),
-        ("trailing bytes", format!("{good}{CANARY}")),
-        ("nothing", String::new()),
+        (
+            "a key twice",
+            good.replacen("\"cache_hits\":1", "\"cache_hits\":1,\"cache_hits\":1", 1),
+            "events[1].metrics.cache_hits",
+        ),
+        ("not JSON", format!("{CANARY} {{"), ""),
+        ("trailing bytes", format!("{good}{CANARY}"), ""),
+        ("nothing", String::new(), ""),
     ];
-    for (what, body) in &bad {
+    for (what, body, at) in &bad {
         assert_ne!(body, &good, "{what}: the variant changed nothing");
-        assert_eq!(post(&batch_url(&collector), body.as_bytes()), 400, "{what}");
+        let (status, answer) = common::post_for_answer(&batch_url(&collector), body.as_bytes());
+        assert_eq!(status, 400, "{what}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["at"], *at, "{what}: {answer}");
+        assert!(!answer["error"].as_str().unwrap().is_empty());
     }
     // An app that is not a name, and a body over 1 MiB.
     let url = format!("{}?app={CANARY}", batch_url(&collector));
@@ -137,6 +150,17 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
     assert_eq!(post(&batch_url(&collector), huge.as_bytes()), 413);
     let report = collector.report(30, None).unwrap();
     assert_eq!((report.batches, report.events), (0, 0));
+    // What a newer client may add is taken, left out and counted, the canary with it.
+    let newer = variant(real_batch(), &common::new_id(), None, None);
+    let tail = newer.rfind('}').unwrap();
+    let newer = format!("{},\"user\":\"{CANARY}\"}}", &newer[..tail])
+        .replacen("\"<1s\":", &format!("\"{CANARY}\":2,\"<1s\":"), 1)
+        .replacen("\"event_type\":\"session\"", "\"event_type\":\"visit\"", 1);
+    assert_eq!(post(&batch_url(&collector), newer.as_bytes()), 200);
+    let report = collector.report(30, None).unwrap();
+    assert_eq!((report.batches, report.events), (1, 3));
+    let l = report.left_out;
+    assert_eq!((l.fields, l.event_types, l.values), (2, 1, 0));
     // The good one is taken.
     assert_eq!(post(&batch_url(&collector), good.as_bytes()), 200);
     collector.shutdown();

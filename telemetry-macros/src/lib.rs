@@ -18,7 +18,7 @@ use proc_macro::TokenStream;
 ///
 /// Options (all optional, comma-separated): `retries = N`, `retry_delay_ms = N` (with
 /// `retries`), `cache`, `cache_ttl_secs = N` (with `cache`), `crate = path`. The `telemetry`
-/// crate's documentation has a runnable example; the README describes each option.
+/// crate's documentation has a runnable example; docs/macros.md ("Options") describes each option.
 #[proc_macro_attribute]
 pub fn flow(args: TokenStream, item: TokenStream) -> TokenStream {
     attr::expand(attr::Kind::Flow, args.into(), item.into(), instrument()).into()

@@ -1,6 +1,6 @@
-//! What a decision is: on or off, and the rule that made it (the README's nine consent
-//! rules). Only the vocabulary lives here, so that every layer can name a decision; the
-//! rules themselves are applied by `consent`.
+//! What a decision is: on or off, and the rule that made it (the nine consent rules of
+//! docs/consent.md, "The nine rules"). Only the vocabulary lives here, so that every layer can
+//! name a decision; the rules themselves are applied by `consent`.
 
 use std::fmt;
 
@@ -101,7 +101,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// The number of the rule in the README's list (1–9; 0 for an internal error).
+    /// The number of the rule in the list of docs/consent.md, "The nine rules" (1–9; 0 for an
+    /// internal error).
     pub fn number(&self) -> u8 {
         match self {
             Rule::CompiledOut => 1,

@@ -24,9 +24,10 @@ use crate::pipeline::worker::Worker;
 use crate::process;
 use crate::record::counters::set_recording;
 
-/// Starts telemetry for this process: resolves consent (the README's nine rules) and turns
-/// the call-path counters on only if it says yes. Never panics, never prints, never writes
-/// a file while consent is off. Keep the guard alive for as long as telemetry should run.
+/// Starts telemetry for this process: resolves consent (docs/consent.md, "The nine rules") and
+/// turns the call-path counters on only if it says yes. Never panics, never prints, never
+/// writes a file while consent is off. Keep the guard alive for as long as telemetry should
+/// run.
 ///
 /// ```
 /// use telemetry::config::Env;

@@ -86,9 +86,12 @@ pub use wire::command::{MASK, MaskedCommand};
 pub use wire::custom::{EventField, FieldValue};
 pub use wire::errors::{HostTypeName, IoKind};
 pub use wire::event::SCHEMA_VERSION;
+pub use wire::json::MAX_COUNT;
+pub use wire::read::read_batch;
 pub use wire::received::{
-    NotABatch, ReceivedBatch, ReceivedBody, ReceivedEvent, normalize_id, parse_batch,
+    Document, LeftOut, ReceivedBatch, ReceivedBody, ReceivedEvent, Refusal, normalize_id,
 };
+pub use wire::schema::{KNOWN_SCHEMA_VERSIONS, UNKNOWN};
 pub use wire::text::Name;
 
 // What a developer can read back locally.
@@ -96,6 +99,26 @@ pub use process::session_id;
 pub use record::counters::{Counts, is_recording, set_recording};
 pub use record::snapshot::{CallsiteSnapshot, callsites, flows_defined, tasks_defined};
 pub use wire::features::{Features, Kind};
+
+/// Batches for tests of a receiver (the collector's property and compatibility tests). Not
+/// public API: no stability promise.
+#[doc(hidden)]
+pub mod __testing {
+    use crate::wire::json::ToJson;
+
+    /// A batch of random events of every type from `seed`, as the worker writes it.
+    pub fn random_batch(seed: u64) -> Vec<u8> {
+        crate::wire::samples::random_batch(seed).to_bytes()
+    }
+
+    /// One event of every type, with made-up values, as the worker writes it.
+    pub fn sample_batch() -> Vec<u8> {
+        crate::wire::samples::sample_batch(crate::wire::samples::samples())
+            .to_json()
+            .compact()
+            .into_bytes()
+    }
+}
 
 /// Support for the code the macros generate. Not public API: no stability promise.
 #[doc(hidden)]

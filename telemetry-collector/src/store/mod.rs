@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::StoreSpec;
-use crate::model::{EVENTS, Prepared, USAGE};
+use crate::model::{EVENTS, LEFT_OUT, Prepared, USAGE};
 
 /// The days and app a report covers: the last days up to today.
 ///
@@ -147,6 +147,12 @@ pub struct Aggregates {
     /// Every breakdown, in the order of [`Dimension::ALL`]. The counts of the `usage`
     /// events (`flow_runs.calls`, …) are the breakdown [`Dimension::Metric`].
     pub groups: Vec<(Dimension, Vec<Group>)>,
+    /// What batches held that this release does not know, by key (`fields`,
+    /// `event_types`, `values`): counted, left out.
+    pub left_out: Vec<(String, u64)>,
+    /// Rows the read skipped because they held no count (`store/sqlite`: left by an older
+    /// collector); the server logs how many.
+    pub skipped_rows: u64,
 }
 
 /// What a store reads for a report, before it is sorted into [`Aggregates`].
@@ -176,7 +182,15 @@ impl Pieces {
             batches: self.batches,
             per_day: self.per_day,
             groups: Vec::new(),
+            left_out: self
+                .totals
+                .iter()
+                .filter(|(kind, _, _)| kind == LEFT_OUT)
+                .map(|(_, key, n)| (key.clone(), *n))
+                .collect(),
+            skipped_rows: 0,
         };
+        a.left_out.sort();
         a.per_day.sort_by_key(|d| d.day);
         // Each value's total, and which values an installation sent, looked up by key
         // rather than along the lists: a report has one row per value.

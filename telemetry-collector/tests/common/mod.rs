@@ -184,6 +184,13 @@ pub fn post(url: &str, body: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
+/// POSTs `body` to `url`: the status and the answer's body.
+pub fn post_for_answer(url: &str, body: &[u8]) -> (u16, String) {
+    let mut r = agent().post(url).send(body).expect("POST");
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
 /// GETs `url`: status and body.
 pub fn get(url: &str) -> (u16, String) {
     let mut r = agent().get(url).call().expect("GET");
@@ -267,9 +274,14 @@ pub struct Acme {
 
 impl Acme {
     pub fn new(collector_url: &str) -> Acme {
+        Acme::with_endpoint(&format!("{collector_url}/v1/batch"))
+    }
+
+    /// One installation sending to `endpoint` as it is.
+    pub fn with_endpoint(endpoint: &str) -> Acme {
         let acme = Acme {
             dir: tempfile::tempdir().unwrap(),
-            endpoint: format!("{collector_url}/v1/batch"),
+            endpoint: endpoint.to_owned(),
         };
         std::fs::create_dir(acme.dir.path().join("work")).unwrap();
         let out = acme.run(&["telemetry", "enable"]);

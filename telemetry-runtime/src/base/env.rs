@@ -1,8 +1,8 @@
 //! Where environment variables come from: the process, or a map a test injects.
 //!
-//! Consent reads a handful of variables (README, "Consent"). Reading them through [`Env`] lets tests
-//! decide every rule without touching the real environment, and keeps the variables' values
-//! out of every `Debug` output.
+//! Consent reads a handful of variables (docs/consent.md, "The nine rules"). Reading them
+//! through [`Env`] lets tests decide every rule without touching the real environment, and
+//! keeps the variables' values out of every `Debug` output.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

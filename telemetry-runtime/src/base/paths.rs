@@ -1,9 +1,10 @@
 //! Names and places: the `APP` prefix of variables, the config dir, the policy file.
 //!
-//! Written by hand rather than with a `dirs`-style crate: the rules are four lines (README,
-//! "Consent"), and every input comes from the injected [`Env`] so tests never look at the real
-//! home. Paths stay OS strings from the variable to the file: converting one lossily would
-//! send a write, or an organisation's policy, to another path.
+//! Written by hand rather than with a `dirs`-style crate: the rules are four lines
+//! (docs/consent.md, "What was sent, and the files it keeps"), and every input comes from the
+//! injected [`Env`] so tests never look at the real home. Paths stay OS strings from the
+//! variable to the file: converting one lossily would send a write, or an organisation's
+//! policy, to another path.
 
 use std::path::PathBuf;
 

@@ -71,7 +71,11 @@ pub enum TelemetryCommand {
         json: bool,
     },
     /// List every field that can ever be sent, as Markdown.
-    Schema,
+    Schema {
+        /// Print the wire's JSON Schema instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl TelemetryCommand {
@@ -89,7 +93,7 @@ impl TelemetryCommand {
             }
             TelemetryCommand::Preview => ("preview", None),
             TelemetryCommand::Log { json } => ("log", flag(*json, "--json")),
-            TelemetryCommand::Schema => ("schema", None),
+            TelemetryCommand::Schema { json } => ("schema", flag(*json, "--json")),
         };
         std::iter::once(command).chain(flag).collect()
     }
@@ -293,7 +297,11 @@ mod tests {
             ),
             (TelemetryCommand::Reset { delete_data: false }, &["reset"]),
             (TelemetryCommand::Log { json: false }, &["log"]),
-            (TelemetryCommand::Schema, &["schema"]),
+            (TelemetryCommand::Schema { json: false }, &["schema"]),
+            (
+                TelemetryCommand::Schema { json: true },
+                &["schema", "--json"],
+            ),
         ] {
             assert_eq!(command.args(), words);
         }

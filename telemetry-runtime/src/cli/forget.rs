@@ -3,7 +3,7 @@
 //! Telemetry is off before the request goes, so nothing else leaves with it.
 //!
 //! A batch a running host was sending at that moment can still reach the collector after
-//! the deletion (README, "Consent").
+//! the deletion (docs/consent.md, "Deleting what was sent").
 
 use std::io::{self, Write};
 

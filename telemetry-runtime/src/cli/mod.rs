@@ -8,6 +8,7 @@ mod change;
 #[cfg(feature = "clap")]
 pub mod clap;
 mod forget;
+mod json_schema;
 mod preview;
 mod schema_doc;
 mod sent;
@@ -20,6 +21,19 @@ use crate::base::paths::env_prefix;
 use crate::config::Config;
 
 pub use status::{Status, status_of};
+
+/// The wire's JSON Schema (draft 2020-12), generated from the types that write a batch:
+/// what `telemetry schema --json` prints, `TELEMETRY.schema.json` holds and a collector
+/// serves at `GET /v1/schema`. Keys it does not list are allowed (a newer runtime's,
+/// docs/compatibility.md, "The JSON Schema").
+///
+/// ```
+/// let schema = telemetry::cli::json_schema();
+/// assert!(schema.contains("\"$schema\": \"https://json-schema.org/draft/2020-12/schema\""));
+/// ```
+pub fn json_schema() -> String {
+    json_schema::json_schema()
+}
 
 /// Runs one management command (`args` are what follows `telemetry` on the host's command
 /// line) with output on stdout and errors on stderr.
@@ -87,6 +101,7 @@ where
         ["log"] => sent::log(config, false, out, err),
         ["log", "--json"] => sent::log(config, true, out, err),
         ["schema"] => out.write_all(schema_doc::markdown().as_bytes()).map(|()| 0),
+        ["schema", "--json"] => writeln!(out, "{}", json_schema()).map(|()| 0),
         [
             cmd @ ("status" | "enable" | "disable" | "reset" | "preview" | "log" | "schema"
             | "help"),
@@ -141,7 +156,7 @@ fn usage(app: &str, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "  schema           List every field that can ever be sent, as Markdown"
+        "  schema [--json]  List every field that can ever be sent, as Markdown (or the wire's JSON Schema)"
     )?;
     writeln!(out, "  help             Show this message")?;
     writeln!(out)?;

@@ -136,7 +136,7 @@ const WHY: &[(&str, &str)] = &[
 
 /// Why a field is sent: from [`WHY`], or, for the feature flags, the duration and the
 /// concurrency buckets, from their own tables.
-fn why(path: &str) -> Option<String> {
+pub(crate) fn why(path: &str) -> Option<String> {
     if let Some((_, why)) = WHY.iter().find(|(p, _)| *p == path) {
         return Some((*why).to_owned());
     }

@@ -1,6 +1,6 @@
 //! `telemetry log`: what left the machine, from the record the worker keeps of every
-//! delivered batch (`files::sent_log`). `preview` shows what would go next; `log` shows
-//! what went.
+//! batch it sent (`files::sent_log`), delivered or refused, with a refusal's reason.
+//! `preview` shows what would go next; `log` shows what went.
 
 use std::io::{self, Write};
 
@@ -33,9 +33,19 @@ pub(super) fn log(
         // reads back into the same values and is written out again as it was sent.
         let batches = entries.iter().filter_map(|entry| {
             let batch = Json::parse(std::str::from_utf8(&entry.body).ok()?)?;
+            let refused = entry
+                .refused
+                .as_ref()
+                .map_or(Json::Null, |(status, reason)| {
+                    Json::object([
+                        ("status", Json::Int(u64::from(*status))),
+                        ("reason", Json::str(reason.as_str())),
+                    ])
+                });
             Some(Json::object([
                 ("sent_hour", Json::str(entry.hour.as_str())),
                 ("bytes", Json::Int(entry.body.len() as u64)),
+                ("refused", refused),
                 ("batch", batch),
             ]))
         });
@@ -60,12 +70,22 @@ pub(super) fn log(
     )?;
     for entry in &entries {
         writeln!(out)?;
-        writeln!(
-            out,
-            "Sent in the hour from {} ({} bytes):",
-            entry.hour,
-            entry.body.len()
-        )?;
+        match &entry.refused {
+            None => writeln!(
+                out,
+                "Sent in the hour from {} ({} bytes):",
+                entry.hour,
+                entry.body.len()
+            )?,
+            Some((status, reason)) => writeln!(
+                out,
+                "Sent in the hour from {} ({} bytes), and refused by the collector (HTTP \
+                 {status}{}{reason}):",
+                entry.hour,
+                entry.body.len(),
+                if reason.is_empty() { "" } else { ": " },
+            )?,
+        }
         out.write_all(&entry.body)?;
         writeln!(out)?;
     }

@@ -7,6 +7,7 @@ use crate::base::paths::PROJECT_FILE;
 use crate::config::Config;
 use crate::consent::rules;
 use crate::decision::{Decision, Identity};
+use crate::files::sent_log;
 use crate::files::state::State;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
@@ -26,6 +27,10 @@ pub struct Status {
     pub session_id: String,
     /// When a batch was last sent.
     pub last_sent: Option<String>,
+    /// When the collector last refused a batch, with its status and reason
+    /// (`2026-12-04T20:00:00Z (HTTP 400: a count is over 2^53 - 1 at …)`), if the log of
+    /// sent batches holds one.
+    pub last_refused: Option<String>,
     /// Where batches go, without user info, query or fragment (they may hold tokens); an
     /// endpoint that is not allowed is shown as why, not as given.
     pub endpoint: Option<String>,
@@ -61,6 +66,7 @@ pub fn status_of(config: &Config) -> Status {
             .map(|id| id.to_string()),
         session_id: process::session_id().to_owned(),
         last_sent: state.last_sent.map(|d| d.to_string()),
+        last_refused: last_refused(config),
         endpoint: config
             .effective_endpoint()
             .map(|given| match Endpoint::parse(&given) {
@@ -70,6 +76,21 @@ pub fn status_of(config: &Config) -> Status {
         project_yes_ignored,
         ca_file_problem: ca_file_problem(config),
     }
+}
+
+/// The newest refusal the log of sent batches holds.
+fn last_refused(config: &Config) -> Option<String> {
+    if cfg!(telemetry_disabled) {
+        return None;
+    }
+    let entries = sent_log::entries(&config.resolved_config_dir()?).ok()?;
+    entries.iter().rev().find_map(|e| {
+        let (status, reason) = e.refused.as_ref()?;
+        Some(match reason.as_str() {
+            "" => format!("{} (HTTP {status})", e.hour),
+            reason => format!("{} (HTTP {status}: {reason})", e.hour),
+        })
+    })
 }
 
 /// Why the CA file `APP_TELEMETRY_CA_FILE` names cannot be used by the built-in transport.
@@ -102,6 +123,7 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             ("installation_id", text(&s.installation_id)),
             ("session_id", Json::str(s.session_id.as_str())),
             ("last_sent", text(&s.last_sent)),
+            ("last_refused", text(&s.last_refused)),
             ("endpoint", text(&s.endpoint)),
             ("project_yes_ignored", Json::Bool(s.project_yes_ignored)),
             ("ca_file_problem", text(&s.ca_file_problem)),
@@ -133,6 +155,9 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             "Last sent: {}",
             s.last_sent.as_deref().unwrap_or("Never")
         )?;
+        if let Some(refused) = &s.last_refused {
+            writeln!(out, "Last refused: {refused}; `log` shows the batch")?;
+        }
         writeln!(
             out,
             "Endpoint: {}",

@@ -1,4 +1,5 @@
-//! CI and hosted-build detection (rule 6 of the README's consent rules): nobody is there to consent.
+//! CI and hosted-build detection (rule 6 of docs/consent.md, "The nine rules"): nobody is there
+//! to consent.
 //!
 //! One table of (service, variable, how it must look). Specific services come first so the
 //! `Decided by:` line names the service; the generic `CI` variable (set by most of them) comes

@@ -1,4 +1,4 @@
-//! Who decides whether telemetry is on: the nine rules of the README's "Consent" section,
+//! Who decides whether telemetry is on: the nine rules of docs/consent.md, "The nine rules",
 //! first match wins.
 //!
 //! [`resolve`] returns the decision *and* the rule that made it, so `status` can say

@@ -1,5 +1,5 @@
-//! The precedence table of the README's consent rules: every rule alone, every pair of neighbouring rules, and
-//! every error deciding off.
+//! The precedence table of the consent rules of docs/consent.md, "The nine rules": every rule
+//! alone, every pair of neighbouring rules, and every error deciding off.
 
 use std::fs;
 

@@ -1,6 +1,6 @@
 //! The state and policy files' format: TOML's top-level `key = value` lines, read and
 //! written here rather than by a TOML crate (about 130 KiB of a host's binary, for two files
-//! of a few lines; README, "Binary size and build time").
+//! of a few lines; docs/performance.md, "Binary size and build time").
 //!
 //! What is read: blank lines, `#` comments, `key = value` with a bare key and a value that is
 //! `true`, `false`, a whole number, or a string in `"…"` or `'…'` without escapes, and

@@ -1,11 +1,16 @@
-//! `telemetry_sent.log`: what left the machine. Each delivered batch, exactly as sent, with
-//! the hour it was sent, so a user can read what went (`log`) as `preview` shows what would
-//! go next. Written only after a delivery, so never while consent is off; bounded to the
-//! last [`MAX_ENTRIES`] batches and [`MAX_BYTES`]; deleted by `disable` and `reset`.
+//! `telemetry_sent.log`: what left the machine. Each batch sent, exactly as sent, with the
+//! hour it was sent, so a user can read what went (`log`) as `preview` shows what would go
+//! next; a batch the collector refused is kept too, with its answer's status and reason
+//! (`status` says when the last one was). Written only after a send, so never while consent
+//! is off; bounded to the last [`MAX_ENTRIES`] batches and [`MAX_BYTES`]; deleted by
+//! `disable` and `reset`.
 //!
 //! One line per batch: the hour (`2026-11-21T04:00:00Z`), a tab, the batch's bytes (compact
-//! JSON holds no raw tab or newline). Reading keeps only lines whose batch our own types
-//! could have written, so a line put there by anyone else is never shown as ours.
+//! JSON holds no raw tab or newline). A refused batch's line has two more fields before the
+//! batch: `!` and the HTTP status (`!400`), then the collector's reason, made of printable
+//! ASCII without tabs, at most [`MAX_REASON`] bytes. Reading keeps only lines whose batch
+//! our own types could have written, so a line put there by anyone else is never shown as
+//! ours.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,8 +27,11 @@ use crate::wire::id::Hour;
 pub(crate) const MAX_ENTRIES: usize = 20;
 /// The most bytes of batches the log holds.
 pub(crate) const MAX_BYTES: usize = 256 * 1024;
-/// What a line adds to its batch: the hour, a tab and a newline.
-const LINE_EXTRA: usize = "2026-11-21T04:00:00Z\t\n".len();
+/// The longest reason kept for a refused batch.
+pub(crate) const MAX_REASON: usize = 200;
+/// What a line adds to its batch at most: the hour, a refusal's status and reason, tabs
+/// and a newline.
+const LINE_EXTRA: usize = "2026-11-21T04:00:00Z\t!400\t\t\n".len() + MAX_REASON;
 /// The most the file can hold.
 const FILE_MAX: u64 = (MAX_BYTES + MAX_ENTRIES * LINE_EXTRA) as u64;
 /// How long a delivery waits for another process writing the config dir; past it this
@@ -37,25 +45,64 @@ pub(crate) struct SentBatch {
     pub(crate) hour: String,
     /// The batch, byte for byte as it was sent.
     pub(crate) body: Vec<u8>,
+    /// If the collector refused it: the status, and its reason (empty if it gave none).
+    pub(crate) refused: Option<(u16, String)>,
 }
 
-/// A line of the log, if it is one our own code wrote: an hour, a tab, a batch our types
-/// could have written.
+/// `reason` as the log keeps it: printable ASCII only (anything else as `?`), tabs and line
+/// breaks as spaces, at most [`MAX_REASON`] bytes. It comes from a server, which could
+/// answer anything.
+pub(crate) fn clean_reason(reason: &str) -> String {
+    reason
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => ' ',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .take(MAX_REASON)
+        .collect()
+}
+
+/// A line of the log, if it is one our own code wrote: an hour, a refusal if any, a batch
+/// our types could have written.
 fn parse(line: &[u8]) -> Option<SentBatch> {
-    let tab = line.iter().position(|b| *b == b'\t')?;
-    let hour = std::str::from_utf8(&line[..tab]).ok()?;
-    let body = &line[tab + 1..];
-    (Hour::is_printed_form(hour) && is_valid_batch(body)).then(|| SentBatch {
+    let mut fields = line.splitn(2, |b| *b == b'\t');
+    let hour = std::str::from_utf8(fields.next()?).ok()?;
+    let mut rest = fields.next()?;
+    let mut refused = None;
+    if let Some(after) = rest.strip_prefix(b"!") {
+        let mut parts = after.splitn(3, |b| *b == b'\t');
+        let status: u16 = std::str::from_utf8(parts.next()?).ok()?.parse().ok()?;
+        let reason = std::str::from_utf8(parts.next()?).ok()?;
+        if !(100..=999).contains(&status) || clean_reason(reason) != reason {
+            return None;
+        }
+        refused = Some((status, reason.to_owned()));
+        rest = parts.next()?;
+    }
+    (Hour::is_printed_form(hour) && is_valid_batch(rest)).then(|| SentBatch {
         hour: hour.to_owned(),
-        body: body.to_vec(),
+        body: rest.to_vec(),
+        refused,
     })
 }
 
-/// Appends `body`, sent in `hour`, to the log in `dir`, dropping the oldest entries past the
-/// bounds. Under the state lock, and only while the stored decision is not "no": a
-/// `disable` that ran during the send (and deleted the log) is not undone. Best effort: a
+/// Appends `body`, delivered in `hour`, to the log in `dir`, dropping the oldest entries
+/// past the bounds. Under the state lock, and only while the stored decision is not "no":
+/// a `disable` that ran during the send (and deleted the log) is not undone. Best effort: a
 /// log that cannot be written never stops a delivery.
 pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
+    add(dir, hour, body, None);
+}
+
+/// Appends `body`, refused in `hour` with `status` and the collector's `reason`, as
+/// [`record`] appends a delivered one.
+pub(crate) fn record_refused(dir: &Path, hour: Hour, body: &[u8], status: u16, reason: &str) {
+    add(dir, hour, body, Some((status, clean_reason(reason))));
+}
+
+fn add(dir: &Path, hour: Hour, body: &[u8], refused: Option<(u16, String)>) {
     if body.len() > MAX_BYTES {
         return;
     }
@@ -76,6 +123,7 @@ pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
     kept.push(SentBatch {
         hour: hour.to_string(),
         body: body.to_vec(),
+        refused,
     });
     let (mut keep, mut size) = (0, 0);
     for entry in kept.iter().rev() {
@@ -89,6 +137,9 @@ pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
     for entry in &kept[kept.len() - keep..] {
         bytes.extend_from_slice(entry.hour.as_bytes());
         bytes.push(b'\t');
+        if let Some((status, reason)) = &entry.refused {
+            bytes.extend_from_slice(format!("!{status}\t{reason}\t").as_bytes());
+        }
         bytes.extend_from_slice(&entry.body);
         bytes.push(b'\n');
     }
@@ -173,6 +224,39 @@ mod tests {
         assert!(!String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains("secret"));
         delete(dir.path());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_refused_batch_is_kept_with_its_status_and_a_clean_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        let reason = format!(
+            "a count is over 2^53 - 1\tat events[1]\n\u{1b}[31m{}",
+            "x".repeat(500)
+        );
+        record_refused(
+            dir.path(),
+            Hour::from_unix_secs(3600),
+            &batch(2),
+            400,
+            &reason,
+        );
+        let kept = entries(dir.path()).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].refused, None);
+        let (status, reason) = kept[1].refused.clone().unwrap();
+        assert_eq!(status, 400);
+        assert!(reason.starts_with("a count is over 2^53 - 1 at events[1] ?[31mxxx"));
+        assert_eq!(reason.len(), MAX_REASON);
+        assert_eq!(kept[1].body, batch(2));
+        // A refusal line someone else wrote with raw control bytes is not ours.
+        let path = dir.path().join(SENT_LOG);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(b"1970-01-01T00:00:00Z\t!400\t\x07bell\t");
+        text.extend_from_slice(&batch(3));
+        text.push(b'\n');
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(entries(dir.path()).unwrap().len(), 2);
     }
 
     #[cfg(unix)]

@@ -1,5 +1,6 @@
-//! The files of the README's "Consent" section: `telemetry_state.toml` (the user's decision)
-//! and `telemetry_audit.log` (one line per change of consent).
+//! The files of docs/consent.md, "What was sent, and the files it keeps":
+//! `telemetry_state.toml` (the user's decision) and `telemetry_audit.log` (one line per change
+//! of consent).
 //!
 //! # Several writers at once
 //!

@@ -78,43 +78,41 @@ impl<'a, S: Timed> Reader<'a, S> {
     }
 
     /// Reads the body of `head`, if it is short enough to keep the connection.
-    pub(crate) fn body(&mut self, head: &Head) -> io::Result<()> {
+    pub(crate) fn body(&mut self, head: &Head) -> io::Result<Vec<u8>> {
         if head.chunked {
-            let mut total = 0;
+            let mut body = Vec::new();
             loop {
                 let line = self.line()?;
                 let size = line.split(';').next().unwrap_or("").trim();
                 let size = usize::from_str_radix(size, 16)
-                    .map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
-                total += size;
-                if total > MAX_BODY {
-                    return Err(io::ErrorKind::InvalidData.into());
-                }
+                    .ok()
+                    .filter(|n| body.len().checked_add(*n).is_some_and(|t| t <= MAX_BODY))
+                    .ok_or(io::ErrorKind::InvalidData)?;
                 if size == 0 {
                     // Trailers, then the empty line.
                     while !self.line()?.is_empty() {}
-                    return Ok(());
+                    return Ok(body);
                 }
-                self.take(size)?;
+                body.extend_from_slice(self.take(size)?);
                 if !self.line()?.is_empty() {
                     return Err(io::ErrorKind::InvalidData.into());
                 }
             }
         }
         match head.content_length {
-            Some(n) if n <= MAX_BODY => self.take(n),
+            Some(n) if n <= MAX_BODY => self.take(n).map(<[u8]>::to_vec),
             _ => Err(io::ErrorKind::InvalidData.into()),
         }
     }
 
-    fn take(&mut self, n: usize) -> io::Result<()> {
+    fn take(&mut self, n: usize) -> io::Result<&[u8]> {
         while self.buf.len() - self.used < n {
             if !self.fill()? {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
         self.used += n;
-        Ok(())
+        Ok(&self.buf[self.used - n..self.used])
     }
 
     fn line(&mut self) -> io::Result<String> {

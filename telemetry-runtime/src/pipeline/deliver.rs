@@ -36,6 +36,17 @@ impl Sender {
         deadline: Instant,
         connect_timeout: Duration,
     ) -> Delivery {
+        self.send_for_reason(body, deadline, connect_timeout).0
+    }
+
+    /// [`send`](Self::send), with the reason a `4xx` answer gave, where the client reads
+    /// one (the built-in client does; a host's transport hands over no body).
+    pub(crate) fn send_for_reason(
+        &mut self,
+        body: &[u8],
+        deadline: Instant,
+        connect_timeout: Duration,
+    ) -> (Delivery, Option<String>) {
         match self {
             Sender::Host {
                 transport,
@@ -51,27 +62,31 @@ impl Sender {
                     timeout: deadline.saturating_duration_since(Instant::now()),
                 };
                 // A host's code must not take the worker down with it.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let delivery = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     transport.deliver(&request)
                 }))
-                .unwrap_or(Delivery::NoAnswer)
+                .unwrap_or(Delivery::NoAnswer);
+                (delivery, None)
             }
             #[cfg(feature = "https")]
             Sender::Builtin(client) => {
                 use crate::pipeline::http::Failure;
                 match client.post(body, deadline, connect_timeout) {
-                    Ok(answer) => Delivery::Answered {
-                        status: answer.status,
-                        retry_after: answer.retry_after,
-                    },
-                    Err(Failure::Retry) => Delivery::NoAnswer,
-                    Err(Failure::GiveUp) => Delivery::Broken,
+                    Ok(answer) => (
+                        Delivery::Answered {
+                            status: answer.status,
+                            retry_after: answer.retry_after,
+                        },
+                        answer.reason,
+                    ),
+                    Err(Failure::Retry) => (Delivery::NoAnswer, None),
+                    Err(Failure::GiveUp) => (Delivery::Broken, None),
                 }
             }
             #[cfg(not(feature = "https"))]
             Sender::Nothing => {
                 let _ = (body, connect_timeout);
-                Delivery::Broken
+                (Delivery::Broken, None)
             }
         }
     }

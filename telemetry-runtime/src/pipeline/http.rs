@@ -3,8 +3,8 @@
 //!
 //! Written here rather than taken from an HTTP crate: the usual clients bring the `http`
 //! crate, whose `impl PartialEq<StatusCode> for u16` (and friends) would change how every
-//! host's own code type-checks the moment it depends on this crate (README, "What adding the
-//! crate changes"). What is needed is small: a request with a `Content-Length` body, a status
+//! host's own code type-checks the moment it depends on this crate (docs/sending.md, "What adding
+//! the crate changes"). What is needed is small: a request with a `Content-Length` body, a status
 //! line, three headers (`Content-Length`, `Transfer-Encoding`, `Retry-After`), an answer body
 //! read only to reuse the connection, an optional `CONNECT` proxy, and TLS from rustls.
 //!
@@ -21,13 +21,16 @@ use std::time::{Duration, Instant};
 use crate::pipeline::answer::{Reader, Timed};
 use crate::pipeline::proxy::Proxy;
 use crate::pipeline::url::{HttpUrl, basic_auth};
+use crate::wire::json::Json;
 
 /// What the server answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
     /// `Retry-After`, when given as a number of seconds.
     pub(crate) retry_after: Option<Duration>,
+    /// Why a `4xx` refused the request, as its body says (`reason_of`).
+    pub(crate) reason: Option<String>,
 }
 
 /// Why there is no answer.
@@ -285,13 +288,35 @@ fn exchange(stream: &mut Stream, request: &[u8], deadline: Instant) -> Exchange 
             Err(e) => return Exchange::Failed(classify(&e)),
         }
     };
+    // The body is read to reuse the connection, and for a refusal's reason; failing to
+    // read it changes nothing else.
+    let body = reader.body(&head);
+    let reusable = head.keep_alive && body.is_ok();
+    let reason = body
+        .ok()
+        .filter(|_| (400..500).contains(&head.status))
+        .and_then(|b| reason_of(&b));
     let answer = Answer {
         status: head.status,
         retry_after: head.retry_after,
+        reason,
     };
-    // The body is read only to reuse the connection; failing to changes nothing else.
-    let reusable = head.keep_alive && reader.body(&head).is_ok();
     Exchange::Answered(answer, reusable)
+}
+
+/// The reason a refusal's body gives: a collector's `{"error": "…", "at": "…"}`, or the
+/// first line of a plain-text body. Cleaned further before it is kept (`sent_log.rs`).
+pub(crate) fn reason_of(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    if let Some(json) = Json::parse(text) {
+        let error = json.get("error").and_then(Json::as_str)?;
+        return Some(match json.get("at").and_then(Json::as_str) {
+            Some(at) if !at.is_empty() => format!("{error} at {at}"),
+            _ => error.to_owned(),
+        });
+    }
+    let line = text.lines().next()?.trim();
+    (!line.is_empty()).then(|| line.to_owned())
 }
 
 /// What a TLS error says never heals; everything else may.

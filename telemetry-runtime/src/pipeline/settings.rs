@@ -48,7 +48,7 @@ pub(crate) struct Settings {
     pub(crate) config: Option<Config>,
 }
 
-/// The README's defaults.
+/// The defaults of docs/sending.md, "When it is sent".
 pub(crate) const DEFAULT_BATCH_SIZE: usize = 100;
 pub(crate) const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_secs(300);
 /// Settings beyond these are clamped: larger values would only overflow a clock.

@@ -177,6 +177,8 @@ pub(crate) struct Transport {
     retry_after: Option<(Instant, Duration)>,
     requests: u64,
     rng: u64,
+    /// The status and reason of the last refusal (a `Rejected` send), until taken.
+    refusal: Option<(u16, String)>,
 }
 
 /// What one HTTP attempt says about the next step.
@@ -234,6 +236,7 @@ impl Transport {
             retry_after: None,
             requests: 0,
             rng: seed(),
+            refusal: None,
         }
     }
 
@@ -307,6 +310,11 @@ impl Transport {
         outcome
     }
 
+    /// The status and reason of the refusal that made the last send `Rejected`, once.
+    pub(crate) fn take_refusal(&mut self) -> Option<(u16, String)> {
+        self.refusal.take()
+    }
+
     /// Requests attempted so far (each retry counts; a file append counts as one).
     #[cfg(test)]
     pub(crate) fn requests_made(&self) -> u64 {
@@ -367,15 +375,24 @@ impl Transport {
         self.requests += 1;
         let request_timeout = self.options.request_timeout.min(budget);
         let connect_timeout = self.options.connect_timeout.min(request_timeout);
-        match sender.send(body, Instant::now() + request_timeout, connect_timeout) {
-            Delivery::Answered {
-                status,
-                retry_after,
-            } => classify_status(status, retry_after),
+        match sender.send_for_reason(body, Instant::now() + request_timeout, connect_timeout) {
+            (
+                Delivery::Answered {
+                    status,
+                    retry_after,
+                },
+                reason,
+            ) => {
+                let next = classify_status(status, retry_after);
+                if matches!(next, Attempt::Rejected) {
+                    self.refusal = Some((status, reason.unwrap_or_default()));
+                }
+                next
+            }
             // Offline, refused, reset, slow or garbled: worth another try.
-            Delivery::NoAnswer => Attempt::Retry(None),
+            (Delivery::NoAnswer, _) => Attempt::Retry(None),
             // TLS and configuration errors do not heal by retrying.
-            Delivery::Broken => Attempt::GiveUp,
+            (Delivery::Broken, _) => Attempt::GiveUp,
         }
     }
 

@@ -315,7 +315,8 @@ impl<'a> Run<'a> {
                 self.record_delivery(&body);
                 self.send_spooled(deadline, None);
             }
-            // Refused for good, or consent withdrawn: keep nothing of it.
+            // Refused for good, or consent withdrawn: keep nothing of it (but a refused
+            // batch's record, for `log` and `status`).
             (
                 Some(SendOutcome::Rejected | SendOutcome::Stopped | SendOutcome::Withdrawn),
                 claim,
@@ -323,6 +324,7 @@ impl<'a> Run<'a> {
                 if let Some(claim) = claim {
                     claim.done();
                 }
+                self.record_refusal(&body);
             }
             // For a later try, by this process or the next.
             (_, claim) => {
@@ -370,6 +372,15 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Puts a batch the collector refused on record (`log` shows it with the reason,
+    /// `status` says when), if the last send was refused.
+    fn record_refusal(&mut self, body: &[u8]) {
+        let refusal = self.transport.as_mut().and_then(Transport::take_refusal);
+        if let (Some((status, reason)), Some(dir)) = (refusal, &self.settings().state_dir) {
+            sent_log::record_refused(dir, Hour::now(), body, status, &reason);
+        }
+    }
+
     /// Sends spooled batches, oldest first, until one fails, the deadline passes, or (at
     /// start-up) the guard asks to flush.
     fn send_spooled(&mut self, deadline: Instant, interrupt: Option<&Receiver<Control>>) {
@@ -398,7 +409,10 @@ impl<'a> Run<'a> {
                     claim.done();
                     self.record_delivery(&body);
                 }
-                Some(SendOutcome::Rejected | SendOutcome::Withdrawn) => claim.done(),
+                Some(SendOutcome::Rejected | SendOutcome::Withdrawn) => {
+                    claim.done();
+                    self.record_refusal(&body);
+                }
                 _ => {
                     claim.release();
                     return;

@@ -7,10 +7,10 @@ use crate::wire::features::{Features, Kind};
 /// in every counter shard, so the call path finds its counters by subtracting two addresses,
 /// with nothing to look up or store.
 ///
-/// Aligned to its own size, so the section is an array of them even where a linker pads
-/// between contributions (padding is zeros, told apart by a marker every callsite starts
-/// with). The descriptor itself, not a pointer to one, is the registration: a `static` per fn
-/// and no other constant, which keeps annotating cheap to compile (README, "Compile time").
+/// Aligned to its own size, so the section is an array of them even where a linker pads between
+/// contributions (padding is zeros, told apart by a marker every callsite starts with). The
+/// descriptor itself, not a pointer to one, is the registration: a `static` per fn and no other
+/// constant, which keeps annotating cheap to compile (docs/performance.md, "Compile time").
 ///
 /// Not constructed by hand: it is public only so that generated code can name it.
 #[derive(Debug)]

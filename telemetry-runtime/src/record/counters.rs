@@ -322,8 +322,8 @@ impl Call {
 }
 
 // What a call records while telemetry is on, out of line: one copy in the runtime rather
-// than one per annotated fn, which keeps annotating cheap to compile (README, "Compile
-// time"). The call path with telemetry off stays the inline check of `callsite` above.
+// than one per annotated fn, which keeps annotating cheap to compile (docs/performance.md,
+// "Compile time"). The call path with telemetry off stays the inline check of `callsite` above.
 
 /// Counts the call in flight; returns when it started.
 #[inline(never)]
@@ -390,7 +390,7 @@ impl Drop for Scope {
     #[inline(always)]
     fn drop(&mut self) {
         // Only the check is inline: what ending the call records, and telling a return
-        // from a panic, is one copy in the runtime (README, "Compile time").
+        // from a panic, is one copy in the runtime (docs/performance.md, "Compile time").
         if let Some(cs) = self.0.callsite.take() {
             record_scope_end(cs, self.0.start);
         }

@@ -1,7 +1,7 @@
 //! Where the linker gathers every callsite: each annotated fn contributes its `static`
 //! descriptor to one section of the binary, and the registry reads that section as an array
 //! of slots. Nothing runs at startup and no function is generated per callsite, which keeps
-//! annotating cheap to compile (README, "Compile time").
+//! annotating cheap to compile (docs/performance.md, "Compile time").
 //!
 //! The section's name carries a version: a binary that links two incompatible versions of
 //! this crate keeps their callsites apart. Change it whenever `Callsite`'s layout changes

@@ -107,7 +107,7 @@ impl ToJson for Durations {
         Json::object(
             DurationBucket::ALL
                 .iter()
-                .map(|b| (b.label(), Json::Int(self.0[b.index()]))),
+                .map(|b| (b.label(), Json::count(self.0[b.index()]))),
         )
     }
 }
@@ -188,7 +188,7 @@ impl ToJson for Concurrency {
         Json::object(
             ConcurrencyBucket::ALL
                 .iter()
-                .map(|b| (b.label(), Json::Int(self.0[*b as usize]))),
+                .map(|b| (b.label(), Json::count(self.0[*b as usize]))),
         )
     }
 }

@@ -1,66 +1,24 @@
-//! The strict check of a batch: a spooled one before it is sent or previewed, a received one
-//! before a collector stores it.
+//! The strict check of a batch our own writer made: a spooled one before it is sent or
+//! previewed, a line of the sent log before it is shown.
 //!
 //! A file in the spool is sent as it is, so it must be, byte for byte, what serialising our
-//! own wire types could have produced: compact JSON, the same keys in the same order,
-//! no key twice, and every value passing the check of the type that would have made it. A
-//! file another program wrote there cannot push free text (a user name, a path) to the wire.
+//! own wire types could have produced, in this release or an older one: compact JSON, the
+//! keys in the order the writer writes them, no key twice, nothing the contract
+//! (`schema.rs`) does not know, and every value passing the check of the type that would
+//! have made it (`received.rs`, read strictly). A file another program wrote there cannot
+//! push free text (a user name, a path) to the wire.
 //!
 //! What no check can tell apart, because the types accept it too: any word shaped like a
 //! `Name` (an integration, a program or subcommand, a custom event's choice: `"alice"`), any
 //! flag shape in a command (`--alice`), a host's error type path (`alice::Laptop`), and the
-//! value of a count (any `u64`).
+//! value of a count (any whole number up to `MAX_COUNT`).
 
-use std::collections::BTreeSet;
-use std::sync::LazyLock;
-
-use crate::wire::buckets::Bucket;
-use crate::wire::command::{MASK, is_flag};
-use crate::wire::errors::{ErrorType, is_type_path};
-use crate::wire::event::{Environment, Metrics, SCHEMA_VERSION};
-use crate::wire::features::FeatureUse;
-use crate::wire::id::{Hour, Id};
-use crate::wire::json::{Json, ToJson};
-use crate::wire::samples::samples;
-use crate::wire::text::{Version, is_name};
+use crate::wire::json::Json;
+use crate::wire::read::read_own;
+use crate::wire::received::Document;
 
 /// Larger files are not ours (the worker's limit for spooled batches).
 const MAX_BYTES: usize = 256 * 1024;
-/// Events per batch (a batch under `MAX_BYTES` cannot reach it; a second line of defence).
-const MAX_EVENTS: usize = 10_000;
-/// Integrations, error types or custom fields in one event.
-const MAX_ITEMS: usize = 1024;
-/// Words of a masked command: the program, 31 words, and the `*****` that ends a cut line.
-const MAX_WORDS: usize = 33;
-
-/// Every event's keys, in the order `Event` serialises them (common keys up to
-/// `event_type`, then the type's own), read off one sample of each type: the check follows
-/// the types (a field added to `Body` is expected here).
-static EVENT_KEYS: LazyLock<Vec<(&'static str, Vec<String>)>> = LazyLock::new(|| {
-    samples()
-        .iter()
-        .filter_map(|event| match event.to_json() {
-            Json::Object(fields) => Some((
-                event.body.event_type(),
-                fields.into_iter().map(|(key, _)| key).collect(),
-            )),
-            _ => None,
-        })
-        .collect()
-});
-
-/// The keys of an event of type `event_type`, in order (with `installation_id`).
-fn event_keys(event_type: &str) -> Option<&'static [String]> {
-    EVENT_KEYS
-        .iter()
-        .find(|(t, _)| *t == event_type)
-        .map(|(_, keys)| keys.as_slice())
-}
-
-/// The wire shape of `FeatureUse` and `Metrics`, read off their defaults: the check follows
-/// the types (a key added there is expected here).
-static FEATURES: LazyLock<Json> = LazyLock::new(|| FeatureUse::default().to_json());
-static METRICS: LazyLock<Json> = LazyLock::new(|| Metrics::default().to_json());
 
 /// Whether `body` is a batch our own types could have serialised, and nothing else.
 pub(crate) fn is_valid_batch(body: &[u8]) -> bool {
@@ -76,147 +34,29 @@ pub(crate) fn checked_batch(body: &[u8]) -> Option<Json> {
     let json = Json::parse(std::str::from_utf8(body).ok()?)?;
     // Written back as the worker writes a batch, it must be the very bytes read: no
     // whitespace, escapes or number forms carrying anything the checks do not see.
-    (has_fields(&json, ["schema_version", "batch_id", "events"])
-        && json.compact().as_bytes() == body)
-        .then_some(json)
-}
-
-/// An object with exactly `keys`, in that order (so no key twice), each value valid.
-fn has_fields<'a>(json: &Json, keys: impl IntoIterator<Item = &'a str>) -> bool {
-    let Json::Object(fields) = json else {
-        return false;
-    };
-    let mut keys = keys.into_iter();
-    fields
-        .iter()
-        .all(|(k, v)| keys.next() == Some(k.as_str()) && is_valid(k, v))
-        && keys.next().is_none()
-}
-
-fn is_event(json: &Json) -> bool {
-    let Json::Object(fields) = json else {
-        return false;
-    };
-    let value = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-    let Some(keys) = value("event_type")
-        .and_then(Json::as_str)
-        .and_then(event_keys)
-    else {
-        return false;
-    };
-    // `installation_id` only once the user consented.
-    let consented = value("installation_id").is_some();
-    let keys = keys
-        .iter()
-        .map(String::as_str)
-        .filter(|k| consented || *k != "installation_id");
-    has_fields(json, keys)
-}
-
-/// The value at `key`; every key of every level is unique, so the key says what it holds.
-fn is_valid(key: &str, v: &Json) -> bool {
-    let text = |check: fn(&str) -> bool| v.as_str().is_some_and(check);
-    match (key, v) {
-        ("schema_version", Json::Int(n)) => *n == u64::from(SCHEMA_VERSION),
-        ("batch_id" | "event_id" | "session_id" | "installation_id", _) => {
-            text(Id::is_printed_form)
-        }
-        ("events", Json::Array(events)) => {
-            events.len() <= MAX_EVENTS && events.iter().all(is_event)
-        }
-        ("timestamp" | "session_start", _) => text(Hour::is_printed_form),
-        ("sdk_version" | "app_version" | "rust_version", _) => text(Version::is_printed_form),
-        ("os" | "arch", _) => text(is_platform),
-        ("event_type", _) => text(|t| event_keys(t).is_some()),
-        ("interactive", Json::Bool(_)) => true,
-        ("environment", _) => text(|t| Environment::ALL.iter().any(|e| e.label() == t)),
-        ("integrations", Json::Array(names)) => {
-            names.len() <= MAX_ITEMS && names.iter().all(|n| n.as_str().is_some_and(is_name))
-        }
-        ("features", _) => same_shape(&FEATURES, v),
-        ("metrics", _) => same_shape(&METRICS, v),
-        ("errors", _) => has_fields(v, ["exception_types"]),
-        // Any order (a `BTreeMap<ErrorType, _>` sorts by variant, not by name), no key twice.
-        ("exception_types", Json::Object(types)) => {
-            let known = |k: &str| is_type_path(k) || ErrorType::all().any(|e| e.name() == k);
-            types.len() <= MAX_ITEMS
-                && types.iter().map(|(k, _)| k).collect::<BTreeSet<_>>().len() == types.len()
-                && types
-                    .iter()
-                    .all(|(k, n)| known(k) && matches!(n, Json::Int(_)))
-        }
-        ("command", _) => text(is_command),
-        ("name", _) => text(is_name),
-        // A `BTreeMap<Name, FieldValue>`: names in sorted order.
-        ("fields", Json::Object(fields)) => {
-            fields.len() <= MAX_ITEMS
-                && fields.windows(2).all(|w| w[0].0 < w[1].0)
-                && fields.iter().all(|(k, v)| is_name(k) && is_field_value(v))
-        }
-        _ => false,
-    }
-}
-
-/// A `FieldValue`: a bool, `null` (absent), a bucket label, a version, or a choice. A choice
-/// is a `Name`-shaped word whose declared variants are in the host's binary, not in the file,
-/// so `"alice"` passes as a variant `Alice` would.
-fn is_field_value(v: &Json) -> bool {
-    match v {
-        Json::Null | Json::Bool(_) => true,
-        Json::Str(s) => {
-            Bucket::ALL.iter().any(|b| b.label() == s) || Version::is_printed_form(s) || is_name(s)
-        }
-        _ => false,
-    }
-}
-
-/// The same keys in the same order, with a bool or a count where the template has one.
-fn same_shape(template: &Json, v: &Json) -> bool {
-    match (template, v) {
-        (Json::Bool(_), Json::Bool(_)) | (Json::Int(_), Json::Int(_)) => true,
-        (Json::Object(t), Json::Object(o)) => {
-            t.len() == o.len()
-                && t.iter()
-                    .zip(o)
-                    .all(|((tk, tv), (k, v))| tk == k && same_shape(tv, v))
-        }
-        _ => false,
-    }
-}
-
-/// `std::env::consts::OS`/`ARCH` shapes: `linux`, `x86_64`.
-fn is_platform(s: &str) -> bool {
-    (1..=16).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// What `Commands::mask` writes: the program (a name, or `*****`), then subcommands (names),
-/// flags, `--` and `*****`. After `--` only `*****`; after a `*****` that is not a flag's
-/// value, no more subcommands.
-fn is_command(s: &str) -> bool {
-    let words: Vec<&str> = s.split(' ').collect();
-    let (mut prev, mut values_only, mut subcommands) = (words[0], false, true);
-    words.len() <= MAX_WORDS
-        && (prev == MASK || is_name(prev))
-        && words[1..].iter().all(|&w| {
-            let declared = w == "--" || is_flag(w) || (subcommands && is_name(w));
-            let ok = w == MASK || (declared && !values_only);
-            subcommands &= w != MASK || is_flag(prev);
-            values_only |= w == "--";
-            prev = w;
-            ok
-        })
+    (json.compact().as_bytes() == body && read_own(&Document::from(&json)).is_ok()).then_some(json)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::buckets::Bucket;
     use crate::wire::command::Commands;
     use crate::wire::custom::FieldValue;
+    use crate::wire::errors::ErrorType;
     use crate::wire::event::{Body, Errors, Event};
+    use crate::wire::event::{Environment, Metrics};
+    use crate::wire::features::FeatureUse;
+    use crate::wire::id::{Hour, Id};
+    use crate::wire::json::ToJson;
     use crate::wire::samples::sample_batch;
+    use crate::wire::samples::samples;
+    use crate::wire::schema::MAX_ITEMS;
     use crate::wire::text::Name;
+    use crate::wire::text::Version;
+
+    /// Words of a masked command: the program, 31 words, and the `*****` that ends a cut line.
+    const MAX_WORDS: usize = 33;
 
     fn batch(events: Vec<Event>) -> String {
         sample_batch(events).to_json().compact()

@@ -99,7 +99,7 @@ impl Commands {
         let mut value_next: Option<&'static str> = None;
         let mut only_values = false;
         for arg in args {
-            if tokens.len() == MAX_TOKENS {
+            if tokens.len() >= MAX_TOKENS {
                 tokens.push(Token::Masked);
                 break;
             }
@@ -132,6 +132,12 @@ impl Commands {
                 } else if let Some((flag, value)) = arg.split_once('=')
                     && let Some(word) = self.option(flag).or_else(|| self.switch(flag))
                 {
+                    // The flag and its value are two words: where only one fits under the
+                    // cap, the line is cut here.
+                    if tokens.len() + 2 > MAX_TOKENS {
+                        tokens.push(Token::Masked);
+                        break;
+                    }
                     tokens.push(Token::Known(word));
                     tokens.push(self.value(word, value));
                 } else {
@@ -195,6 +201,27 @@ pub(crate) fn is_flag(word: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !n.starts_with('-')
     })
+}
+
+/// Whether `s` is what [`Commands::mask`] can write: the program (a name, or `*****`), then
+/// at most [`MAX_TOKENS`] words, each a subcommand (a name, where one can stand), a flag,
+/// `--`, a value the host allowed for the flag before it (a name), or `*****`. After `--`
+/// only `*****`; after a `*****` that is not a flag's value, no more subcommands.
+pub(crate) fn is_masked(s: &str) -> bool {
+    let words: Vec<&str> = s.split(' ').collect();
+    let (mut prev, mut values_only, mut subcommands) = (words[0], false, true);
+    words.len() <= MAX_TOKENS + 1
+        && (prev == MASK || Name::is_valid(prev))
+        && words[1..].iter().all(|&w| {
+            let allowed_value = Name::is_valid(w) && is_flag(prev);
+            let declared =
+                w == "--" || is_flag(w) || (subcommands && Name::is_valid(w)) || allowed_value;
+            let ok = w == MASK || (declared && !values_only);
+            subcommands &= w != MASK || is_flag(prev);
+            values_only |= w == "--";
+            prev = w;
+            ok
+        })
 }
 
 /// A command line with every value masked: only host-declared words (the program, known
@@ -280,7 +307,7 @@ mod tests {
     #[test]
     fn values_are_masked_and_declared_words_kept() {
         let cases: &[(&[&str], &str)] = &[
-            // The README's own example.
+            // The example of docs/sending.md, "What a host may add".
             (
                 &["run", "--pipeline=ds", "--env=test"],
                 "acme run --pipeline ***** --env *****",
@@ -344,6 +371,39 @@ mod tests {
             HOSTED.mask(["-h", "db.internal"]).to_string(),
             "acme -h *****"
         );
+    }
+
+    /// What the masker writes, the check of a masked command accepts: the two lines it once
+    /// refused among them.
+    #[test]
+    fn every_masked_line_passes_the_check() {
+        static WITH_VALUES: Commands = Commands::new("acme")
+            .subcommands(&["run"])
+            .options(&["--env", "--opt"])
+            .values(&[("--env", &["staging"])]);
+        let masked = WITH_VALUES.mask(["run", "data.csv", "--env", "staging"]);
+        assert_eq!(masked.to_string(), "acme run ***** --env staging");
+        assert!(is_masked(&masked.to_string()));
+        // `--opt=value` where only one word is left under the cap.
+        let mut args = vec!["x"; 30];
+        args.push("--opt=value");
+        args.push("y");
+        let masked = WITH_VALUES.mask(&args).to_string();
+        assert_eq!(masked.split(' ').count(), MAX_TOKENS, "{masked}");
+        assert!(
+            masked.ends_with(" ***** *****"),
+            "the line is cut where the pair began"
+        );
+        assert!(is_masked(&masked), "{masked}");
+        for bad in [
+            "",
+            "acme  run",
+            "Acme run",
+            "acme run --env *****  x",
+            "acme -- --env",
+        ] {
+            assert!(!is_masked(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -209,8 +209,19 @@ impl ErrorType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HostTypeName(&'static str);
 
+/// Whether `name` is shaped like a name only this crate reports, though this release does
+/// not know it: a type path in `std`, `core` or `alloc`, or `std::io::Error(Kind)`. A
+/// newer runtime may name more of them; a reader counts them as `unknown`.
+pub(crate) fn is_ours_shaped(name: &str) -> bool {
+    let io_kind = name
+        .strip_prefix("std::io::Error(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .is_some_and(|kind| is_type_path(kind) && !kind.contains(':'));
+    io_kind || (is_type_path(name) && is_reserved(name))
+}
+
 /// Names only this crate may report.
-const fn is_reserved(name: &str) -> bool {
+pub(crate) const fn is_reserved(name: &str) -> bool {
     const fn starts_with(name: &[u8], prefix: &[u8]) -> bool {
         if name.len() < prefix.len() {
             return false;

@@ -262,18 +262,18 @@ pub(crate) struct Metrics {
 impl ToJson for Metrics {
     fn to_json(&self) -> Json {
         Json::object([
-            ("flows_defined", Json::Int(self.flows_defined)),
-            ("tasks_defined", Json::Int(self.tasks_defined)),
+            ("flows_defined", Json::count(self.flows_defined)),
+            ("tasks_defined", Json::count(self.tasks_defined)),
             ("flow_runs", self.flow_runs.to_json()),
             ("task_runs", self.task_runs.to_json()),
-            ("retry_attempts", Json::Int(self.retry_attempts)),
-            ("cache_hits", Json::Int(self.cache_hits)),
-            ("cache_misses", Json::Int(self.cache_misses)),
+            ("retry_attempts", Json::count(self.retry_attempts)),
+            ("cache_hits", Json::count(self.cache_hits)),
+            ("cache_misses", Json::count(self.cache_misses)),
             ("flow_durations", self.flow_durations.to_json()),
             ("task_durations", self.task_durations.to_json()),
             ("flow_concurrency", self.flow_concurrency.to_json()),
             ("task_concurrency", self.task_concurrency.to_json()),
-            ("dropped_events", Json::Int(self.dropped_events)),
+            ("dropped_events", Json::count(self.dropped_events)),
         ])
     }
 }
@@ -290,10 +290,10 @@ pub(crate) struct Calls {
 impl ToJson for Calls {
     fn to_json(&self) -> Json {
         Json::object([
-            ("calls", Json::Int(self.calls)),
-            ("ok", Json::Int(self.ok)),
-            ("err", Json::Int(self.err)),
-            ("panics", Json::Int(self.panics)),
+            ("calls", Json::count(self.calls)),
+            ("ok", Json::count(self.ok)),
+            ("err", Json::count(self.err)),
+            ("panics", Json::count(self.panics)),
         ])
     }
 }
@@ -309,7 +309,7 @@ impl ToJson for Errors {
         let types = self
             .exception_types
             .iter()
-            .map(|(t, n)| (t.name().to_owned(), Json::Int(*n)))
+            .map(|(t, n)| (t.name().to_owned(), Json::count(*n)))
             .collect();
         Json::object([("exception_types", Json::Object(types))])
     }

@@ -17,15 +17,19 @@ impl Id {
         random::uuid_v4().map(Id)
     }
 
+    /// An id as a receiver reads one: `8-4-4-4-12` hex digits, either case.
+    pub(crate) fn parse_hyphenated(s: &str) -> Option<Id> {
+        let hyphenated = s.len() == 36
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            });
+        Id::parse(s).filter(|_| hyphenated)
+    }
+
     /// An id read back from a file; only a well-formed UUID is accepted.
     pub(crate) fn parse(s: &str) -> Option<Id> {
         uuid::Uuid::try_parse(s).ok().map(Id)
-    }
-
-    /// Whether `s` is an id exactly as it prints (hyphenated, lowercase): the only form
-    /// our batches hold.
-    pub(crate) fn is_printed_form(s: &str) -> bool {
-        Id::parse(s).is_some_and(|id| id.to_string() == s)
     }
 }
 
@@ -64,6 +68,22 @@ impl Hour {
     /// The hour that contains `secs` seconds after the Unix epoch.
     pub(crate) fn from_unix_secs(secs: i64) -> Hour {
         Hour(secs.div_euclid(3600))
+    }
+
+    /// Hours since 1970-01-01 (UTC).
+    pub(crate) fn hours(self) -> i64 {
+        self.0
+    }
+
+    /// `s` if it is what an hour prints, as hours since 1970-01-01.
+    pub(crate) fn parse(s: &str) -> Option<Hour> {
+        if !Hour::is_printed_form(s) {
+            return None;
+        }
+        let (date, time) = s.split_once('T')?;
+        let date: Date = date.parse().ok()?;
+        let h: i64 = time.get(..2)?.parse().ok()?;
+        Some(Hour(date.to_unix_days() * 24 + h))
     }
 
     /// Whether `s` is what an hour prints: `YYYY-MM-DDTHH:00:00Z`, a real date, never

@@ -2,14 +2,18 @@
 //! schema table and the spool check all go through it.
 //!
 //! Written here rather than taken from `serde_json`: the wire types are few and flat, and
-//! `serde_json`'s `impl PartialEq<Value> for u8` (and friends) would become candidates in
-//! every host's own type inference the moment it depends on this crate (README, "What
-//! adding the crate changes"). A value is a [`Json`] tree: objects keep their keys in the
-//! order written and keep duplicates, so reading a file and writing it back shows exactly
-//! what it held. Only what our types can hold is understood: no floats and no negative
-//! numbers.
+//! `serde_json`'s `impl PartialEq<Value> for u8` (and friends) would become candidates in every
+//! host's own type inference the moment it depends on this crate (docs/sending.md, "What adding
+//! the crate changes"). A value is a [`Json`] tree: objects keep their keys in the order
+//! written and keep duplicates, so reading a file and writing it back shows exactly what it
+//! held. Only what our types can hold is understood: no floats and no negative numbers.
 
 use std::fmt::Write as _;
+
+/// The largest count on the wire: `2^53 − 1`, the largest integer every JSON reader (a
+/// JavaScript one, a double) reads exactly. Writers send no more (a larger count is sent as
+/// this); readers refuse more (`schema.rs`).
+pub const MAX_COUNT: u64 = (1 << 53) - 1;
 
 /// Deeper input is refused rather than recursed into (a stack overflow is a crash).
 const MAX_DEPTH: usize = 128;
@@ -34,6 +38,11 @@ impl Json {
     /// An object from `(key, value)` pairs, in order.
     pub(crate) fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Json)>) -> Json {
         Json::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    /// A count as it is sent: at most [`MAX_COUNT`].
+    pub(crate) fn count(n: u64) -> Json {
+        Json::Int(n.min(MAX_COUNT))
     }
 
     /// A string value.

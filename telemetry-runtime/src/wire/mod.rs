@@ -12,9 +12,14 @@
 //! - [`errors`]: the error types that may be named;
 //! - [`text`]: checked versions and names; [`id`]: random ids and the hour;
 //! - [`command`]: masking a command line; [`custom`]: what a host's own event may hold;
-//! - [`json`]: the one JSON writer and reader; [`samples`]: one event of every type;
-//! - [`check`]: whether bytes are, exactly, a batch these types could have written (a
-//!   spooled batch before it is sent again, a batch a collector receives);
+//! - [`json`]: the one JSON writer and reader; [`samples`]: one event of every type, and
+//!   random batches for the property tests;
+//! - [`schema`]: the contract read off the writer: every key, what its value must be,
+//!   which are optional, the schema versions;
+//! - [`received`]: a batch as a receiver gets it, and what reading it gives; [`read`]:
+//!   reading it by its meaning (what a newer runtime adds is left out and counted);
+//! - [`check`]: whether bytes are, exactly, a batch our own writer could have written (a
+//!   spooled batch before it is sent again, a line of the sent log);
 //! - [`deliver`]: the contract a host's own transport fulfils (what it is handed, what it
 //!   answers).
 //!
@@ -30,6 +35,8 @@ pub(crate) mod event;
 pub(crate) mod features;
 pub(crate) mod id;
 pub(crate) mod json;
+pub(crate) mod read;
 pub(crate) mod received;
 pub(crate) mod samples;
+pub(crate) mod schema;
 pub(crate) mod text;

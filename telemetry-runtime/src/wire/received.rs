@@ -1,22 +1,94 @@
-//! A batch as a receiver gets it: checked to be, byte for byte, what these types could have
-//! written (`check.rs`), then read back into plain values a collector stores. Nothing here
-//! can hold what the wire cannot: every string is an id, an hour, a checked version, a name,
-//! a platform name, an error type path, a masked command or a bucket label.
+//! A batch as a receiver gets it: a parsed [`Document`], and what reading it by its
+//! meaning gives (`read.rs`): the batch's events as plain values a collector stores, what
+//! was left out as unknown to this release, or why it was refused. Nothing here can hold
+//! what the wire cannot: every string is an id, an hour, a checked version, a name, a
+//! closed value or `unknown`, an error type path, a masked command or a bucket label.
 
 use std::fmt;
 
-use crate::base::calendar::Date;
-use crate::wire::check::checked_batch;
 use crate::wire::id::Id;
 use crate::wire::json::Json;
 
-/// A batch that passed the check, read back.
+/// A JSON document as a receiver parsed it, before it is read as a batch: objects keep
+/// their keys in order, duplicates included (a duplicate is refused, not resolved).
+///
+/// ```
+/// use telemetry::wire::{Document, read_batch};
+///
+/// let batch = Document::Object(vec![
+///     ("schema_version".into(), Document::Count(1)),
+///     ("batch_id".into(), Document::Str("00000000-0000-4000-8000-00000000b47c".into())),
+///     ("events".into(), Document::Array(vec![])),
+/// ]);
+/// assert_eq!(read_batch(&batch).unwrap().events.len(), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Document {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number from 0 to `u64::MAX`.
+    Count(u64),
+    /// Any other number: negative, with a fraction or an exponent, or too large.
+    OtherNumber,
+    /// A string.
+    Str(String),
+    /// An array.
+    Array(Vec<Document>),
+    /// An object: its keys in order, duplicates kept.
+    Object(Vec<(String, Document)>),
+}
+
+impl From<&Json> for Document {
+    fn from(json: &Json) -> Document {
+        match json {
+            Json::Null => Document::Null,
+            Json::Bool(b) => Document::Bool(*b),
+            Json::Int(n) => Document::Count(*n),
+            Json::Str(s) => Document::Str(s.clone()),
+            Json::Array(items) => Document::Array(items.iter().map(Document::from).collect()),
+            Json::Object(fields) => Document::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Document::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A batch read by its meaning.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivedBatch {
-    /// Random per batch: a receiver stores each once.
+    /// The schema version it was written in.
+    pub schema_version: u32,
+    /// Random per batch, in lowercase: a receiver stores each once.
     pub batch_id: String,
-    /// Its events, in order.
+    /// Its events this release knows, in order.
     pub events: Vec<ReceivedEvent>,
+    /// What was left out because this release does not know it.
+    pub left_out: LeftOut,
+}
+
+/// What a reader left out of a batch, by kind: parts a newer runtime may send that this
+/// release does not know. Counted, never kept as text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LeftOut {
+    /// Keys not in the contract, at any level (each dropped with whatever it held).
+    pub fields: u64,
+    /// Events of a type not in the contract (each dropped whole).
+    pub event_types: u64,
+    /// Values of a closed field (an `os`, an `environment`, an error type of the standard
+    /// library) not in the contract: kept as `unknown`.
+    pub values: u64,
+}
+
+impl LeftOut {
+    /// Whether nothing was left out.
+    pub fn is_empty(&self) -> bool {
+        *self == LeftOut::default()
+    }
 }
 
 /// One event of a [`ReceivedBatch`].
@@ -36,9 +108,9 @@ pub struct ReceivedEvent {
     pub app_version: String,
     /// The compiler's version.
     pub rust_version: String,
-    /// `std::env::consts::OS`.
+    /// `std::env::consts::OS`, or `unknown`.
     pub os: String,
-    /// `std::env::consts::ARCH`.
+    /// `std::env::consts::ARCH`, or `unknown`.
     pub arch: String,
     /// What the event is about.
     pub body: ReceivedBody,
@@ -51,14 +123,14 @@ pub enum ReceivedBody {
     Session {
         /// A person at a terminal, or a program.
         interactive: bool,
-        /// `production`, `staging`, `development`, `test` or `other`.
+        /// `production`, `staging`, `development`, `test`, `other` (or `unknown`).
         environment: String,
         /// Names the host declared.
         integrations: Vec<String>,
     },
     /// Aggregates since the previous batch.
     Usage {
-        /// Each feature's key and whether the binary uses it.
+        /// Each feature's key and whether the binary uses it (the ones sent).
         features: Vec<(String, bool)>,
         /// Each count by its path (`flow_runs.calls`, `task_durations.<1s`, `cache_hits`).
         metrics: Vec<(String, u64)>,
@@ -101,56 +173,62 @@ impl ReceivedBody {
     }
 }
 
-/// Why bytes were refused as a batch. Never repeats what was sent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotABatch;
+/// Why a document was refused as a batch: the first problem, and where it is
+/// (`events[1].metrics.flow_runs`; empty for the batch itself). Never repeats what was
+/// sent: the place names only keys of the contract and positions in arrays.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    error: String,
+    at: String,
+}
 
-impl fmt::Display for NotABatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a batch this version of telemetry sends")
+impl Refusal {
+    /// A refusal for `error` at `at`.
+    pub fn new(error: impl Into<String>, at: impl Into<String>) -> Refusal {
+        Refusal {
+            error: error.into(),
+            at: at.into(),
+        }
+    }
+
+    /// What is wrong.
+    pub fn error(&self) -> &str {
+        &self.error
+    }
+
+    /// Where: a path of contract keys and array positions.
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
+    /// `{"error":"…","at":"…"}`, as a receiver answers a refused batch.
+    ///
+    /// ```
+    /// use telemetry::wire::Refusal;
+    ///
+    /// let r = Refusal::new("a count is at most 2^53 - 1", "events[1].metrics.cache_hits");
+    /// assert_eq!(r.to_json(), r#"{"error":"a count is at most 2^53 - 1","at":"events[1].metrics.cache_hits"}"#);
+    /// ```
+    pub fn to_json(&self) -> String {
+        Json::object([
+            ("error", Json::str(self.error.as_str())),
+            ("at", Json::str(self.at.as_str())),
+        ])
+        .compact()
     }
 }
 
-impl std::error::Error for NotABatch {}
-
-/// Reads `body` as a batch: only if it is, byte for byte, one these types could have
-/// written, so an unknown field, a wrong type, a version, name or bucket no client would
-/// produce, or anything carrying free text is refused.
-///
-/// ```
-/// use telemetry::wire::parse_batch;
-///
-/// let batch = br#"{"schema_version":1,"batch_id":"00000000-0000-4000-8000-00000000b47c","events":[]}"#;
-/// assert_eq!(parse_batch(batch).unwrap().events.len(), 0);
-/// assert!(parse_batch(br#"{"schema_version":1,"batch_id":"x","events":[],"user":"alice"}"#).is_err());
-/// ```
-pub fn parse_batch(body: &[u8]) -> Result<ReceivedBatch, NotABatch> {
-    let json = checked_batch(body).ok_or(NotABatch)?;
-    let text = |j: &Json, key: &str| j.get(key).and_then(Json::as_str).map(str::to_owned);
-    let batch_id = text(&json, "batch_id").ok_or(NotABatch)?;
-    let Some(Json::Array(events)) = json.get("events") else {
-        return Err(NotABatch);
-    };
-    let events = events
-        .iter()
-        .map(|e| {
-            Some(ReceivedEvent {
-                event_id: text(e, "event_id")?,
-                session_id: text(e, "session_id")?,
-                installation_id: text(e, "installation_id"),
-                hour: hour(e.get("timestamp")?.as_str()?)?,
-                sdk_version: text(e, "sdk_version")?,
-                app_version: text(e, "app_version")?,
-                rust_version: text(e, "rust_version")?,
-                os: text(e, "os")?,
-                arch: text(e, "arch")?,
-                body: body_of(e)?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or(NotABatch)?;
-    Ok(ReceivedBatch { batch_id, events })
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.at.is_empty() {
+            f.write_str(&self.error)
+        } else {
+            write!(f, "{} at {}", self.error, self.at)
+        }
+    }
 }
+
+impl std::error::Error for Refusal {}
 
 /// `s` as an id prints in a batch (hyphenated, lowercase), if it is a UUID at all: what a
 /// receiver compares stored ids with, as when asked to delete an installation's data.
@@ -166,150 +244,112 @@ pub fn normalize_id(s: &str) -> Option<String> {
     Id::parse(s).map(|id| id.to_string())
 }
 
-/// `YYYY-MM-DDTHH:00:00Z` as hours since 1970-01-01.
-fn hour(s: &str) -> Option<i64> {
-    let (date, time) = s.split_once('T')?;
-    let date: Date = date.parse().ok()?;
-    let h: i64 = time.get(..2)?.parse().ok()?;
-    Some(date.to_unix_days() * 24 + h)
+/// A value read at one place, as the contract shapes it.
+pub(crate) enum Value {
+    Text(String),
+    Count(u64),
+    Bool(bool),
+    Hour(i64),
+    Names(Vec<String>),
+    Counts(Vec<(String, u64)>),
+    Fields(Vec<(String, String)>),
+    Object(Vec<(&'static str, Value)>),
+    Events(Vec<ReceivedEvent>),
 }
 
-fn body_of(e: &Json) -> Option<ReceivedBody> {
-    let strings = |j: &Json| match j {
-        Json::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map(str::to_owned))
-            .collect(),
-        _ => None,
-    };
-    Some(match e.get("event_type")?.as_str()? {
+/// An event type's own fields, read.
+pub(crate) fn body(
+    event_type: &str,
+    v: &mut Vec<(&'static str, Value)>,
+    at: &str,
+) -> Result<ReceivedBody, Refusal> {
+    Ok(match event_type {
         "session" => ReceivedBody::Session {
-            interactive: matches!(e.get("interactive")?, Json::Bool(true)),
-            environment: e.get("environment")?.as_str()?.to_owned(),
-            integrations: strings(e.get("integrations")?)?,
+            interactive: matches!(take(v, "interactive"), Some(Value::Bool(true))),
+            environment: text(take(v, "environment")),
+            integrations: match take(v, "integrations") {
+                Some(Value::Names(names)) => names,
+                _ => Vec::new(),
+            },
         },
         "usage" => {
-            let Json::Object(features) = e.get("features")? else {
-                return None;
-            };
-            let mut metrics = Vec::new();
-            leaves("", e.get("metrics")?, &mut metrics);
-            ReceivedBody::Usage {
-                features: features
-                    .iter()
-                    .map(|(k, v)| (k.clone(), matches!(v, Json::Bool(true))))
-                    .collect(),
-                metrics,
-            }
-        }
-        "error" => {
-            let Json::Object(types) = e.get("errors")?.get("exception_types")? else {
-                return None;
-            };
-            ReceivedBody::Error {
-                types: types
-                    .iter()
-                    .map(|(k, v)| match v {
-                        Json::Int(n) => Some((k.clone(), *n)),
+            let features = match take(v, "features") {
+                Some(Value::Object(flags)) => flags
+                    .into_iter()
+                    .filter_map(|(k, v)| match v {
+                        Value::Bool(b) => Some((k.to_owned(), b)),
                         _ => None,
                     })
-                    .collect::<Option<_>>()?,
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut metrics = Vec::new();
+            if let Some(m) = take(v, "metrics") {
+                leaves("", m, &mut metrics);
             }
+            ReceivedBody::Usage { features, metrics }
+        }
+        "error" => {
+            let types = match take(v, "errors") {
+                Some(Value::Object(mut inner)) => match take(&mut inner, "exception_types") {
+                    Some(Value::Counts(types)) => types,
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            ReceivedBody::Error { types }
         }
         "heartbeat" => ReceivedBody::Heartbeat {
-            session_start: hour(e.get("session_start")?.as_str()?)?,
+            session_start: match take(v, "session_start") {
+                Some(Value::Hour(h)) => h,
+                _ => 0,
+            },
         },
         "cli_command" => ReceivedBody::CliCommand {
-            command: e.get("command")?.as_str()?.to_owned(),
+            command: text(take(v, "command")),
         },
-        "custom" => {
-            let Json::Object(fields) = e.get("fields")? else {
-                return None;
-            };
-            ReceivedBody::Custom {
-                name: e.get("name")?.as_str()?.to_owned(),
-                fields: fields
-                    .iter()
-                    .map(|(k, v)| {
-                        let value = match v {
-                            Json::Str(s) => s.clone(),
-                            other => other.compact(),
-                        };
-                        (k.clone(), value)
-                    })
-                    .collect(),
-            }
-        }
-        _ => return None,
+        "custom" => ReceivedBody::Custom {
+            name: text(take(v, "name")),
+            fields: match take(v, "fields") {
+                Some(Value::Fields(fields)) => fields,
+                _ => Vec::new(),
+            },
+        },
+        _ => return Err(Refusal::new("not an event type", join(at, "event_type"))),
     })
 }
 
-/// Every count under `json`, by its dotted path.
-fn leaves(path: &str, json: &Json, out: &mut Vec<(String, u64)>) {
-    match json {
-        Json::Object(fields) => {
+/// The value read at `key`, taken out.
+pub(crate) fn take(values: &mut Vec<(&'static str, Value)>, key: &str) -> Option<Value> {
+    let i = values.iter().position(|(k, _)| *k == key)?;
+    Some(values.swap_remove(i).1)
+}
+
+pub(crate) fn text(value: Option<Value>) -> String {
+    match value {
+        Some(Value::Text(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Every count under `value`, by its dotted path.
+fn leaves(path: &str, value: Value, out: &mut Vec<(String, u64)>) {
+    match value {
+        Value::Object(fields) => {
             for (key, value) in fields {
-                let p = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                leaves(&p, value, out);
+                leaves(&join(path, key), value, out);
             }
         }
-        Json::Int(n) => out.push((path.to_owned(), *n)),
+        Value::Count(n) => out.push((path.to_owned(), n)),
         _ => {}
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wire::json::ToJson;
-    use crate::wire::samples::{sample_batch, samples};
-
-    #[test]
-    fn every_sample_reads_back() {
-        let bytes = sample_batch(samples()).to_json().compact();
-        let batch = parse_batch(bytes.as_bytes()).unwrap();
-        assert_eq!(batch.batch_id, "00000000-0000-4000-8000-00000000b47c");
-        let types: Vec<&str> = batch.events.iter().map(|e| e.body.event_type()).collect();
-        assert_eq!(
-            types,
-            [
-                "session",
-                "usage",
-                "error",
-                "heartbeat",
-                "cli_command",
-                "custom"
-            ]
-        );
-        let first = &batch.events[0];
-        assert_eq!(
-            first.installation_id.as_deref(),
-            Some("000a11ce-0000-4000-8000-000000000000")
-        );
-        // 2026-11-21T04:00:00Z
-        assert_eq!(first.hour, 1_795_237_199 / 3600);
-        let ReceivedBody::Usage { features, metrics } = &batch.events[1].body else {
-            panic!()
-        };
-        assert!(features.contains(&("retries".to_owned(), true)));
-        assert!(metrics.contains(&("task_runs.calls".to_owned(), 41)));
-        assert!(metrics.contains(&("flow_durations.1-10s".to_owned(), 2)));
-        let ReceivedBody::Custom { fields, .. } = &batch.events[5].body else {
-            panic!()
-        };
-        assert_eq!(fields[1], ("strategy".to_owned(), "blue_green".to_owned()));
-        assert_eq!(fields[2], ("targets".to_owned(), "2-5".to_owned()));
-    }
-
-    #[test]
-    fn anything_the_check_refuses_is_not_a_batch() {
-        let good = sample_batch(samples()).to_json().compact();
-        let bad = good.replacen(r#""os":"linux""#, r#""os":"linux","user":"alice""#, 1);
-        assert_eq!(parse_batch(bad.as_bytes()), Err(NotABatch));
-        assert_eq!(parse_batch(b"{}"), Err(NotABatch));
+/// `parent.key`, or `key` at the top.
+pub(crate) fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
     }
 }

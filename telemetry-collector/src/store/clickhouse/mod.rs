@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use telemetry_runtime::MAX_COUNT;
 
 mod read;
 
@@ -80,8 +81,37 @@ fn tsv(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// A count ClickHouse sent as a JSON number or, for 64-bit integers, a string.
+/// A count ClickHouse sent as a JSON number or, for 64-bit integers, a string; a sum
+/// (summed as `Float64`, which cannot wrap) is a float. At most `MAX_COUNT`.
 fn number(v: &Value) -> u64 {
+    let n = match v {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+            .unwrap_or(0),
+        Value::String(s) => s
+            .parse::<u64>()
+            .ok()
+            .or_else(|| {
+                s.parse::<f64>()
+                    .ok()
+                    .filter(|f| *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+            .unwrap_or(0),
+        _ => 0,
+    };
+    n.min(MAX_COUNT)
+}
+
+fn numbers(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .map(|a| a.iter().map(number).collect())
+        .unwrap_or_default()
+}
+
+/// A 64-bit id (a hash) ClickHouse sent as a string or a number: all 64 bits of it.
+fn id(v: &Value) -> u64 {
     match v {
         Value::Number(n) => n.as_u64().unwrap_or(0),
         Value::String(s) => s.parse().unwrap_or(0),
@@ -89,9 +119,9 @@ fn number(v: &Value) -> u64 {
     }
 }
 
-fn numbers(v: &Value) -> Vec<u64> {
+fn ids(v: &Value) -> Vec<u64> {
     v.as_array()
-        .map(|a| a.iter().map(number).collect())
+        .map(|a| a.iter().map(id).collect())
         .unwrap_or_default()
 }
 
@@ -226,7 +256,7 @@ impl ClickHouse {
                 self.db,
                 &list[1..list.len() - 1]
             );
-            known.extend(self.rows(&sql)?.iter().map(|r| number(&r["batch"])));
+            known.extend(self.rows(&sql)?.iter().map(|r| id(&r["batch"])));
         }
         Ok(known)
     }
@@ -238,7 +268,7 @@ impl ClickHouse {
             .iter()
             .map(|r| {
                 let text = |f: &str| r[f].as_str().unwrap_or_default().to_owned();
-                (number(&r["id"]), (text("kind"), text("key")))
+                (id(&r["id"]), (text("kind"), text("key")))
             })
             .collect())
     }
@@ -269,6 +299,28 @@ impl Store for ClickHouse {
                 }
                 let app = tsv(&b.app);
                 let _ = writeln!(seen, "{id}\t{}", b.day);
+                if b.parts.is_empty() {
+                    // No installation's events in it, but what was left out of it (events
+                    // of types this release does not know) is counted: a row of its own,
+                    // of no installation (`latest` has none, so no one is counted).
+                    let left_out: Vec<_> = b.left_out_counts().collect();
+                    if !left_out.is_empty() {
+                        let keys: Vec<u64> =
+                            left_out.iter().map(|(k, v, _)| key_id(k, v)).collect();
+                        let _ = writeln!(
+                            rows,
+                            "{id}\t0\t{app}\t{}\t0\t0\t{}\t{}",
+                            b.day,
+                            array(keys.iter().copied()),
+                            array(left_out.iter().map(|c| c.2)),
+                        );
+                        for (&(kind, key, _), k) in left_out.iter().zip(&keys) {
+                            if !written.contains(k) && queued.insert(*k) {
+                                new_keys.push((*k, kind, key));
+                            }
+                        }
+                    }
+                }
                 for (i, part) in b.parts.iter().enumerate() {
                     let install = hash(&part.install);
                     let keys: Vec<u64> =
@@ -365,8 +417,11 @@ impl Store for ClickHouse {
              WHERE (app, day) NOT IN (SELECT app, day FROM {db}.daily)"
         ))?;
         self.run(&format!(
+            // Summed as `Float64` (a `UInt64` sum wraps), then capped at `MAX_COUNT`.
             "INSERT INTO {db}.kept SELECT app, day, sum(events), sum(first), \
-             tupleElement(sumMap(keys, totals), 1), tupleElement(sumMap(keys, totals), 2) \
+             tupleElement(sumMap(keys, arrayMap(x -> toFloat64(x), totals)), 1), \
+             arrayMap(x -> toUInt64(least(x, toFloat64({MAX_COUNT}))), \
+             tupleElement(sumMap(keys, arrayMap(x -> toFloat64(x), totals)), 2)) \
              FROM {db}.batches FINAL WHERE day < {cutoff} \
              AND (app, day) NOT IN (SELECT app, day FROM {db}.kept) GROUP BY app, day"
         ))?;

@@ -8,25 +8,32 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{ClickHouse, number, numbers, quote};
-use crate::model::EVENTS;
+use super::{ClickHouse, id, ids, number, numbers, quote};
+use crate::model::{self, EVENTS};
 use crate::store::{Aggregates, DayCount, Pieces, StoreError, Window, new_day};
 
 /// Per day: the events, the batches, and each value's total.
 type DayTotals = HashMap<i64, (u64, u64, HashMap<u64, u64>)>;
 
 /// Adds a row of columns `day`, `e` (events), `b` (batches), `k` (value ids) and `t` (their
-/// totals) to `into`, `sign` times.
-fn add_totals(into: &mut DayTotals, r: &Value, sign: i64) {
-    let int = |f: &str| number(&r[f]) as i64;
+/// totals) to `into`, `times` times, or takes it out `times` times if not `add`; saturating
+/// at 0 and `MAX_COUNT`.
+fn add_totals(into: &mut DayTotals, r: &Value, times: u64, add: bool) {
     let entry = into
         .entry(r["day"].as_i64().unwrap_or_default())
         .or_default();
-    entry.0 = entry.0.wrapping_add_signed(int("e") * sign);
-    entry.1 = entry.1.wrapping_add_signed(int("b") * sign);
-    for (k, t) in numbers(&r["k"]).iter().zip(numbers(&r["t"])) {
-        let v = entry.2.entry(*k).or_default();
-        *v = v.wrapping_add_signed(t as i64 * sign);
+    let apply = |v: &mut u64, n: u64| {
+        let n = n.saturating_mul(times);
+        *v = if add {
+            model::add(*v, n)
+        } else {
+            v.saturating_sub(n)
+        };
+    };
+    apply(&mut entry.0, number(&r["e"]));
+    apply(&mut entry.1, number(&r["b"]));
+    for (k, t) in ids(&r["k"]).iter().zip(numbers(&r["t"])) {
+        apply(entry.2.entry(*k).or_default(), t);
     }
 }
 
@@ -43,8 +50,10 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
     // The queries are independent: run at once, they share the server's cores.
     let queries = [
         format!(
+            // Summed as `Float64`: a `UInt64` sum wraps past 2^64 without a word.
             "SELECT day, e, b, tupleElement(m, 1) AS k, tupleElement(m, 2) AS t FROM \
-             (SELECT day, sumMap(keys, totals) AS m, sum(events) AS e, sum(first) AS b \
+             (SELECT day, sumMap(keys, arrayMap(x -> toFloat64(x), totals)) AS m, \
+             sum(events) AS e, sum(first) AS b \
              FROM {db}.batches WHERE {win} GROUP BY day)"
         ),
         format!(
@@ -105,20 +114,19 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
     );
 
     let day_of = |r: &Value| r["day"].as_i64().unwrap_or_default();
-    let int = |r: &Value, f: &str| number(&r[f]) as i64;
     let mut totals: DayTotals = HashMap::new();
     for r in &sums {
-        add_totals(&mut totals, r, 1);
+        add_totals(&mut totals, r, 1, true);
     }
     // Copies of a batch two collectors stored at once, not merged away yet.
     for r in &copies {
-        let extra = int(r, "c") - 1;
-        add_totals(&mut totals, r, -extra);
+        let extra = number(&r["c"]).saturating_sub(1);
+        add_totals(&mut totals, r, extra, false);
     }
     // Days the retention emptied keep their totals.
     for r in &kept {
         if !totals.contains_key(&day_of(r)) {
-            add_totals(&mut totals, r, 1);
+            add_totals(&mut totals, r, 1, true);
         }
     }
     let text = |id: &u64| names.get(id).cloned();
@@ -126,7 +134,7 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         installations: latest
             .iter()
             .filter_map(|r| {
-                let (kind, key) = text(&number(&r["key"]))?;
+                let (kind, key) = text(&id(&r["key"]))?;
                 Some((kind, key, number(&r["n"])))
             })
             .collect(),
@@ -137,10 +145,11 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
     let mut per_day: HashMap<i64, DayCount> = HashMap::new();
     let mut events = 0;
     for (day, (e, b, values)) in &totals {
-        events += e;
-        pieces.batches += b;
+        events = model::add(events, *e);
+        pieces.batches = model::add(pieces.batches, *b);
         for (k, t) in values {
-            *by_value.entry(*k).or_default() += t;
+            let v = by_value.entry(*k).or_default();
+            *v = model::add(*v, *t);
         }
         new_day(&mut per_day, *day).events = *e;
     }

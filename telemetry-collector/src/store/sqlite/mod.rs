@@ -14,11 +14,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
+use telemetry_runtime::MAX_COUNT;
 
 mod read;
 
-use crate::model::{EVENTS, Prepared};
+use crate::model::{EVENTS, Prepared, add};
 use crate::store::{Store, StoreError, Window};
 
 const SCHEMA: &str = "
@@ -82,6 +84,17 @@ fn encode<'a, N: fmt::Display>(rows: impl IntoIterator<Item = (&'a str, &'a str,
         let _ = writeln!(text, "{kind}\t{key}\t{n}");
     }
     text
+}
+
+/// A count as a row holds it: an integer from 0 to `MAX_COUNT` (`INTEGER` columns only ever
+/// get those). `None` for anything else a store written by an older collector may hold (a
+/// sum SQLite turned into a `REAL` when it overflowed, a negative): the read skips that row
+/// and says so, rather than failing every report.
+fn stored_count(v: ValueRef<'_>) -> Option<u64> {
+    match v {
+        ValueRef::Integer(n) => u64::try_from(n).ok().map(|n| n.min(MAX_COUNT)),
+        _ => None,
+    }
 }
 
 /// The lines [`encode`] wrote; a line that is not one is skipped.
@@ -161,10 +174,25 @@ impl Store for Sqlite {
                     continue;
                 }
                 if b.parts.is_empty() {
-                    // An empty batch: remembered, so a copy of it is known too.
+                    // An empty batch: remembered, so a copy of it is known too, with what
+                    // was left out of it (events of types this release does not know).
+                    let left_out: Vec<_> = b.left_out_counts().collect();
                     insert
-                        .execute(params![b.batch_id, "", b.app, b.day, ""])
+                        .execute(params![
+                            b.batch_id,
+                            "",
+                            b.app,
+                            b.day,
+                            encode(left_out.iter().copied())
+                        ])
                         .map_err(&e)?;
+                    for (kind, key, n) in left_out {
+                        let total = adds
+                            .sums
+                            .entry((kind, key, b.app.as_str(), b.day))
+                            .or_default();
+                        *total = add(*total, n);
+                    }
                     continue;
                 }
                 for (i, part) in b.parts.iter().enumerate() {
@@ -191,10 +219,11 @@ impl Store for Sqlite {
                         .entry((b.app.as_str(), part.install.as_str()))
                         .or_default();
                     for &(kind, key, value) in &counts {
-                        *adds
+                        let total = adds
                             .sums
                             .entry((kind, key, b.app.as_str(), b.day))
-                            .or_default() += value;
+                            .or_default();
+                        *total = add(*total, value);
                         if kind != BATCHES {
                             let last = seen.entry((kind, key)).or_insert(b.day);
                             *last = (*last).max(b.day);
@@ -221,7 +250,8 @@ impl Store for Sqlite {
             let mut sum = tx
                 .prepare_cached(
                     "INSERT INTO sums (kind, key, app, day, total) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (kind, key, app, day) DO UPDATE SET total = total + excluded.total",
+                     ON CONFLICT (kind, key, app, day) DO UPDATE SET total = \
+                     MIN(total + excluded.total, 9007199254740991)",
                 )
                 .map_err(&e)?;
             for ((kind, key, app, day), total) in &adds.sums {
@@ -315,7 +345,7 @@ impl Store for Sqlite {
             for (app, day, counts) in &rows {
                 for (kind, key, value) in decode::<u64>(counts) {
                     subtract
-                        .execute(params![kind, key, app, day, value as i64])
+                        .execute(params![kind, key, app, day, value.min(MAX_COUNT) as i64])
                         .map_err(&e)?;
                 }
             }

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, params};
 
-use super::{BATCHES, IN_WINDOW, Sqlite, decode, err, lock};
-use crate::model::EVENTS;
+use super::{BATCHES, IN_WINDOW, Sqlite, decode, err, lock, stored_count};
+use crate::model::{EVENTS, add};
 use crate::store::{Aggregates, DayCount, Pieces, StoreError, Window, new_day};
 
 /// Distinct installations per kind and key, seen on or after the window's first day: read
@@ -53,25 +53,42 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
     let conn = lock(&sqlite.reader);
     let read = err("cannot read");
     let p = params![w.from, w.to, w.app];
-    let triples = |sql: &str| -> Result<Vec<(String, String, u64)>, StoreError> {
-        let mut stmt = conn.prepare(sql).map_err(&read)?;
-        stmt.query_map(p, |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-        })
-        .and_then(Iterator::collect)
-        .map_err(&read)
-    };
-    let pairs = |sql: &str| -> Result<Vec<(i64, u64)>, StoreError> {
-        let mut stmt = conn.prepare(sql).map_err(&read)?;
-        stmt.query_map(p, |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
-            .and_then(Iterator::collect)
-            .map_err(&read)
-    };
+    let mut skipped = 0u64;
+    // Totals per kind and key, and events per day, summed here: SQL's `SUM` fails past
+    // 2^63 and `TOTAL` is inexact, while these sums saturate at `MAX_COUNT`.
+    let mut totals: HashMap<(String, String), u64> = HashMap::new();
+    let mut day_events: HashMap<i64, u64> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT kind, key, day, total FROM sums WHERE {IN_WINDOW}"
+            ))
+            .map_err(&read)?;
+        let mut rows = stmt.query(p).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let (Ok(kind), Ok(key), Ok(day), Some(n)) = (
+                row.get::<_, String>(0),
+                row.get::<_, String>(1),
+                row.get::<_, i64>(2),
+                row.get_ref(3).ok().and_then(stored_count),
+            ) else {
+                skipped += 1;
+                continue;
+            };
+            if kind == EVENTS {
+                let e = day_events.entry(day).or_default();
+                *e = add(*e, n);
+            }
+            let t = totals.entry((kind, key)).or_default();
+            *t = add(*t, n);
+        }
+    }
     let mut pieces = Pieces {
         installations: installations(&conn, w)?,
-        totals: triples(&format!(
-            "SELECT kind, key, SUM(total) FROM sums WHERE {IN_WINDOW} GROUP BY kind, key"
-        ))?,
+        totals: totals
+            .into_iter()
+            .map(|((kind, key), n)| (kind, key, n))
+            .collect(),
         // Seen on or after the first day of the window (which ends today).
         sessions: conn
             .query_row(
@@ -88,6 +105,12 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         .iter()
         .find(|(k, _, _)| k == BATCHES)
         .map_or(0, |t| t.2);
+    let pairs = |sql: &str| -> Result<Vec<(i64, u64)>, StoreError> {
+        let mut stmt = conn.prepare(sql).map_err(&read)?;
+        stmt.query_map(p, |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .and_then(Iterator::collect)
+            .map_err(&read)
+    };
     // Per day: who was seen (or, for days the retention emptied, what was kept), and
     // the events, whose totals carry no id and are kept.
     let mut days: HashMap<i64, DayCount> = HashMap::new();
@@ -102,28 +125,31 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
     ))? {
         new_day(&mut days, d).sessions += n;
     }
-    for (d, n) in pairs(&format!(
-        "SELECT day, SUM(total) FROM sums WHERE kind = '{EVENTS}' AND {IN_WINDOW} GROUP BY day"
-    ))? {
+    for (d, n) in day_events {
         new_day(&mut days, d).events = n;
     }
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT day, SUM(installations), SUM(sessions) FROM daily WHERE {IN_WINDOW} \
-             GROUP BY day"
-        ))
-        .map_err(&read)?;
-    let kept: Vec<(i64, u64, u64)> = stmt
-        .query_map(p, |r| {
-            Ok((
-                r.get(0)?,
-                r.get::<_, i64>(1)? as u64,
-                r.get::<_, i64>(2)? as u64,
+    let mut kept: HashMap<i64, (u64, u64)> = HashMap::new();
+    {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT day, installations, sessions FROM daily WHERE {IN_WINDOW}"
             ))
-        })
-        .and_then(Iterator::collect)
-        .map_err(&read)?;
-    for (d, installations, sessions) in kept {
+            .map_err(&read)?;
+        let mut rows = stmt.query(p).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let (Ok(day), Some(i), Some(s)) = (
+                row.get::<_, i64>(0),
+                row.get_ref(1).ok().and_then(stored_count),
+                row.get_ref(2).ok().and_then(stored_count),
+            ) else {
+                skipped += 1;
+                continue;
+            };
+            let k = kept.entry(day).or_default();
+            *k = (add(k.0, i), add(k.1, s));
+        }
+    }
+    for (d, (installations, sessions)) in kept {
         let entry = new_day(&mut days, d);
         if entry.installations == 0 {
             entry.installations = installations;
@@ -134,5 +160,7 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         .into_values()
         .filter(|d| d.events > 0 || d.installations > 0)
         .collect();
-    Ok(pieces.assemble())
+    let mut aggregates = pieces.assemble();
+    aggregates.skipped_rows = skipped;
+    Ok(aggregates)
 }
