@@ -127,6 +127,8 @@ pub use telemetry_runtime::{
 
 /// The host's settings, and what a test injects into them: the environment, today's date.
 pub mod config {
+    #[cfg(any(feature = "https", feature = "ureq"))]
+    pub use telemetry_runtime::HttpClient;
     pub use telemetry_runtime::{
         BadDate, Clock, Config, DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL,
         DEFAULT_PROMPT_TIMEOUT, DEFAULT_RECHECK_INTERVAL, Date, DefaultConsent, Deliver, Delivery,

@@ -86,3 +86,48 @@ fn an_anonymous_host_never_makes_stores_or_sends_an_installation_id() {
         .collect();
     assert_eq!(report_sessions.len(), 2, "two runs, two sessions");
 }
+
+/// A host that switches to `Identity::Anonymous` with batches spooled while it sent an id:
+/// neither `preview` nor the sends after the switch show the stored id; the batch itself is
+/// still sent, without it.
+#[test]
+fn after_a_switch_to_anonymous_no_stored_id_leaves_or_shows() {
+    let sb = Sandbox::new();
+    sb.stdout(&["telemetry", "enable"], &[]);
+    let state = std::fs::read_to_string(sb.config_dir().join("telemetry_state.toml")).unwrap();
+    let start = state.find("installation_id = \"").unwrap() + "installation_id = \"".len();
+    let id = state[start..start + 36].to_owned();
+    // Sent with the id, to a collector that is down: spooled, the id in it.
+    let down = Receiver::with_script(vec![Reply::CloseImmediately; 20]);
+    let vars = [("ACME_TELEMETRY_ENDPOINT", down.url())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert!(sb.acme(&["run"], &vars).status.success());
+    let spooled = files(&sb.config_dir().join("telemetry_spool"));
+    assert!(
+        spooled.iter().any(|(_, b)| holds(b, &id)),
+        "the spooled batch holds the id"
+    );
+
+    // Now anonymous: `preview` shows the spooled batch without it.
+    let anon = [("ACME_EXAMPLE_ANONYMOUS", "1")];
+    let preview = sb.acme(&["telemetry", "preview"], &anon);
+    let shown = String::from_utf8(preview.stdout).unwrap();
+    assert!(shown.contains("\"session_id\""), "{shown}");
+    assert!(
+        !shown.contains("installation_id") && !shown.contains(&id),
+        "{shown}"
+    );
+
+    // And the sends: the spooled batch arrives without it, as does the new one.
+    let up = Receiver::start();
+    let vars = [
+        ("ACME_EXAMPLE_ANONYMOUS", "1"),
+        ("ACME_TELEMETRY_ENDPOINT", &up.url()),
+    ];
+    assert!(sb.acme(&["run"], &vars).status.success());
+    assert!(up.wait_for_bodies(2, Duration::from_secs(10)));
+    for body in up.bodies() {
+        assert!(!holds(&body, &id), "{}", String::from_utf8_lossy(&body));
+        assert!(!holds(&body, "installation_id"));
+    }
+}

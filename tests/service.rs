@@ -77,3 +77,33 @@ fn heartbeats_arrive_and_ctrl_c_stops_the_service() {
     );
     assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
 }
+
+/// The user's opt-out holds in the example hosts copy: the service sets its own variables
+/// on top of the process environment, so `DO_NOT_TRACK` and `ACME_DISABLE_TELEMETRY` still
+/// switch it off, and nothing reaches its collector.
+#[cfg(unix)]
+#[test]
+fn the_service_honours_the_users_opt_out() {
+    for opt_out in ["DO_NOT_TRACK", "ACME_DISABLE_TELEMETRY"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(example::example_exe("service"))
+            .args(["--seconds", "5"])
+            .env_clear()
+            .env("TMPDIR", dir.path())
+            .env(opt_out, "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // Batches go every 2 s when on: five seconds would have sent two.
+        assert!(
+            stdout.starts_with("sending to http://127.0.0.1:"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("collector received a batch"),
+            "{opt_out}=1 was ignored:\n{stdout}"
+        );
+    }
+}

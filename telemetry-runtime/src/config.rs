@@ -54,6 +54,9 @@ pub struct Config {
     pub(crate) ca_certificates: Vec<Vec<u8>>,
     /// The host's own transport, if it gave one.
     pub(crate) transport: Option<HostTransport>,
+    /// Which built-in client sends, when the host gave no transport of its own.
+    #[cfg(telemetry_client)]
+    pub(crate) http_client: HttpClient,
     /// Whether consenting installations get an id.
     pub(crate) identity: Identity,
     /// Where a deletion request goes, `{id}` standing for the installation id.
@@ -62,6 +65,36 @@ pub struct Config {
     pub(crate) consent_version: u32,
     /// The host's words for what changed since the last version, for the prompt.
     pub(crate) consent_change: Option<String>,
+}
+
+/// A built-in HTTP client (see [`Config::http_client`]). Which variants exist follows the
+/// cargo features compiled in.
+#[cfg(telemetry_client)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HttpClient {
+    /// The runtime's own HTTP/1.1 client over rustls (feature `https`): no `http` crate, so
+    /// no change to a host's type inference.
+    #[cfg(feature = "https")]
+    Builtin,
+    /// Blocking ureq 3 over rustls (feature `ureq`): for hosts that already have `http`.
+    #[cfg(feature = "ureq")]
+    Ureq,
+}
+
+#[cfg(telemetry_client)]
+impl Default for HttpClient {
+    /// The runtime's own client when it is compiled in, else ureq.
+    fn default() -> Self {
+        #[cfg(feature = "https")]
+        {
+            HttpClient::Builtin
+        }
+        #[cfg(not(feature = "https"))]
+        {
+            HttpClient::Ureq
+        }
+    }
 }
 
 impl fmt::Debug for Config {
@@ -89,7 +122,7 @@ impl fmt::Debug for Config {
             .field("deletion_endpoint", &self.deletion_endpoint.is_some())
             .field("identity", &self.identity)
             .field("transport", &self.transport)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,6 +150,8 @@ impl Config {
             deletion_endpoint: None,
             identity: Identity::Installation,
             transport: None,
+            #[cfg(telemetry_client)]
+            http_client: HttpClient::default(),
         }
     }
 
@@ -276,7 +311,7 @@ impl Config {
     ///     .ca_certificates(ca);
     /// # let _ = config;
     /// ```
-    #[cfg(feature = "https")]
+    #[cfg(telemetry_client)]
     pub fn ca_certificates(mut self, pem: impl AsRef<[u8]>) -> Self {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
@@ -298,8 +333,25 @@ impl Config {
         self
     }
 
+    /// Which built-in HTTP client sends batches (and a deletion request) when the host gave
+    /// no [`transport`](Self::transport) of its own: the runtime's own (cargo feature
+    /// `https`, the default) or ureq (feature `ureq`, for hosts that already have the `http`
+    /// crate). Both follow the same rules (docs/sending.md, "Choosing the HTTP client").
+    ///
+    /// ```
+    /// use telemetry::config::HttpClient;
+    ///
+    /// let config = telemetry::Config::new("acme", "1.0").http_client(HttpClient::default());
+    /// # let _ = config;
+    /// ```
+    #[cfg(telemetry_client)]
+    pub fn http_client(mut self, client: HttpClient) -> Self {
+        self.http_client = client;
+        self
+    }
+
     /// The CA file the user named (`APP_TELEMETRY_CA_FILE`), if any.
-    #[cfg_attr(not(feature = "https"), allow(dead_code))]
+    #[cfg_attr(not(telemetry_client), allow(dead_code))]
     pub(crate) fn ca_file(&self) -> Option<PathBuf> {
         crate::base::paths::ca_file(&self.app, &self.env)
     }

@@ -64,6 +64,8 @@ pub use wire::text::Version;
 // Settings and what tests inject into them.
 pub use base::calendar::{BadDate, Clock, Date};
 pub use base::env::Env;
+#[cfg(telemetry_client)]
+pub use config::HttpClient;
 pub use config::{
     DEFAULT_FLUSH_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PROMPT_TIMEOUT,
     DEFAULT_RECHECK_INTERVAL,

@@ -8,36 +8,50 @@ use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 
-/// The environment consent reads: the real one, or a fixed map.
+/// The environment consent reads: the process's, with variables set on top, or (for
+/// tests) only the variables set.
 ///
 /// ```
 /// use telemetry::config::Env;
 ///
+/// // A test's own environment: nothing but what it sets.
 /// let env = Env::empty().with("DO_NOT_TRACK", "1");
 /// assert_eq!(env.get("DO_NOT_TRACK").as_deref(), Some("1"));
 /// assert_eq!(env.get("CI"), None);
+///
+/// // A host's settings for one run, on top of the process environment: the user's
+/// // `DO_NOT_TRACK`, `*_DISABLE_TELEMETRY`, proxy and CA variables still count.
+/// let env = Env::process().with("ACME_TELEMETRY_ENDPOINT", "http://127.0.0.1:8080/v1/batch");
+/// assert_eq!(env.get("PATH"), std::env::var("PATH").ok());
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Env {
-    /// `None` reads the process environment, live (rules 2–5 are re-checked while running).
-    /// Values are kept as the OS gave them: a variable that names a file may not be UTF-8.
-    vars: Option<BTreeMap<String, OsString>>,
+    /// Whether a variable not set below is looked up in the process environment, live (rules
+    /// 2–5 are re-checked while running).
+    process: bool,
+    /// Variables set on top. Values are kept as the OS gave them: a variable that names a
+    /// file may not be UTF-8.
+    set: BTreeMap<String, OsString>,
 }
 
 impl Env {
     /// The process environment, read afresh on every lookup.
     pub fn process() -> Self {
-        Env { vars: None }
-    }
-
-    /// An empty, injected environment: nothing is set.
-    pub fn empty() -> Self {
         Env {
-            vars: Some(BTreeMap::new()),
+            process: true,
+            set: BTreeMap::new(),
         }
     }
 
-    /// An injected environment holding `pairs`.
+    /// An empty, injected environment: nothing is set. What tests start from.
+    pub fn empty() -> Self {
+        Env {
+            process: false,
+            set: BTreeMap::new(),
+        }
+    }
+
+    /// An injected environment holding `pairs` and nothing else.
     ///
     /// ```
     /// let env = telemetry::config::Env::from_pairs([("CI", "true"), ("HOME", "/nowhere")]);
@@ -50,21 +64,19 @@ impl Env {
         V: Into<OsString>,
     {
         Env {
-            vars: Some(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.into(), v.into()))
-                    .collect(),
-            ),
+            process: false,
+            set: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
-    /// Sets `key` to `value` in an injected environment (turning a process environment into
-    /// an empty injected one first, so a test never reads the real one by accident).
+    /// Sets `key` to `value` on top of this environment: over the process environment for
+    /// [`Env::process`] (every other variable, a user's opt-out among them, still reads
+    /// through), over nothing for [`Env::empty`].
     pub fn with(mut self, key: impl Into<String>, value: impl Into<OsString>) -> Self {
-        self.vars
-            .get_or_insert_with(BTreeMap::new)
-            .insert(key.into(), value.into());
+        self.set.insert(key.into(), value.into());
         self
     }
 
@@ -84,9 +96,10 @@ impl Env {
     /// assert_eq!(env.get_os("ACME_TELEMETRY_CONFIG_DIR").as_deref(), Some("/etc/acme".as_ref()));
     /// ```
     pub fn get_os(&self, key: &str) -> Option<OsString> {
-        match &self.vars {
-            Some(map) => map.get(key).cloned(),
-            None => std::env::var_os(key),
+        match self.set.get(key) {
+            Some(value) => Some(value.clone()),
+            None if self.process => std::env::var_os(key),
+            None => None,
         }
     }
 
@@ -95,18 +108,26 @@ impl Env {
         self.get_os(key).filter(|v| !OsStr::is_empty(v))
     }
 
-    /// Whether this reads the process environment.
+    /// Whether this reads the process environment (with or without variables on top).
     pub fn is_process(&self) -> bool {
-        self.vars.is_none()
+        self.process
+    }
+}
+
+impl Default for Env {
+    /// The process environment, as [`Env::process`].
+    fn default() -> Self {
+        Env::process()
     }
 }
 
 impl fmt::Debug for Env {
     // Never print values: they may hold paths or tokens.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.vars {
-            None => f.write_str("Env::process()"),
-            Some(map) => write!(f, "Env::injected({} variables)", map.len()),
+        match (self.process, self.set.len()) {
+            (true, 0) => f.write_str("Env::process()"),
+            (true, n) => write!(f, "Env::process() with {n} variables set on top"),
+            (false, n) => write!(f, "Env::injected({n} variables)"),
         }
     }
 }

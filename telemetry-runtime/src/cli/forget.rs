@@ -42,6 +42,15 @@ pub(super) fn forget_and_delete(
         Ok(state) => state,
         Err(code) => return Ok(code),
     };
+    // The id first, before anything that can fail or wait (the state's lock, the request):
+    // once forgotten here, the printed line is the only way left to ask for the deletion.
+    if let Some(id) = state.installation_id {
+        writeln!(
+            out,
+            "Installation ID: {id} (quote it to ask the collector's maintainers for deletion)"
+        )?;
+        out.flush()?;
+    }
     let code = if reset {
         super::change::reset(config, out, err)?
     } else {

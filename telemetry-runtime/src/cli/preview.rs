@@ -7,9 +7,8 @@ use crate::config::Config;
 use crate::consent::rules;
 use crate::pipeline::batch::{Observed, reported};
 use crate::pipeline::settings::Settings;
-use crate::pipeline::spool::Spool;
+use crate::pipeline::spool::{self, Spool};
 use crate::process;
-use crate::wire::check::is_valid_batch;
 use crate::wire::event::Batch;
 use crate::wire::json::{Json, ToJson};
 
@@ -33,7 +32,7 @@ fn next_batch(config: &Config) -> Option<Preview> {
             // Skipped here exactly as the worker skips it: it would never be sent. Read back
             // as written, so the keys keep their order and the content every byte.
             if let Some(json) = Spool::peek(path)
-                .filter(|b| is_valid_batch(b))
+                .and_then(|b| spool::sendable(b, settings.anonymous()))
                 .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
             {
                 let more = pending.len() - i - 1;

@@ -11,8 +11,8 @@ use crate::files::sent_log;
 use crate::files::state::State;
 use crate::files::store::StateStore;
 use crate::pipeline::endpoint::Endpoint;
-#[cfg(feature = "https")]
-use crate::pipeline::tls;
+#[cfg(telemetry_client)]
+use crate::pipeline::roots;
 use crate::process;
 use crate::wire::json::Json;
 
@@ -27,6 +27,9 @@ pub struct Status {
     pub session_id: String,
     /// When a batch was last sent.
     pub last_sent: Option<String>,
+    /// When an HTTP proxy last refused to open a tunnel to the endpoint, and its status
+    /// (`2026-12-04 (HTTP 407 to CONNECT)`), until a batch is delivered again.
+    pub proxy_refused: Option<String>,
     /// When the collector last refused a batch, with its status and reason
     /// (`2026-12-04T20:00:00Z (HTTP 400: a count is over 2^53 - 1 at …)`), if the log of
     /// sent batches holds one.
@@ -67,6 +70,9 @@ pub fn status_of(config: &Config) -> Status {
         session_id: process::session_id().to_owned(),
         last_sent: state.last_sent.map(|d| d.to_string()),
         last_refused: last_refused(config),
+        proxy_refused: state
+            .proxy_refused
+            .map(|(day, code)| format!("{day} (HTTP {code} to CONNECT)")),
         endpoint: config
             .effective_endpoint()
             .map(|given| match Endpoint::parse(&given) {
@@ -94,16 +100,16 @@ fn last_refused(config: &Config) -> Option<String> {
 }
 
 /// Why the CA file `APP_TELEMETRY_CA_FILE` names cannot be used by the built-in transport.
-#[cfg(feature = "https")]
+#[cfg(telemetry_client)]
 fn ca_file_problem(config: &Config) -> Option<String> {
     config
         .ca_file()
-        .and_then(|path| tls::read_ca_file(&path).err())
+        .and_then(|path| roots::read_ca_file(&path).err())
         .map(|problem| problem.to_string())
 }
 
 /// Without the built-in transport there is no TLS of ours to configure.
-#[cfg(not(feature = "https"))]
+#[cfg(not(telemetry_client))]
 fn ca_file_problem(_: &Config) -> Option<String> {
     None
 }
@@ -124,6 +130,7 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             ("session_id", Json::str(s.session_id.as_str())),
             ("last_sent", text(&s.last_sent)),
             ("last_refused", text(&s.last_refused)),
+            ("proxy_refused", text(&s.proxy_refused)),
             ("endpoint", text(&s.endpoint)),
             ("project_yes_ignored", Json::Bool(s.project_yes_ignored)),
             ("ca_file_problem", text(&s.ca_file_problem)),
@@ -157,6 +164,13 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
         )?;
         if let Some(refused) = &s.last_refused {
             writeln!(out, "Last refused: {refused}; `log` shows the batch")?;
+        }
+        if let Some(refused) = &s.proxy_refused {
+            writeln!(
+                out,
+                "Proxy: refused to reach the endpoint on {refused}; batches wait in the spool \
+                 until the proxy (HTTPS_PROXY, its credentials) lets them through"
+            )?;
         }
         writeln!(
             out,

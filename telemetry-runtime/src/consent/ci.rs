@@ -102,6 +102,8 @@ pub const CI_ENVIRONMENTS: &[CiVariable] = &[
     row("Cloudflare Pages", "CF_PAGES"),
     row("Cloudflare Workers Builds", "WORKERS_CI"),
     row("Alpic", "ALPIC_HOST"),
+    row("Capawesome Cloud", "CAPAWESOME_CLOUD"),
+    row("RWX", "RWX"),
     // Heroku's build image runs Node from its own path, and sets no variable of its own.
     row_if(
         "Heroku",
@@ -189,7 +191,7 @@ mod tests {
         }
     }
 
-    /// Every vendor of the npm package `ci-info` (v4), by the variable it documents for it:
+    /// Every vendor of the npm package `ci-info` (4.5.0), by the variable it documents for it:
     /// each is detected, and named (not only the generic `CI`).
     #[test]
     fn every_vendor_of_ci_info_is_detected() {
@@ -250,6 +252,9 @@ mod tests {
             ("Woodpecker", &[("CI", "woodpecker")]),
             ("Xcode Cloud", &[("CI_XCODE_PROJECT", "App.xcodeproj")]),
             ("Xcode Server", &[("XCS", "1")]),
+            ("Alpic", &[("ALPIC_HOST", "a.alpic.ai")]),
+            ("Capawesome Cloud", &[("CAPAWESOME_CLOUD", "true")]),
+            ("RWX", &[("RWX", "true")]),
             // Variables `ci-info` takes as CI whatever the vendor (not its generic `CI_NAME`:
             // see below).
             ("Ionic Appflow", &[("CI_APP_ID", "a1")]),
@@ -260,6 +265,13 @@ mod tests {
                 &[("CONTINUOUS_INTEGRATION", "true")],
             ),
         ];
+        // ci-info 4.5.0's `vendors.json` lists 55 vendors: each has a row above.
+        let listed: std::collections::BTreeSet<&str> = vendors
+            .iter()
+            .take_while(|(service, _)| *service != "Ionic Appflow")
+            .map(|(service, _)| *service)
+            .collect();
+        assert_eq!(listed.len(), 55, "{listed:?}");
         for (service, pairs) in vendors {
             let env = Env::from_pairs(pairs.iter().copied());
             let row = detect_ci(&env).unwrap_or_else(|| panic!("{service}: {pairs:?}"));

@@ -1,7 +1,9 @@
 //! The one way this crate reads a file: without blocking (a FIFO or a device where a file is
 //! expected must never hold the host up), without following a symlink, only if it is a
 //! regular file, and never more than a bound. The policy file, the project file, the state
-//! file, the audit log and every spooled batch are read through here.
+//! file, the audit log and every spooled batch are read through here. A file the user named
+//! in a variable (a CA bundle: `APP_TELEMETRY_CA_FILE`, `SSL_CERT_FILE`) is read by
+//! [`read_named`] alike, but a symlink to it is followed: system bundles usually are links.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -25,7 +27,18 @@ pub(crate) enum ReadError {
 
 /// The contents of the regular file at `path`, at most `max` bytes.
 pub(crate) fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
-    let file = open(path).map_err(|e| match e.kind() {
+    read_opened(open(path, false), max)
+}
+
+/// [`read`], following symlinks to the file they name: for a file the user (or the system)
+/// named, such as a CA bundle. Still never blocking, a regular file only, bounded.
+#[cfg_attr(not(telemetry_client), allow(dead_code))]
+pub(crate) fn read_named(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
+    read_opened(open(path, true), max)
+}
+
+fn read_opened(opened: io::Result<File>, max: u64) -> Result<Vec<u8>, ReadError> {
+    let file = opened.map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => ReadError::Missing,
         _ if is_symlink_error(&e) => ReadError::Problem(FileProblem::NotARegularFile),
         kind => ReadError::Io(kind),
@@ -48,20 +61,26 @@ pub(crate) fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-/// Opens for reading without blocking and without following a symlink.
+/// Opens for reading without blocking (a FIFO opens at once and is then refused as not a
+/// regular file), following a symlink only if `follow`.
 #[cfg(unix)]
-fn open(path: &Path) -> io::Result<File> {
+fn open(path: &Path, follow: bool) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
     OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .custom_flags(libc::O_NONBLOCK | nofollow | libc::O_CLOEXEC)
         .open(path)
 }
 
 /// Elsewhere: looked at first, then opened (a narrow window, where unix has none).
 #[cfg(not(unix))]
-fn open(path: &Path) -> io::Result<File> {
-    let meta = std::fs::symlink_metadata(path)?;
+fn open(path: &Path, follow: bool) -> io::Result<File> {
+    let meta = if follow {
+        std::fs::metadata(path)?
+    } else {
+        std::fs::symlink_metadata(path)?
+    };
     if !meta.is_file() {
         return Err(io::Error::other(NotRegular));
     }
@@ -129,6 +148,22 @@ mod tests {
         assert_eq!(
             read(Path::new("/dev/zero"), 9),
             Err(ReadError::Problem(FileProblem::NotARegularFile))
+        );
+        // A named file: the symlink is followed to the regular file, and nothing else.
+        assert_eq!(read_named(&link, 9).unwrap(), b"hello");
+        let to_fifo = dir.path().join("to-fifo");
+        std::os::unix::fs::symlink(&fifo, &to_fifo).unwrap();
+        for refused in [&fifo, &to_fifo, Path::new("/dev/zero"), dir.path()] {
+            assert_eq!(
+                read_named(refused, 9),
+                Err(ReadError::Problem(FileProblem::NotARegularFile)),
+                "{}",
+                refused.display()
+            );
+        }
+        assert_eq!(
+            read_named(&link, 4),
+            Err(ReadError::Problem(FileProblem::TooLarge))
         );
     }
 }

@@ -39,6 +39,9 @@ pub struct State {
     /// "yes"). A host raises its version when it starts collecting something new; a "yes"
     /// for a lower one no longer counts.
     pub consent_version: Option<u32>,
+    /// When an HTTP proxy last refused to open a tunnel to the endpoint (`407`, `403` to
+    /// `CONNECT`), and its status: until a batch is delivered again, `status` says so.
+    pub proxy_refused: Option<(Date, u16)>,
 }
 
 impl State {
@@ -64,6 +67,16 @@ impl State {
                 ("consent_version", Value::Int(n)) => {
                     state.consent_version = Some(u32::try_from(*n).ok()?);
                 }
+                // `2026-12-04 407`; one that does not read is dropped, not a corrupt file:
+                // it only ever informs `status`.
+                ("proxy_refused", Value::Str(s)) => {
+                    state.proxy_refused = s.split_once(' ').and_then(|(d, n)| {
+                        Some((
+                            d.parse().ok()?,
+                            n.parse().ok().filter(|n| (100..=999).contains(n))?,
+                        ))
+                    });
+                }
                 ("enabled" | "prompted" | "installation_id" | "consent_version", _) => {
                     return None;
                 }
@@ -76,7 +89,7 @@ impl State {
     /// The file's text for this state; what is absent is left out.
     pub fn to_file_text(&self) -> String {
         let date = |d: &Option<Date>| d.map(|d| Value::Str(d.to_string()));
-        let fields: [(&str, Option<Value>); 7] = [
+        let fields: [(&str, Option<Value>); 8] = [
             ("enabled", self.enabled.map(Value::Bool)),
             ("prompted", Some(Value::Bool(self.prompted))),
             ("prompt_date", date(&self.prompt_date)),
@@ -90,6 +103,11 @@ impl State {
             (
                 "consent_version",
                 self.consent_version.map(|v| Value::Int(u64::from(v))),
+            ),
+            (
+                "proxy_refused",
+                self.proxy_refused
+                    .map(|(d, status)| Value::Str(format!("{d} {status}"))),
             ),
         ];
         let present: Vec<(&str, Value)> = fields

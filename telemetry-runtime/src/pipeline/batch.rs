@@ -242,7 +242,7 @@ mod tests {
 
     use super::*;
     use crate::base::calendar::Clock;
-    use crate::pipeline::transport::TransportOptions;
+    use crate::pipeline::client::TransportOptions;
     use crate::wire::errors::IoKind;
     use crate::wire::event::Environment;
     use crate::wire::features::Features;

@@ -9,11 +9,11 @@
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::pipeline::client::TransportOptions;
 use crate::pipeline::endpoint::Endpoint;
-#[cfg(feature = "https")]
+#[cfg(telemetry_client)]
 use crate::pipeline::proxy::Proxy;
 use crate::pipeline::settings::user_agent;
-use crate::pipeline::transport::TransportOptions;
 use crate::wire::deliver::Delivery;
 
 /// How a deletion request went.
@@ -64,14 +64,14 @@ pub(crate) fn request_deletion(config: &Config, id: &str) -> Deletion {
         return Deletion::Nowhere(FILE_ENDPOINT);
     };
     let options = TransportOptions::for_config(config);
-    #[cfg(feature = "https")]
+    #[cfg(telemetry_client)]
     let proxy = Proxy::for_url(config.environment(), &http);
     let user_agent = user_agent();
     let mut sender = options.sender(
         "DELETE",
         http,
         &user_agent,
-        #[cfg(feature = "https")]
+        #[cfg(telemetry_client)]
         proxy,
     );
     let deadline = Instant::now() + config.flush_timeout;

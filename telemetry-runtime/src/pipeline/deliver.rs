@@ -1,5 +1,7 @@
 //! How a request leaves the process: the built-in HTTP/1.1 client over rustls (cargo feature
-//! `https`, on by default), or a host's own transport (`wire::deliver::Deliver`).
+//! `https`, on by default), ureq (feature `ureq`), or a host's own transport
+//! (`wire::deliver::Deliver`); and what an answer says beyond its status (`Retry-After`, a
+//! refusal's reason), for the built-in clients.
 //!
 //! Everything else stays here and in `transport.rs`, whichever transport sends: which
 //! endpoints are allowed (HTTPS, or plain HTTP to loopback), retries and backoff,
@@ -9,6 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::pipeline::reply::Why;
 use crate::wire::deliver::{Deliver, Delivery, DeliveryRequest};
 
 /// Sends requests of one method to one URL, through the host's transport or the built-in
@@ -22,8 +25,11 @@ pub(crate) enum Sender {
     },
     #[cfg(feature = "https")]
     Builtin(crate::pipeline::http::Client),
-    /// Nothing can send to this URL (built without `https`, and no host transport).
-    #[cfg(not(feature = "https"))]
+    #[cfg(feature = "ureq")]
+    Ureq(crate::pipeline::ureq::UreqClient),
+    /// Nothing can send to this URL (no built-in client compiled in, or its CA file cannot
+    /// be used, and no host transport).
+    #[cfg_attr(all(feature = "https", not(feature = "ureq")), allow(dead_code))]
     Nothing,
 }
 
@@ -39,14 +45,14 @@ impl Sender {
         self.send_for_reason(body, deadline, connect_timeout).0
     }
 
-    /// [`send`](Self::send), with the reason a `4xx` answer gave, where the client reads
-    /// one (the built-in client does; a host's transport hands over no body).
+    /// [`send`](Self::send), with what the built-in client knows besides: the reason a
+    /// `4xx` answer gave, and a proxy's refusal (a host's transport hands over neither).
     pub(crate) fn send_for_reason(
         &mut self,
         body: &[u8],
         deadline: Instant,
         connect_timeout: Duration,
-    ) -> (Delivery, Option<String>) {
+    ) -> (Delivery, Option<Why>) {
         match self {
             Sender::Host {
                 transport,
@@ -77,13 +83,17 @@ impl Sender {
                             status: answer.status,
                             retry_after: answer.retry_after,
                         },
-                        answer.reason,
+                        answer.reason.map(Why::Reason),
                     ),
                     Err(Failure::Retry) => (Delivery::NoAnswer, None),
                     Err(Failure::GiveUp) => (Delivery::Broken, None),
+                    Err(Failure::ProxyRefused(status)) => {
+                        (Delivery::Broken, Some(Why::ProxyRefused(status)))
+                    }
                 }
             }
-            #[cfg(not(feature = "https"))]
+            #[cfg(feature = "ureq")]
+            Sender::Ureq(client) => client.send(body, deadline, connect_timeout),
             Sender::Nothing => {
                 let _ = (body, connect_timeout);
                 (Delivery::Broken, None)

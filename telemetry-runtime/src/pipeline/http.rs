@@ -3,14 +3,16 @@
 //!
 //! Written here rather than taken from an HTTP crate: the usual clients bring the `http`
 //! crate, whose `impl PartialEq<StatusCode> for u16` (and friends) would change how every
-//! host's own code type-checks the moment it depends on this crate (docs/sending.md, "What adding
-//! the crate changes"). What is needed is small: a request with a `Content-Length` body, a status
-//! line, three headers (`Content-Length`, `Transfer-Encoding`, `Retry-After`), an answer body
-//! read only to reuse the connection, an optional `CONNECT` proxy, and TLS from rustls.
+//! host's own code type-checks the moment it depends on this crate (docs/sending.md, "What
+//! adding the crate changes"); hosts that already have it can choose ureq (`ureq.rs`). What
+//! is needed is small: a request with a `Content-Length` body, an answer's status and
+//! framing (parsed by `httparse`, `answer.rs`), its body read to reuse the connection and
+//! for a refusal's reason, an optional `CONNECT` proxy, and TLS from rustls.
 //!
 //! Every step is bounded: name resolution, connecting, writing and each read get what is left
-//! of the deadline; an answer's head may not exceed 16 KiB nor its body 16 KiB (a longer
-//! body is left unread and the connection closed). Redirects are never followed.
+//! of the deadline; everything read for one answer (interim answers, head, body, trailers)
+//! counts against one bound of 64 KiB, and a body over 16 KiB is left unread and the
+//! connection closed (`answer.rs`). Redirects are never followed.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
@@ -18,10 +20,10 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::pipeline::answer::{Reader, Timed};
+use crate::pipeline::answer::{MAX_HEADS, Reader, Timed};
 use crate::pipeline::proxy::Proxy;
+use crate::pipeline::reply::reason_of;
 use crate::pipeline::url::{HttpUrl, basic_auth};
-use crate::wire::json::Json;
 
 /// What the server answered.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +42,9 @@ pub(crate) enum Failure {
     Retry,
     /// The certificate or the TLS setup is wrong: trying again would give the same.
     GiveUp,
+    /// The proxy refused to open a tunnel (a `4xx` to `CONNECT`: `407` for credentials,
+    /// `403` by policy): another try would meet the same answer.
+    ProxyRefused(u16),
 }
 
 /// A connection, plain or TLS.
@@ -263,6 +268,12 @@ fn proxy_tunnel(
     let mut reader = Reader::new(stream, deadline);
     match reader.head() {
         Ok(Some(head)) if (200..300).contains(&head.status) => Ok(()),
+        // A refusal for good (credentials, policy); a timeout or rate limit may pass.
+        Ok(Some(head))
+            if (400..500).contains(&head.status) && ![408, 429].contains(&head.status) =>
+        {
+            Err(Failure::ProxyRefused(head.status))
+        }
         _ => Err(Failure::Retry),
     }
 }
@@ -279,12 +290,21 @@ fn exchange(stream: &mut Stream, request: &[u8], deadline: Instant) -> Exchange 
         };
     }
     let mut reader = Reader::new(stream, deadline);
+    let mut heads = 0;
     let head = loop {
+        heads += 1;
+        if heads > MAX_HEADS {
+            return Exchange::Failed(Failure::Retry);
+        }
         match reader.head() {
-            // An interim answer (`100 Continue`): the final one follows.
+            // An interim answer (`100 Continue`): the final one follows, within the same
+            // bound as everything read for this answer.
             Ok(Some(head)) if (100..200).contains(&head.status) && head.status != 101 => {}
             Ok(Some(head)) => break head,
-            Ok(None) => return Exchange::Closed,
+            // Closed before a byte of the first head: a reused connection the server had
+            // closed while idle.
+            Ok(None) if heads == 1 => return Exchange::Closed,
+            Ok(None) => return Exchange::Failed(Failure::Retry),
             Err(e) => return Exchange::Failed(classify(&e)),
         }
     };
@@ -302,21 +322,6 @@ fn exchange(stream: &mut Stream, request: &[u8], deadline: Instant) -> Exchange 
         reason,
     };
     Exchange::Answered(answer, reusable)
-}
-
-/// The reason a refusal's body gives: a collector's `{"error": "…", "at": "…"}`, or the
-/// first line of a plain-text body. Cleaned further before it is kept (`sent_log.rs`).
-pub(crate) fn reason_of(body: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(body).ok()?;
-    if let Some(json) = Json::parse(text) {
-        let error = json.get("error").and_then(Json::as_str)?;
-        return Some(match json.get("at").and_then(Json::as_str) {
-            Some(at) if !at.is_empty() => format!("{error} at {at}"),
-            _ => error.to_owned(),
-        });
-    }
-    let line = text.lines().next()?.trim();
-    (!line.is_empty()).then(|| line.to_owned())
 }
 
 /// What a TLS error says never heals; everything else may.

@@ -6,6 +6,9 @@
 //! - [`worker`]: the thread that drains, builds, spools and sends, and the exit flush;
 //! - [`spool`]: batches kept for later (checked by `wire::check` before one is sent);
 //! - [`endpoint`], [`transport`]: where batches go, and sending them within a deadline;
+//! - the built-in clients, when compiled in: `http` (with `answer`, `tls`: feature
+//!   `https`) or `ureq` (feature `ureq`), and what both use, `proxy` and `roots` (the
+//!   system's trusted certificates, CA files);
 //! - [`deletion`]: the one `DELETE` a user may ask for, under the same rules.
 //!
 //! Uses `consent` (the re-check before each send), `files`, `record`, `process`, `wire`,
@@ -14,17 +17,23 @@
 #[cfg(feature = "https")]
 pub(crate) mod answer;
 pub(crate) mod batch;
+pub(crate) mod client;
 pub(crate) mod deletion;
 pub(crate) mod deliver;
 pub(crate) mod endpoint;
 #[cfg(feature = "https")]
 pub(crate) mod http;
-#[cfg(feature = "https")]
+#[cfg(telemetry_client)]
 pub(crate) mod proxy;
+pub(crate) mod reply;
+#[cfg(telemetry_client)]
+pub(crate) mod roots;
 pub(crate) mod settings;
 pub(crate) mod spool;
 #[cfg(feature = "https")]
 pub(crate) mod tls;
 pub(crate) mod transport;
+#[cfg(feature = "ureq")]
+pub(crate) mod ureq;
 pub(crate) mod url;
 pub(crate) mod worker;

@@ -10,11 +10,11 @@ use crate::base::paths::SPOOL_DIR;
 use crate::config::Config;
 use crate::decision::Identity;
 use crate::files::store::StateStore;
+use crate::pipeline::client::TransportOptions;
 use crate::pipeline::endpoint::Endpoint;
-#[cfg(feature = "https")]
+#[cfg(telemetry_client)]
 use crate::pipeline::proxy::Proxy;
 use crate::pipeline::spool::Spool;
-use crate::pipeline::transport::TransportOptions;
 use crate::record::queue;
 use crate::wire::event::Environment;
 use crate::wire::id::Id;
@@ -42,7 +42,7 @@ pub(crate) struct Settings {
     pub(crate) integrations: Vec<Name>,
     pub(crate) transport: TransportOptions,
     /// The proxy `https://` sends tunnel through, from the environment.
-    #[cfg(feature = "https")]
+    #[cfg(telemetry_client)]
     pub(crate) proxy: Option<Proxy>,
     /// For re-checking consent before each send; `None` in unit tests.
     pub(crate) config: Option<Config>,
@@ -82,7 +82,7 @@ impl Settings {
         let endpoint = config
             .effective_endpoint()
             .and_then(|e| Endpoint::parse(&e).ok());
-        #[cfg(feature = "https")]
+        #[cfg(telemetry_client)]
         let proxy = endpoint
             .as_ref()
             .and_then(Endpoint::url)
@@ -113,10 +113,18 @@ impl Settings {
                 .filter_map(|n| Name::new(n))
                 .collect(),
             transport: TransportOptions::for_config(config),
-            #[cfg(feature = "https")]
+            #[cfg(telemetry_client)]
             proxy,
             config: Some(config.clone()),
         }
+    }
+
+    /// Whether the host sends no installation id (`Identity::Anonymous`): then none stored
+    /// before, in a spooled batch, is sent either.
+    pub(crate) fn anonymous(&self) -> bool {
+        self.config
+            .as_ref()
+            .is_some_and(|c| c.identity == Identity::Anonymous)
     }
 
     /// Whether anything can ever leave: an endpoint, or debug output.

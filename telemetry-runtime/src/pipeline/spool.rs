@@ -24,7 +24,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::files::private;
 use crate::files::read::{self, ReadError};
+use crate::wire::check::checked_batch;
 use crate::wire::id::Id;
+use crate::wire::json::Json;
 
 /// At most this many batches wait.
 pub(crate) const MAX_FILES: usize = 32;
@@ -297,6 +299,33 @@ fn process_alive(pid: u32) -> bool {
         let _ = pid;
         true
     }
+}
+
+/// A spooled batch as it may be sent (and shown by `preview`): only if our own types could
+/// have written it (`wire/check.rs`), and, for a host that is now anonymous
+/// (`Identity::Anonymous`), without the installation id an earlier run stored in it: no id
+/// kept before the switch leaves the machine afterwards.
+pub(crate) fn sendable(body: Vec<u8>, anonymous: bool) -> Option<Vec<u8>> {
+    let json = checked_batch(&body)?;
+    const KEY: &[u8] = b"\"installation_id\"";
+    if !anonymous || !body.windows(KEY.len()).any(|w| w == KEY) {
+        return Some(body);
+    }
+    let Json::Object(mut top) = json else {
+        return None;
+    };
+    for (key, value) in &mut top {
+        if let (true, Json::Array(events)) = (key == "events", value) {
+            for event in events {
+                if let Json::Object(fields) = event {
+                    fields.retain(|(k, _)| k != "installation_id");
+                }
+            }
+        }
+    }
+    let rewritten = Json::Object(top).compact().into_bytes();
+    // Still exactly what our types write: an event without an id is one they write too.
+    checked_batch(&rewritten).map(|_| rewritten)
 }
 
 #[cfg(test)]

@@ -14,134 +14,17 @@
 //! - **Silent.** Offline is normal: nothing is printed or logged here, nothing panics; every
 //!   failure is a [`SendOutcome`].
 
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::base::paths::FileProblem;
 use crate::base::random;
-use crate::config::Config;
 use crate::files::private;
+use crate::pipeline::client::TransportOptions;
 use crate::pipeline::deliver::Sender;
 use crate::pipeline::endpoint::Endpoint;
-#[cfg(feature = "https")]
-use crate::pipeline::http::Client;
-#[cfg(feature = "https")]
+#[cfg(telemetry_client)]
 use crate::pipeline::proxy::Proxy;
-#[cfg(feature = "https")]
-use crate::pipeline::tls;
-use crate::pipeline::url::HttpUrl;
-use crate::wire::deliver::{Delivery, HostTransport};
-
-/// Timeouts, retries and breaker settings. [`Default`] is what production uses.
-#[derive(Clone, Debug)]
-pub(crate) struct TransportOptions {
-    /// Longest wait for a TCP (and TLS) connection.
-    pub connect_timeout: Duration,
-    /// Longest one attempt may take, from DNS to the end of the response.
-    pub request_timeout: Duration,
-    /// Extra attempts after the first, for retryable failures.
-    pub max_retries: u32,
-    /// First backoff; doubled for each retry, then jittered.
-    pub base_backoff: Duration,
-    /// Cap on one backoff (a server's `Retry-After` is honoured even when longer).
-    pub max_backoff: Duration,
-    /// Consecutive failed sends that open the breaker; 0 disables it.
-    pub breaker_threshold: u32,
-    /// How long an open breaker refuses sends before letting one through again.
-    pub breaker_cooldown: Duration,
-    /// Certificates (DER) trusted besides the bundled and the system's roots
-    /// (`Config::ca_certificates`, `APP_TELEMETRY_CA_FILE`).
-    #[cfg_attr(not(feature = "https"), allow(dead_code))]
-    pub extra_roots: Vec<Vec<u8>>,
-    /// Why `APP_TELEMETRY_CA_FILE` could not be used: then `https://` sends fail, quietly,
-    /// as any TLS failure does (the user asked for that CA; other roots are no substitute).
-    #[cfg_attr(not(feature = "https"), allow(dead_code))]
-    pub ca_file_problem: Option<FileProblem>,
-    /// The host's own transport (`Config::transport`), used instead of the built-in client.
-    pub host: Option<HostTransport>,
-}
-
-impl TransportOptions {
-    /// What sends to `config`'s endpoint use: the defaults, the host's CA certificates and
-    /// the user's CA file.
-    pub(crate) fn for_config(config: &Config) -> TransportOptions {
-        #[cfg_attr(not(feature = "https"), allow(unused_mut))]
-        let mut options = TransportOptions {
-            extra_roots: config.ca_certificates.clone(),
-            host: config.transport.clone(),
-            ..TransportOptions::default()
-        };
-        // A host transport brings its own trust; without `https` there is no TLS to configure.
-        #[cfg(feature = "https")]
-        if let Some(path) = config.ca_file().filter(|_| options.host.is_none()) {
-            match tls::read_ca_file(&path) {
-                Ok(certs) => options.extra_roots.extend(certs),
-                Err(problem) => options.ca_file_problem = Some(problem),
-            }
-        }
-        options
-    }
-
-    /// What sends `method` requests to `url` with these options: the host's transport if it
-    /// gave one, else the built-in client (through `proxy`, if any).
-    pub(crate) fn sender(
-        &self,
-        method: &'static str,
-        url: HttpUrl,
-        user_agent: &str,
-        #[cfg(feature = "https")] proxy: Option<Proxy>,
-    ) -> Sender {
-        if let Some(HostTransport(transport)) = &self.host {
-            return Sender::Host {
-                transport: Arc::clone(transport),
-                method,
-                url: url.to_request_url(),
-                user_agent: user_agent.to_owned(),
-            };
-        }
-        #[cfg(feature = "https")]
-        {
-            Sender::Builtin(Client::with_method(
-                method,
-                url,
-                user_agent,
-                self.tls(),
-                proxy,
-            ))
-        }
-        #[cfg(not(feature = "https"))]
-        {
-            let _ = (method, url, user_agent);
-            Sender::Nothing
-        }
-    }
-
-    /// The TLS client configuration for these options, if any.
-    #[cfg(feature = "https")]
-    pub(crate) fn tls(&self) -> Option<Arc<rustls::ClientConfig>> {
-        match self.ca_file_problem {
-            Some(_) => None,
-            None => tls::client_config(&self.extra_roots),
-        }
-    }
-}
-
-impl Default for TransportOptions {
-    fn default() -> Self {
-        TransportOptions {
-            connect_timeout: Duration::from_secs(2),
-            request_timeout: Duration::from_secs(5),
-            max_retries: 2,
-            base_backoff: Duration::from_millis(200),
-            max_backoff: Duration::from_secs(5),
-            breaker_threshold: 3,
-            breaker_cooldown: Duration::from_secs(5 * 60),
-            extra_roots: Vec::new(),
-            ca_file_problem: None,
-            host: None,
-        }
-    }
-}
+use crate::pipeline::reply::Why;
+use crate::wire::deliver::Delivery;
 
 /// What became of one batch; the worker decides what to do with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +44,10 @@ pub(crate) enum SendOutcome {
     /// The circuit breaker is open (or a `Retry-After` has not elapsed): nothing was sent,
     /// keep the batch.
     CircuitOpen,
+    /// The proxy refused to open a tunnel to the endpoint (`407`, `403` to `CONNECT`):
+    /// nothing reached the endpoint; keep the batch for a later process, and send nothing
+    /// more in this one.
+    ProxyRefused(u16),
 }
 
 /// Sends batches to one endpoint, remembering across sends whether to stop, back off or wait.
@@ -185,6 +72,7 @@ pub(crate) struct Transport {
 enum Attempt {
     Delivered,
     Rejected,
+    ProxyRefused(u16),
     /// Retryable, with the server's `Retry-After` if it gave one.
     Retry(Option<Duration>),
     /// Not delivered and a retry would not help (redirect, other 4xx, TLS or URL errors).
@@ -203,7 +91,7 @@ impl Transport {
             endpoint,
             user_agent,
             options,
-            #[cfg(feature = "https")]
+            #[cfg(telemetry_client)]
             None,
         )
     }
@@ -215,14 +103,14 @@ impl Transport {
         endpoint: Endpoint,
         user_agent: &str,
         options: TransportOptions,
-        #[cfg(feature = "https")] proxy: Option<Proxy>,
+        #[cfg(telemetry_client)] proxy: Option<Proxy>,
     ) -> Transport {
         let sender = endpoint.url().map(|url| {
             options.sender(
                 "POST",
                 url,
                 user_agent,
-                #[cfg(feature = "https")]
+                #[cfg(telemetry_client)]
                 proxy,
             )
         });
@@ -297,7 +185,7 @@ impl Transport {
                 self.consecutive_failures = 0;
                 self.breaker_opened = None;
             }
-            SendOutcome::Rejected => self.stopped = true,
+            SendOutcome::Rejected | SendOutcome::ProxyRefused(_) => self.stopped = true,
             SendOutcome::Failed => {
                 self.consecutive_failures = self.consecutive_failures.saturating_add(1);
                 let threshold = self.options.breaker_threshold;
@@ -336,6 +224,7 @@ impl Transport {
             let retry_after = match self.attempt(body, remaining) {
                 Attempt::Delivered => return SendOutcome::Delivered,
                 Attempt::Rejected => return SendOutcome::Rejected,
+                Attempt::ProxyRefused(status) => return SendOutcome::ProxyRefused(status),
                 Attempt::GiveUp => return SendOutcome::Failed,
                 Attempt::Retry(retry_after) => retry_after,
             };
@@ -385,10 +274,15 @@ impl Transport {
             ) => {
                 let next = classify_status(status, retry_after);
                 if matches!(next, Attempt::Rejected) {
-                    self.refusal = Some((status, reason.unwrap_or_default()));
+                    let reason = match reason {
+                        Some(Why::Reason(reason)) => reason,
+                        _ => String::new(),
+                    };
+                    self.refusal = Some((status, reason));
                 }
                 next
             }
+            (_, Some(Why::ProxyRefused(status))) => Attempt::ProxyRefused(status),
             // Offline, refused, reset, slow or garbled: worth another try.
             (Delivery::NoAnswer, _) => Attempt::Retry(None),
             // TLS and configuration errors do not heal by retrying.
@@ -477,3 +371,7 @@ fn append_line(path: &std::path::Path, body: &[u8]) -> SendOutcome {
 #[cfg(test)]
 #[path = "transport_tests.rs"]
 mod tests;
+
+#[cfg(all(test, feature = "https"))]
+#[path = "proxy_tests.rs"]
+mod proxy_tests;

@@ -1,18 +1,22 @@
-//! The transport against real loopback servers that misbehave in every way it handles.
+//! The transport against real loopback servers that misbehave in every way it handles, with
+//! each built-in HTTP client: the runtime's own, and ureq when it is compiled in (`cargo test
+//! -p telemetry-runtime --features ureq`, which the README's test command runs too).
 
 #[path = "../../../tests/common/receiver.rs"]
 #[allow(unreachable_pub)] // shared with the integration tests, where it is public
 mod receiver;
 
 use super::*;
+use crate::config::HttpClient;
 use receiver::{Receiver, Reply};
 use std::thread;
 
 const BODY: &[u8] = br#"{"schema_version":1,"batch_id":"b","events":[]}"#;
 
 /// Short everything, so failures are quick; tests override what they exercise.
-fn quick() -> TransportOptions {
+fn quick(client: HttpClient) -> TransportOptions {
     TransportOptions {
+        client,
         connect_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(300),
         max_retries: 2,
@@ -20,9 +24,7 @@ fn quick() -> TransportOptions {
         max_backoff: Duration::from_millis(100),
         breaker_threshold: 3,
         breaker_cooldown: Duration::from_secs(60),
-        extra_roots: Vec::new(),
-        ca_file_problem: None,
-        host: None,
+        ..TransportOptions::default()
     }
 }
 
@@ -68,10 +70,9 @@ fn backoff_doubles_with_jitter_and_is_capped() {
     );
 }
 
-#[test]
-fn delivers_once_with_the_body_intact() {
+fn delivers_once_with_the_body_intact(client: HttpClient) {
     let receiver = Receiver::start();
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(5))),
         SendOutcome::Delivered
@@ -94,10 +95,13 @@ fn delivers_once_with_the_body_intact() {
     assert_eq!(receiver.connections(), 1);
 }
 
-#[test]
-fn connection_refused_is_retried_then_failed_by_the_deadline() {
+fn connection_refused_is_retried_then_failed_by_the_deadline(client: HttpClient) {
     let endpoint = Endpoint::parse(&closed_port_url()).unwrap();
-    let mut t = Transport::new(endpoint, "", quick());
+    let options = TransportOptions {
+        client,
+        ..TransportOptions::default()
+    };
+    let mut t = Transport::new(endpoint, "", options);
     let started = Instant::now();
     let deadline = within(Duration::from_secs(3));
     assert_eq!(t.send(BODY, deadline), SendOutcome::Failed);
@@ -110,12 +114,11 @@ fn connection_refused_is_retried_then_failed_by_the_deadline() {
     );
 }
 
-#[test]
-fn a_server_that_never_answers_fails_within_the_request_timeout() {
+fn a_server_that_never_answers_fails_within_the_request_timeout(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::NeverAnswer]);
     let options = TransportOptions {
         max_retries: 0,
-        ..quick()
+        ..quick(client)
     };
     let mut t = to(&receiver, options);
     let started = Instant::now();
@@ -133,11 +136,14 @@ fn a_server_that_never_answers_fails_within_the_request_timeout() {
     assert!(receiver.bodies().is_empty());
 }
 
-#[test]
-fn the_deadline_cuts_an_attempt_short() {
+fn the_deadline_cuts_an_attempt_short(client: HttpClient) {
     // The request timeout (5 s) would allow a long wait; the deadline does not.
     let receiver = Receiver::with_script(vec![Reply::NeverAnswer]);
-    let mut t = to(&receiver, TransportOptions::default());
+    let options = TransportOptions {
+        client,
+        ..TransportOptions::default()
+    };
+    let mut t = to(&receiver, options);
     let started = Instant::now();
     assert_eq!(
         t.send(BODY, within(Duration::from_millis(300))),
@@ -151,21 +157,19 @@ fn the_deadline_cuts_an_attempt_short() {
     assert_eq!(t.requests_made(), 1);
 }
 
-#[test]
-fn a_deadline_already_past_sends_nothing() {
+fn a_deadline_already_past_sends_nothing(client: HttpClient) {
     let receiver = Receiver::start();
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     assert_eq!(t.send(BODY, Instant::now()), SendOutcome::Failed);
     assert_eq!(t.requests_made(), 0);
     assert_eq!(receiver.connections(), 0);
 }
 
-#[test]
-fn a_slow_server_beyond_the_timeout_fails_and_gets_no_batch() {
+fn a_slow_server_beyond_the_timeout_fails_and_gets_no_batch(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::Slow(Duration::from_millis(800), 200)]);
     let options = TransportOptions {
         max_retries: 0,
-        ..quick()
+        ..quick(client)
     };
     let mut t = to(&receiver, options);
     let started = Instant::now();
@@ -184,10 +188,9 @@ fn a_slow_server_beyond_the_timeout_fails_and_gets_no_batch() {
     assert!(receiver.bodies().is_empty());
 }
 
-#[test]
-fn a_slow_server_within_the_timeout_delivers() {
+fn a_slow_server_within_the_timeout_delivers(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::Slow(Duration::from_millis(100), 200)]);
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(5))),
         SendOutcome::Delivered
@@ -195,10 +198,9 @@ fn a_slow_server_within_the_timeout_delivers() {
     assert_eq!(receiver.bodies().len(), 1);
 }
 
-#[test]
-fn a_500_then_200_delivers_the_batch_exactly_once() {
+fn a_500_then_200_delivers_the_batch_exactly_once(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::Status(500)]);
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(5))),
         SendOutcome::Delivered
@@ -208,11 +210,10 @@ fn a_500_then_200_delivers_the_batch_exactly_once() {
     assert_eq!(receiver.bodies(), vec![BODY.to_vec()]);
 }
 
-#[test]
-fn retryable_statuses_are_retried_up_to_max_retries() {
+fn retryable_statuses_are_retried_up_to_max_retries(client: HttpClient) {
     for status in [408, 429, 500, 502, 503, 504] {
         let receiver = Receiver::with_script(vec![Reply::Status(status); 3]);
-        let mut t = to(&receiver, quick());
+        let mut t = to(&receiver, quick(client));
         assert_eq!(
             t.send(BODY, within(Duration::from_secs(5))),
             SendOutcome::Failed
@@ -223,11 +224,10 @@ fn retryable_statuses_are_retried_up_to_max_retries() {
     }
 }
 
-#[test]
-fn retry_after_is_waited_for() {
+fn retry_after_is_waited_for(client: HttpClient) {
     let retry_after = vec![("Retry-After".to_owned(), "1".to_owned())];
     let receiver = Receiver::with_script(vec![Reply::StatusWithHeaders(429, retry_after)]);
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     let started = Instant::now();
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(5))),
@@ -243,11 +243,10 @@ fn retry_after_is_waited_for() {
     assert_eq!(receiver.bodies().len(), 1);
 }
 
-#[test]
-fn retry_after_past_the_deadline_fails_at_once_and_holds_later_sends() {
+fn retry_after_past_the_deadline_fails_at_once_and_holds_later_sends(client: HttpClient) {
     let retry_after = vec![("Retry-After".to_owned(), "30".to_owned())];
     let receiver = Receiver::with_script(vec![Reply::StatusWithHeaders(503, retry_after)]);
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     let started = Instant::now();
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(3))),
@@ -268,14 +267,13 @@ fn retry_after_past_the_deadline_fails_at_once_and_holds_later_sends() {
     assert_eq!(receiver.requests(), 1);
 }
 
-#[test]
-fn an_http_date_retry_after_falls_back_to_the_backoff() {
+fn an_http_date_retry_after_falls_back_to_the_backoff(client: HttpClient) {
     let date = vec![(
         "Retry-After".to_owned(),
         "Wed, 21 Oct 2099 07:28:00 GMT".to_owned(),
     )];
     let receiver = Receiver::with_script(vec![Reply::StatusWithHeaders(429, date)]);
-    let mut t = to(&receiver, quick());
+    let mut t = to(&receiver, quick(client));
     let started = Instant::now();
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(3))),
@@ -289,11 +287,10 @@ fn an_http_date_retry_after_falls_back_to_the_backoff() {
     assert_eq!(t.requests_made(), 2);
 }
 
-#[test]
-fn rejections_stop_sending_for_good() {
+fn rejections_stop_sending_for_good(client: HttpClient) {
     for status in [400, 401, 403, 404, 410] {
         let receiver = Receiver::with_script(vec![Reply::Status(status)]);
-        let mut t = to(&receiver, quick());
+        let mut t = to(&receiver, quick(client));
         assert_eq!(
             t.send(BODY, within(Duration::from_secs(5))),
             SendOutcome::Rejected
@@ -311,8 +308,7 @@ fn rejections_stop_sending_for_good() {
     }
 }
 
-#[test]
-fn redirects_and_other_4xx_fail_without_retry() {
+fn redirects_and_other_4xx_fail_without_retry(client: HttpClient) {
     let elsewhere = vec![("Location".to_owned(), closed_port_url())];
     for reply in [
         Reply::StatusWithHeaders(307, elsewhere.clone()),
@@ -321,7 +317,7 @@ fn redirects_and_other_4xx_fail_without_retry() {
         Reply::Status(422),
     ] {
         let receiver = Receiver::with_script(vec![reply.clone()]);
-        let mut t = to(&receiver, quick());
+        let mut t = to(&receiver, quick(client));
         assert_eq!(
             t.send(BODY, within(Duration::from_secs(5))),
             SendOutcome::Failed,
@@ -337,11 +333,10 @@ fn redirects_and_other_4xx_fail_without_retry() {
     }
 }
 
-#[test]
-fn garbage_and_dropped_connections_are_retried() {
+fn garbage_and_dropped_connections_are_retried(client: HttpClient) {
     for reply in [Reply::Garbage, Reply::CloseImmediately] {
         let receiver = Receiver::with_script(vec![reply.clone(); 3]);
-        let mut t = to(&receiver, quick());
+        let mut t = to(&receiver, quick(client));
         assert_eq!(
             t.send(BODY, within(Duration::from_secs(5))),
             SendOutcome::Failed,
@@ -351,7 +346,7 @@ fn garbage_and_dropped_connections_are_retried() {
         assert!(receiver.bodies().is_empty());
 
         let receiver = Receiver::with_script(vec![reply.clone()]);
-        let mut t = to(&receiver, quick());
+        let mut t = to(&receiver, quick(client));
         assert_eq!(
             t.send(BODY, within(Duration::from_secs(5))),
             SendOutcome::Delivered,
@@ -361,12 +356,11 @@ fn garbage_and_dropped_connections_are_retried() {
     }
 }
 
-#[test]
-fn the_breaker_opens_after_consecutive_failures_and_sends_nothing() {
+fn the_breaker_opens_after_consecutive_failures_and_sends_nothing(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::Status(500); 3]);
     let options = TransportOptions {
         max_retries: 0,
-        ..quick()
+        ..quick(client)
     };
     let mut t = to(&receiver, options);
     for _ in 0..3 {
@@ -388,8 +382,7 @@ fn the_breaker_opens_after_consecutive_failures_and_sends_nothing() {
     assert_eq!(t.requests_made(), 3);
 }
 
-#[test]
-fn a_success_resets_the_failure_count() {
+fn a_success_resets_the_failure_count(client: HttpClient) {
     // fail, fail, ok, fail, fail: never three in a row.
     let script = vec![
         Reply::Status(500),
@@ -401,7 +394,7 @@ fn a_success_resets_the_failure_count() {
     let receiver = Receiver::with_script(script);
     let options = TransportOptions {
         max_retries: 0,
-        ..quick()
+        ..quick(client)
     };
     let mut t = to(&receiver, options);
     let outcomes: Vec<_> = (0..6)
@@ -411,13 +404,12 @@ fn a_success_resets_the_failure_count() {
     assert_eq!(outcomes, [F, F, D, F, F, D]);
 }
 
-#[test]
-fn after_the_cooldown_one_send_decides() {
+fn after_the_cooldown_one_send_decides(client: HttpClient) {
     let receiver = Receiver::with_script(vec![Reply::Status(500); 4]);
     let options = TransportOptions {
         max_retries: 0,
         breaker_cooldown: Duration::from_millis(200),
-        ..quick()
+        ..quick(client)
     };
     let mut t = to(&receiver, options);
     for _ in 0..3 {
@@ -539,7 +531,7 @@ fn file_endpoints_append_json_lines() {
     let url = format!("file://{}", path.display());
     let endpoint = Endpoint::parse(&url).unwrap();
     assert_eq!(endpoint, Endpoint::File(path.clone()));
-    let mut t = Transport::new(endpoint, "", quick());
+    let mut t = Transport::new(endpoint, "", TransportOptions::default());
     let deadline = within(Duration::from_secs(5));
     assert_eq!(t.send(br#"{"a":1}"#, deadline), SendOutcome::Delivered);
     assert_eq!(
@@ -561,7 +553,11 @@ fn file_endpoints_append_json_lines() {
 fn a_file_endpoint_in_a_missing_directory_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("batches.jsonl");
-    let mut t = Transport::new(Endpoint::File(path.clone()), "", quick());
+    let mut t = Transport::new(
+        Endpoint::File(path.clone()),
+        "",
+        TransportOptions::default(),
+    );
     assert_eq!(
         t.send(BODY, within(Duration::from_secs(5))),
         SendOutcome::Failed
@@ -569,3 +565,37 @@ fn a_file_endpoint_in_a_missing_directory_fails() {
     assert!(!path.exists());
     assert!(!dir.path().join("missing").exists());
 }
+
+/// Every test above that sends over HTTP, once per built-in client.
+macro_rules! with_each_client {
+    ($($name:ident),* $(,)?) => {
+        mod builtin {
+            $( #[test] fn $name() { super::$name(super::HttpClient::Builtin) } )*
+        }
+        #[cfg(feature = "ureq")]
+        mod ureq {
+            $( #[test] fn $name() { super::$name(super::HttpClient::Ureq) } )*
+        }
+    };
+}
+
+with_each_client!(
+    delivers_once_with_the_body_intact,
+    connection_refused_is_retried_then_failed_by_the_deadline,
+    a_server_that_never_answers_fails_within_the_request_timeout,
+    the_deadline_cuts_an_attempt_short,
+    a_deadline_already_past_sends_nothing,
+    a_slow_server_beyond_the_timeout_fails_and_gets_no_batch,
+    a_slow_server_within_the_timeout_delivers,
+    a_500_then_200_delivers_the_batch_exactly_once,
+    retryable_statuses_are_retried_up_to_max_retries,
+    retry_after_is_waited_for,
+    retry_after_past_the_deadline_fails_at_once_and_holds_later_sends,
+    an_http_date_retry_after_falls_back_to_the_backoff,
+    rejections_stop_sending_for_good,
+    redirects_and_other_4xx_fail_without_retry,
+    garbage_and_dropped_connections_are_retried,
+    the_breaker_opens_after_consecutive_failures_and_sends_nothing,
+    a_success_resets_the_failure_count,
+    after_the_cooldown_one_send_decides,
+);

@@ -77,7 +77,7 @@ impl HttpUrl {
     }
 
     /// The host to resolve and connect to (an IPv6 address without its brackets).
-    #[cfg_attr(not(feature = "https"), allow(dead_code))]
+    #[cfg_attr(not(telemetry_client), allow(dead_code))]
     pub(crate) fn connect_host(&self) -> &str {
         self.host
             .strip_prefix('[')
@@ -174,7 +174,7 @@ fn is_host(host: &str) -> bool {
 }
 
 /// `Basic <base64 of user:password>`, percent-escapes in the URL's user info decoded.
-#[cfg_attr(not(feature = "https"), allow(dead_code))]
+#[cfg_attr(not(telemetry_client), allow(dead_code))]
 pub(crate) fn basic_auth(userinfo: &str) -> String {
     let plain: Vec<u8> = percent_encoding::percent_decode_str(userinfo).collect();
     format!("Basic {}", base64(&plain))

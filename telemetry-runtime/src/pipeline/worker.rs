@@ -23,11 +23,10 @@ use crate::files::state::How;
 use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
 use crate::pipeline::settings::{MAX_INTERVAL_SECS, MIN_SEND_GAP, PERIODIC_SEND_BUDGET, Settings};
-use crate::pipeline::spool::Spool;
+use crate::pipeline::spool::{self, Spool};
 use crate::pipeline::transport::{SendOutcome, Transport};
 use crate::process;
 use crate::record::queue::{self, Message};
-use crate::wire::check::is_valid_batch;
 use crate::wire::event::Batch;
 use crate::wire::id::Hour;
 use crate::wire::json::ToJson;
@@ -185,7 +184,7 @@ impl<'a> Run<'a> {
                 e,
                 &settings.user_agent,
                 settings.transport.clone(),
-                #[cfg(feature = "https")]
+                #[cfg(telemetry_client)]
                 settings.proxy.clone(),
             )
         });
@@ -344,10 +343,28 @@ impl<'a> Run<'a> {
             .transport
             .as_mut()?
             .send_checked(body, deadline, &mut || watch.holds());
-        if matches!(outcome, SendOutcome::Rejected | SendOutcome::Stopped) {
-            self.stopped = true;
+        match outcome {
+            SendOutcome::Rejected | SendOutcome::Stopped => self.stopped = true,
+            SendOutcome::ProxyRefused(status) => {
+                // The batch stays in the spool for a process the proxy lets through.
+                self.stopped = true;
+                self.record_proxy_refusal(status);
+            }
+            _ => {}
         }
         Some(outcome)
+    }
+
+    /// Notes in the state file that the proxy refused the tunnel (`status` says so until a
+    /// batch is delivered again).
+    fn record_proxy_refusal(&mut self, status: u16) {
+        if let Some(dir) = &self.settings().state_dir {
+            let today = self.settings().today.today();
+            let _ = StateStore::new(dir).update(today, How::Api, |s| {
+                s.proxy_refused = Some((today, status));
+                Ok(())
+            });
+        }
     }
 
     /// Puts a delivered batch on record (`log` shows it), and notes the day of the
@@ -363,9 +380,13 @@ impl<'a> Run<'a> {
         self.last_recorded = Some(today);
         if let Some(dir) = &self.settings().state_dir {
             let store = StateStore::new(dir);
-            if store.read().is_ok_and(|s| s.last_sent != Some(today)) {
+            if store
+                .read()
+                .is_ok_and(|s| s.last_sent != Some(today) || s.proxy_refused.is_some())
+            {
                 let _ = store.update(today, How::Api, |s| {
                     s.last_sent = Some(today);
+                    s.proxy_refused = None;
                     Ok(())
                 });
             }
@@ -399,8 +420,10 @@ impl<'a> Run<'a> {
                 continue;
             };
             // Only what our own types could have written is sent: a file another program
-            // put in the spool directory never reaches the wire.
-            let Some(body) = claim.read().filter(|b| is_valid_batch(b)) else {
+            // put in the spool directory never reaches the wire (nor, for a host now
+            // anonymous, an installation id an earlier run stored).
+            let anonymous = self.settings().anonymous();
+            let Some(body) = claim.read().and_then(|b| spool::sendable(b, anonymous)) else {
                 claim.done();
                 continue;
             };

@@ -50,6 +50,7 @@ impl Json {
         Json::Str(text.into())
     }
 
+    #[cfg_attr(not(telemetry_client), allow(dead_code))]
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Json::Str(s) => Some(s),
@@ -58,6 +59,7 @@ impl Json {
     }
 
     /// The value at `key`, if this is an object that has it (the first, if twice).
+    #[cfg_attr(not(telemetry_client), allow(dead_code))]
     pub(crate) fn get(&self, key: &str) -> Option<&Json> {
         match self {
             Json::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v),
