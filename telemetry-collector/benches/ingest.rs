@@ -8,8 +8,15 @@
 //!   days): the median time of `GET /v1/report` (for ClickHouse also a minute later, once
 //!   it has merged the last inserts' parts in the background).
 //!
+//! - the acknowledgement: batches posted at 5,000 a second for 10 s, the time from each
+//!   request to its `200` (which now means durable: `writer.rs`), p50 and p99.
+//!
+//! - a flood of distinct names: 90 batches of 12,000 error type names after 10,000 real
+//!   ones; the report's and the dashboard's times after them, and the peak memory.
+//!
 //! `cargo bench -p telemetry-collector --bench ingest` runs both stores (ClickHouse is
-//! started as the tests start it); `-- sqlite` or `-- clickhouse` runs one. The client runs
+//! started as the tests start it); `-- sqlite` or `-- clickhouse` runs one, `-- acks`,
+//! `-- load` or `-- names` one part. The client runs
 //! on the same two cores as the collector (and ClickHouse): the figures are for the whole
 //! machine.
 
@@ -24,6 +31,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Kind, real_batch, variant};
+
+/// The parts one can run alone.
+const PARTS: [&str; 3] = ["acks", "load", "names"];
 
 /// Concurrent client connections.
 const CLIENTS: usize = 64;
@@ -42,8 +52,16 @@ impl Drop for Server {
     }
 }
 
-fn serve(store: &str) -> Server {
-    let (child, url) = common::serve_binary(&["--store", store, "--log", "warn"], Stdio::inherit());
+fn serve(store: &str, wal: &std::path::Path) -> Server {
+    let args = [
+        "--store",
+        store,
+        "--wal-dir",
+        wal.to_str().unwrap(),
+        "--log",
+        "warn",
+    ];
+    let (child, url) = common::serve_binary(&args, Stdio::inherit());
     let addr = url.trim_start_matches("http://").to_owned();
     Server { child, addr }
 }
@@ -172,20 +190,126 @@ fn ingest(addr: &str, requests: Arc<Vec<Vec<u8>>>) -> f64 {
     requests.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-fn run(kind: Kind) {
+/// Posts `requests` at `rate` a second over `clients` connections: the time from each
+/// request's start to its `200` (durable), sorted.
+fn paced(addr: &str, requests: Arc<Vec<Vec<u8>>>, rate: f64, clients: usize) -> Vec<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(requests.len())));
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (requests, next, addr, latencies) = (
+                Arc::clone(&requests),
+                Arc::clone(&next),
+                addr.to_owned(),
+                Arc::clone(&latencies),
+            );
+            std::thread::spawn(move || {
+                let mut conn = Conn::new(&addr);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(i) else {
+                        break;
+                    };
+                    // Request i is due at i / rate seconds.
+                    let due = start + Duration::from_secs_f64(i as f64 / rate);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let sent = Instant::now();
+                    while conn.send(request) == 503 {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    latencies.lock().unwrap().push(sent.elapsed());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut all = std::mem::take(&mut *latencies.lock().unwrap());
+    all.sort();
+    all
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+/// The time to a durable acknowledgement at 5,000 batches a second, for 10 s.
+fn acks(kind: Kind) {
     let place = common::Place::new(kind);
-    let store = match &place.spec {
+    let store = store_of(&place);
+    let name = format!("{kind:?}");
+    let server = serve(&store, &place.dir.path().join("wal"));
+    let requests = Arc::new(batches(50_000, 10_000));
+    let lat = paced(&server.addr, requests, 5_000.0, 128);
+    println!(
+        "{name}: acknowledgement at 5,000 batches/s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+}
+
+/// A flood of distinct names: 90 batches of 12,000 error type names each (about 0.3 MB
+/// apiece) on top of 10,000 real ones; then the report's and the dashboard's times and the
+/// collector's peak memory, which the caps (`store.rs`) bound whatever clients send.
+fn names(kind: Kind) {
+    let place = common::Place::new(kind);
+    let store = store_of(&place);
+    let name = format!("{kind:?}");
+    let server = serve(&store, &place.dir.path().join("wal"));
+    ingest(&server.addr, Arc::new(batches(10_000, 2_000)));
+    let floods: Vec<Vec<u8>> = (0..90)
+        .map(|b| post(&common::names_batch(&format!("f{b}"), 12, 1_000)))
+        .collect();
+    let start = Instant::now();
+    let mut conn = Conn::new(&server.addr);
+    for request in &floods {
+        assert_eq!(conn.send(request), 200);
+    }
+    let per_batch = start.elapsed().as_secs_f64() * 1e3 / floods.len() as f64;
+    println!("{name}: 90 batches of 12,000 names: {per_batch:.0} ms each to acknowledge");
+    report_times(&name, "after the names", &server.addr);
+    let mut times: Vec<Duration> = (0..5)
+        .map(|_| {
+            let start = Instant::now();
+            let status =
+                Conn::new(&server.addr).send(b"GET /?days=30 HTTP/1.1\r\nHost: bench\r\n\r\n");
+            assert_eq!(status, 200);
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!(
+        "{name}: dashboard after the names: median {:.0} ms (max {:.0}), peak RSS {:.0} MiB",
+        times[2].as_secs_f64() * 1e3,
+        times[4].as_secs_f64() * 1e3,
+        peak_mib(server.child.id())
+    );
+}
+
+fn store_of(place: &common::Place) -> String {
+    match &place.spec {
         telemetry_collector::StoreSpec::Sqlite(path) => format!("sqlite:{}", path.display()),
         telemetry_collector::StoreSpec::ClickHouse {
             host,
             port,
             database,
         } => format!("clickhouse://{host}:{port}/{database}"),
-    };
+    }
+}
+
+fn run(kind: Kind) {
+    let place = common::Place::new(kind);
+    let store = store_of(&place);
     let name = format!("{kind:?}");
     eprintln!("{name}: preparing 250,000 batches");
     let all = batches(250_000, 50_000);
-    let server = serve(&store);
+    let server = serve(&store, &place.dir.path().join("wal"));
     // Ingest: the first 50,000 batches, timed.
     let (timed, rest) = all.split_at(50_000);
     let rate = ingest(&server.addr, Arc::new(timed.to_vec()));
@@ -195,12 +319,12 @@ fn run(kind: Kind) {
     );
     // Then the rest, to reach 10^6 events, and the report over them.
     ingest(&server.addr, Arc::new(rest.to_vec()));
-    report_times(&name, "right after ingest", &server.addr);
+    report_times(&name, "over 10^6 events, right after ingest", &server.addr);
     if kind == Kind::ClickHouse {
         // ClickHouse merges the parts of the last inserts in the background, and a table
         // of many small parts reads slower; a minute later, the report a maintainer sees.
         std::thread::sleep(Duration::from_secs(60));
-        report_times(&name, "a minute later", &server.addr);
+        report_times(&name, "over 10^6 events, a minute later", &server.addr);
     }
 }
 
@@ -209,7 +333,7 @@ fn report_times(name: &str, when: &str, addr: &str) {
     let mut times: Vec<Duration> = (0..5).map(|_| get_report(addr)).collect();
     times.sort();
     println!(
-        "{name}: report over 1,000,000 events, {when}: median {:.0} ms (min {:.0}, max {:.0})",
+        "{name}: report, {when}: median {:.0} ms (min {:.0}, max {:.0})",
         times[2].as_secs_f64() * 1e3,
         times[0].as_secs_f64() * 1e3,
         times[4].as_secs_f64() * 1e3
@@ -221,11 +345,27 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let wants = |k: &str| which.is_empty() || which.iter().any(|w| w == k);
-    if wants("sqlite") {
-        run(Kind::Sqlite);
-    }
-    if wants("clickhouse") {
-        run(Kind::ClickHouse);
+    let wants = |k: &str| {
+        let stores: Vec<&String> = which
+            .iter()
+            .filter(|w| !PARTS.contains(&w.as_str()))
+            .collect();
+        stores.is_empty() || stores.iter().any(|w| *w == k)
+    };
+    // `acks`: the acknowledgement times alone; `load`: ingest and the report alone;
+    // `names`: the flood of distinct names alone.
+    let part = |p: &str| {
+        !which.iter().any(|w| PARTS.contains(&w.as_str())) || which.iter().any(|w| w == p)
+    };
+    for (store, kind) in [("sqlite", Kind::Sqlite), ("clickhouse", Kind::ClickHouse)] {
+        if wants(store) && part("acks") {
+            acks(kind);
+        }
+        if wants(store) && part("load") {
+            run(kind);
+        }
+        if wants(store) && part("names") {
+            names(kind);
+        }
     }
 }

@@ -119,6 +119,15 @@ pub struct Options {
     pub log_level: Level,
     /// Where log lines go instead of stderr.
     pub log: Option<Sink>,
+    /// The key reads (the dashboard, `/v1/report`) need: HTTP Basic's password or
+    /// `Authorization: Bearer`. Without it and without `public`, reads are served only when
+    /// listening on a loopback address (and a collector listening elsewhere refuses to start).
+    pub read_token: Option<String>,
+    /// Serve reads to anyone: for maintainers who publish their aggregates.
+    pub public: bool,
+    /// Where the ClickHouse store's write-ahead log lives: batches acknowledged and not yet
+    /// in ClickHouse (`telemetry-wal` in the working directory when not set).
+    pub wal_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -134,6 +143,9 @@ impl Options {
             tap: None,
             log_level: Level::Info,
             log: None,
+            read_token: None,
+            public: false,
+            wal_dir: None,
         }
     }
 }
@@ -154,6 +166,9 @@ impl fmt::Debug for Options {
             .field("tls", &self.tls.is_some())
             .field("today", &self.today)
             .field("log_level", &self.log_level)
+            // Whether a key is set, never the key.
+            .field("read_token", &self.read_token.is_some())
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }

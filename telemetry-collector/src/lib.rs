@@ -25,19 +25,22 @@
 mod clock;
 mod config;
 mod dashboard;
+mod ingest;
 mod log;
 mod model;
 mod parse;
 mod report;
 mod server;
+mod state;
 mod store;
+mod wal;
 mod writer;
 
 use std::fmt;
 use std::fs::File;
 use std::io::BufReader;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -47,17 +50,20 @@ use tokio_rustls::TlsAcceptor;
 
 pub use clock::Today;
 pub use config::{BadStore, Options, StoreSpec, Tap};
+pub use ingest::MAX_BODY;
 pub use log::{Level, Sink};
 pub use report::{DayRow, LeftOutCounts, OTHER, Report, Row, WindowInfo};
-pub use server::{DEFAULT_DAYS, MAX_BODY};
+pub use server::DEFAULT_DAYS;
 pub use store::StoreError;
 
 use crate::log::Log;
-use crate::server::Shared;
+use crate::state::{Readers, Shared};
 use crate::store::{Store, Window};
 
 /// Bytes of batches waiting for the store at most; more are answered `503`.
 const WRITE_BUFFER_KIB: usize = 64 * 1024;
+/// Batches parsed at once, at most (each on a blocking thread).
+const PARSE_SLOTS: usize = 4;
 /// The longest [`Collector::flush`] waits.
 const FLUSH_LIMIT: Duration = Duration::from_secs(10);
 /// How often the retention runs after the one at start.
@@ -72,6 +78,11 @@ pub enum StartError {
     Listen(SocketAddr, std::io::Error),
     /// The certificate or key could not be used.
     Tls(String),
+    /// Reads would be open to anyone on a network address: neither a read key nor
+    /// `public` was given.
+    Unprotected(SocketAddr),
+    /// The write-ahead log (ClickHouse) could not be opened or read.
+    Wal(PathBuf, std::io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -80,6 +91,17 @@ impl fmt::Display for StartError {
             StartError::Store(e) => write!(f, "cannot open the store: {e}"),
             StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
             StartError::Tls(e) => write!(f, "cannot serve HTTPS: {e}"),
+            StartError::Wal(dir, e) => write!(
+                f,
+                "cannot open the write-ahead log in {}: {e}",
+                dir.display()
+            ),
+            StartError::Unprotected(addr) => write!(
+                f,
+                "{addr} is not a loopback address, and reads (the dashboard, /v1/report) \
+                 would be open to anyone: give --read-token-file FILE, or --public to \
+                 publish them on purpose"
+            ),
         }
     }
 }
@@ -143,6 +165,12 @@ impl Collector {
             level: options.log_level,
             sink: options.log.clone(),
         };
+        let readers = match (&options.read_token, options.public) {
+            (_, true) => Readers::Anyone,
+            (Some(key), false) => Readers::WithKey(key.clone()),
+            (None, false) if options.listen.ip().is_loopback() => Readers::Anyone,
+            (None, false) => return Err(StartError::Unprotected(options.listen)),
+        };
         let store: Arc<dyn Store> =
             Arc::from(store::open(&options.store).map_err(StartError::Store)?);
         let tls = match &options.tls {
@@ -150,9 +178,7 @@ impl Collector {
             None => None,
         };
         retain(&*store, &options, &log);
-        let listener = std::net::TcpListener::bind(options.listen)
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|e| StartError::Listen(options.listen, e))?;
+        let listener = listen(options.listen).map_err(|e| StartError::Listen(options.listen, e))?;
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Listen(options.listen, e))?;
@@ -162,8 +188,28 @@ impl Collector {
             .enable_all()
             .build()
             .map_err(|e| StartError::Listen(addr, e))?;
-        let (writer, writer_thread) =
-            writer::start(Arc::clone(&store), WRITE_BUFFER_KIB, log.clone());
+        // ClickHouse is written in blocks a second apart: what is acknowledged meanwhile
+        // is durable in the collector's own write-ahead log. SQLite commits durably itself.
+        let wal = match &options.store {
+            StoreSpec::Sqlite(_) => None,
+            StoreSpec::ClickHouse { .. } => {
+                let dir = options
+                    .wal_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("telemetry-wal"));
+                Some(wal::Wal::open(&dir).map_err(|e| StartError::Wal(dir, e))?)
+            }
+        };
+        let (writer, writer_thread) = writer::start(
+            Arc::clone(&store),
+            wal,
+            WRITE_BUFFER_KIB,
+            writer::Days {
+                today: options.today,
+                retention: options.retention_days,
+            },
+            log.clone(),
+        );
         let shared = Arc::new(Shared {
             writer: writer.clone(),
             store: Arc::clone(&store),
@@ -172,6 +218,10 @@ impl Collector {
             today: options.today,
             tap: options.tap.clone(),
             log: log.clone(),
+            readers,
+            reads_failing: Default::default(),
+            parsing: tokio::sync::Semaphore::new(PARSE_SLOTS),
+            receiving: tokio::sync::Semaphore::new(ingest::RECEIVING_KIB),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let https = tls.is_some();
@@ -271,6 +321,22 @@ impl Drop for Collector {
     fn drop(&mut self) {
         self.stop_and_join();
     }
+}
+
+/// Connections that may wait to be accepted: the kernel's default queue of 128 overflows
+/// under a reconnecting flood, and a client's connection attempt then waits seconds to be
+/// tried again.
+const BACKLOG: i32 = 4096;
+
+/// A non-blocking listening socket on `addr`, with room for [`BACKLOG`] waiting connections.
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// Applies the retention once; a failure is the operator's to see, not a reason to stop.

@@ -1,149 +1,125 @@
 //! `telemetry-collector serve` and `telemetry-collector report`: see docs/collector.md,
-//! "Commands and flags".
+//! "Commands and flags". Every flag can also be given as a `TELEMETRY_COLLECTOR_*` variable
+//! (`--read-token-file` as `TELEMETRY_COLLECTOR_READ_TOKEN_FILE`); a flag wins over its
+//! variable.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
 use telemetry_collector::{Collector, DEFAULT_DAYS, Level, Options, StoreSpec, Today, report_of};
 
-const USAGE: &str = "\
-Receives, stores and shows the telemetry of programs built with the telemetry crate.
+/// Receives, stores and shows the telemetry of programs built with the telemetry crate.
+#[derive(Parser)]
+#[command(name = "telemetry-collector", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-Usage:
-  telemetry-collector serve [OPTIONS]
-      --listen ADDR              where to listen [default: 127.0.0.1:8080; port 0 picks one]
-      --store STORE              sqlite:PATH or clickhouse://HOST:PORT/DATABASE
-                                 [default: sqlite:telemetry.db]
-      --min-installations K      fold breakdown rows seen from fewer installations into
-                                 `other` [default: 5]
-      --retention-days N         delete raw events older than N days, keeping daily totals
-                                 [default: 90]
-      --tls-cert PEM --tls-key PEM
-                                 serve HTTPS with this certificate chain and key
-      --log LEVEL                error, warn, info or debug [default: info]
-  telemetry-collector report [OPTIONS]
-      --store STORE              as for serve
-      --since DAYS               the last DAYS days [default: 30]
-      --app NAME                 only batches sent with `?app=NAME`
-      --min-installations K      as for serve [default: 5]
-  telemetry-collector --help | --version
-";
-
-/// A command line, read.
+#[derive(Subcommand)]
 enum Command {
-    Serve(Options),
-    Report {
-        store: StoreSpec,
-        days: u32,
-        app: Option<String>,
-        min_installations: u64,
-    },
-    Help,
-    Version,
+    /// Receive batches, store them, and serve the dashboard and the report.
+    Serve(Serve),
+    /// Print a store's report as JSON.
+    Report(Report),
 }
 
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    value.parse().map_err(|e| format!("{flag} `{value}`: {e}"))
+#[derive(Args)]
+struct Serve {
+    /// Where to listen; port 0 picks one.
+    #[arg(
+        long,
+        env = "TELEMETRY_COLLECTOR_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    listen: SocketAddr,
+    /// `sqlite:PATH` or `clickhouse://HOST:PORT/DATABASE`.
+    #[arg(
+        long,
+        env = "TELEMETRY_COLLECTOR_STORE",
+        default_value = "sqlite:telemetry.db"
+    )]
+    store: StoreSpec,
+    /// Fold breakdown rows seen from fewer installations into `other`.
+    #[arg(long, env = "TELEMETRY_COLLECTOR_MIN_INSTALLATIONS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    min_installations: u64,
+    /// Delete raw events older than this many days, keeping daily totals.
+    #[arg(long, env = "TELEMETRY_COLLECTOR_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3660))]
+    retention_days: u32,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "TELEMETRY_COLLECTOR_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The key of --tls-cert (PEM).
+    #[arg(long, env = "TELEMETRY_COLLECTOR_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A file holding the key the dashboard and the report need (at least 16 characters;
+    /// HTTP Basic password for browsers, `Authorization: Bearer` for scripts).
+    #[arg(
+        long,
+        env = "TELEMETRY_COLLECTOR_READ_TOKEN_FILE",
+        conflicts_with = "public"
+    )]
+    read_token_file: Option<PathBuf>,
+    /// Serve the dashboard and the report to anyone (aggregates published on purpose).
+    #[arg(long, env = "TELEMETRY_COLLECTOR_PUBLIC")]
+    public: bool,
+    /// Where the ClickHouse store's write-ahead log lives (acknowledged batches not yet in
+    /// ClickHouse).
+    #[arg(
+        long,
+        env = "TELEMETRY_COLLECTOR_WAL_DIR",
+        default_value = "telemetry-wal"
+    )]
+    wal_dir: PathBuf,
+    /// error, warn, info or debug.
+    #[arg(long, env = "TELEMETRY_COLLECTOR_LOG", default_value = "info")]
+    log: Level,
 }
 
-fn parse_args(args: &[String]) -> Result<Command, String> {
-    let Some((command, rest)) = args.split_first() else {
-        return Err("a command is needed: `serve` or `report`".into());
-    };
-    let mut options = Options::new();
-    let (mut days, mut app) = (DEFAULT_DAYS, None);
-    let (mut cert, mut key) = (None, None);
-    let serve = match command.as_str() {
-        "serve" => true,
-        "report" => false,
-        "-h" | "--help" | "help" => return Ok(Command::Help),
-        "-V" | "--version" => return Ok(Command::Version),
-        other => {
-            return Err(format!(
-                "unknown command `{other}`: use `serve` or `report`"
-            ));
-        }
-    };
-    let mut it = rest.iter();
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Ok(Command::Help);
-        }
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) => (n, Some(v.to_owned())),
-            None => (flag.as_str(), None),
-        };
-        let known = if serve {
-            [
-                "--listen",
-                "--store",
-                "--min-installations",
-                "--retention-days",
-                "--tls-cert",
-                "--tls-key",
-                "--log",
-            ]
-            .contains(&name)
-        } else {
-            ["--store", "--since", "--app", "--min-installations"].contains(&name)
-        };
-        if !known {
-            return Err(format!("unknown option `{name}` for `{command}`"));
-        }
-        let value = match inline {
-            Some(v) => v,
-            None => it
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))?,
-        };
-        match name {
-            "--listen" => options.listen = parse(name, &value)?,
-            "--store" => options.store = parse(name, &value)?,
-            "--min-installations" => {
-                options.min_installations = parse(name, &value)?;
-                if options.min_installations == 0 {
-                    return Err("--min-installations is at least 1".into());
-                }
-            }
-            "--retention-days" => {
-                options.retention_days = parse(name, &value)?;
-                if options.retention_days == 0 {
-                    return Err("--retention-days is at least 1".into());
-                }
-            }
-            "--tls-cert" => cert = Some(PathBuf::from(value)),
-            "--tls-key" => key = Some(PathBuf::from(value)),
-            "--log" => options.log_level = parse::<Level>(name, &value)?,
-            "--since" => {
-                days = parse(name, &value)?;
-                if days == 0 {
-                    return Err("--since is at least 1 day".into());
-                }
-            }
-            "--app" => app = Some(value),
-            _ => unreachable!("checked above"),
-        }
+#[derive(Args)]
+struct Report {
+    /// As for serve.
+    #[arg(
+        long,
+        env = "TELEMETRY_COLLECTOR_STORE",
+        default_value = "sqlite:telemetry.db"
+    )]
+    store: StoreSpec,
+    /// The last DAYS days.
+    #[arg(long, default_value_t = DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    since: u32,
+    /// Only batches sent with `?app=NAME`.
+    #[arg(long)]
+    app: Option<String>,
+    /// As for serve.
+    #[arg(long, env = "TELEMETRY_COLLECTOR_MIN_INSTALLATIONS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    min_installations: u64,
+}
+
+/// The shortest read key accepted.
+const MIN_TOKEN: usize = 16;
+
+/// The key in `path`: its first line, at most 4 KiB read.
+fn read_token(path: &Path) -> Result<String, String> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read the read token file {}: {e}", path.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim().to_owned();
+    if token.len() < MIN_TOKEN {
+        return Err(format!(
+            "the read token in {} is shorter than {MIN_TOKEN} characters \
+             (`openssl rand -hex 32` makes one)",
+            path.display()
+        ));
     }
-    options.tls = match (cert, key) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) => None,
-        _ => return Err("--tls-cert and --tls-key go together".into()),
-    };
-    Ok(if serve {
-        Command::Serve(options)
-    } else {
-        Command::Report {
-            store: options.store,
-            days,
-            app,
-            min_installations: options.min_installations,
-        }
-    })
+    Ok(token)
 }
 
 /// Waits for `SIGTERM` or `SIGINT` (Ctrl-C).
@@ -170,68 +146,71 @@ fn wait_for_signal() {
     });
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match parse_args(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match command {
-        Command::Help => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Command::Version => {
-            println!("telemetry-collector {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
-        Command::Report {
-            store,
-            days,
-            app,
-            min_installations,
-        } => match report_of(
-            &store,
-            days,
-            app.as_deref(),
-            min_installations,
-            Today::System,
-        ) {
-            Ok(report) => {
-                let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-                println!("{json}");
-                ExitCode::SUCCESS
-            }
+fn serve(args: Serve) -> ExitCode {
+    let mut options = Options::new();
+    options.listen = args.listen;
+    options.store = args.store;
+    options.min_installations = args.min_installations;
+    options.retention_days = args.retention_days;
+    options.tls = args.tls_cert.zip(args.tls_key);
+    options.log_level = args.log;
+    options.public = args.public;
+    options.wal_dir = Some(args.wal_dir);
+    if let Some(path) = &args.read_token_file {
+        match read_token(path) {
+            Ok(token) => options.read_token = Some(token),
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::FAILURE
+                return ExitCode::from(2);
             }
-        },
-        Command::Serve(options) => {
-            let say = options.log_level >= Level::Info;
-            let collector = match Collector::start(options) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "listening on {}", collector.url());
-            let _ = stdout.flush();
-            drop(stdout);
-            wait_for_signal();
-            if say {
-                eprintln!("info: stopping: finishing open requests and writing what is queued");
-            }
-            collector.shutdown();
-            if say {
-                eprintln!("info: stopped");
-            }
+        }
+    }
+    let say = options.log_level >= Level::Info;
+    let collector = match Collector::start(options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {}", collector.url());
+    let _ = stdout.flush();
+    drop(stdout);
+    wait_for_signal();
+    if say {
+        eprintln!("info: stopping: finishing open requests and writing what is queued");
+    }
+    collector.shutdown();
+    if say {
+        eprintln!("info: stopped");
+    }
+    ExitCode::SUCCESS
+}
+
+fn report(args: Report) -> ExitCode {
+    match report_of(
+        &args.store,
+        args.since,
+        args.app.as_deref(),
+        args.min_installations,
+        Today::System,
+    ) {
+        Ok(report) => {
+            let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            println!("{json}");
             ExitCode::SUCCESS
         }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Report(args) => report(args),
     }
 }

@@ -15,6 +15,40 @@ pub const USAGE: &str = "*usage";
 /// The kind of what a batch held that this release does not know (keys `fields`,
 /// `event_types`, `values`): counted, never stored as text.
 pub const LEFT_OUT: &str = "*left_out";
+/// The key every value past a cardinality cap is counted under (`Caps`, and per batch
+/// [`PER_BATCH`]); the report folds it into `other`. No value on the wire can be it.
+pub const OVERFLOW: &str = "*overflow";
+/// Distinct values of one kind (error types, commands, custom fields…) one batch may add;
+/// the rest count under [`OVERFLOW`]. A real batch holds a handful.
+pub const PER_BATCH: usize = 256;
+/// Installations in one batch, at most: a runtime's batch holds one.
+pub const MAX_INSTALLATIONS: usize = 16;
+
+/// Every kind of count a [`Part`] holds, as `&'static str`: what a count read back (the
+/// write-ahead log, `wal.rs`) is matched against.
+const KINDS: [&str; 16] = [
+    "app_version",
+    "sdk_version",
+    "rust_version",
+    "os",
+    "arch",
+    "environment",
+    "interactive",
+    "integration",
+    "feature",
+    "metric",
+    "error",
+    "command",
+    "custom",
+    "custom_field",
+    USAGE,
+    LEFT_OUT,
+];
+
+/// `kind` as the `&'static str` a [`Count`] holds, if it is one.
+pub fn static_kind(kind: &str) -> Option<&'static str> {
+    KINDS.iter().copied().find(|k| *k == kind)
+}
 
 /// A batch, ready to store.
 #[derive(Clone, Debug)]
@@ -70,6 +104,52 @@ pub struct Count {
 }
 
 impl Part {
+    /// Each count's key replaced by `admit(kind, key)` (a cap's [`OVERFLOW`]), and counts
+    /// that now share a key merged.
+    pub fn rekey(&mut self, mut admit: impl FnMut(&'static str, &str) -> bool) {
+        for c in &mut self.counts {
+            if !admit(c.kind, &c.key) {
+                c.key = OVERFLOW.to_owned();
+            }
+        }
+        self.merge();
+    }
+
+    /// Counts of the same kind and key summed into the first of them. Through an index,
+    /// not a search: a 1 MiB batch can hold 50,000 distinct names in one part.
+    fn merge(&mut self) {
+        let mut at: std::collections::HashMap<(&'static str, String), usize> =
+            std::collections::HashMap::with_capacity(self.counts.len());
+        let mut merged: Vec<Count> = Vec::with_capacity(self.counts.len());
+        for c in std::mem::take(&mut self.counts) {
+            match at.entry((c.kind, c.key)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let m = &mut merged[*e.get()];
+                    m.value = add(m.value, c.value);
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let key = e.key().1.clone();
+                    e.insert(merged.len());
+                    merged.push(Count {
+                        kind: c.kind,
+                        key,
+                        value: c.value.min(MAX_COUNT),
+                    });
+                }
+            }
+        }
+        self.counts = merged;
+    }
+
+    /// A count, merged with its kind and key's others by [`Part::merge`].
+    fn push(&mut self, kind: &'static str, key: &str, value: u64) {
+        self.counts.push(Count {
+            kind,
+            key: key.to_owned(),
+            value,
+        });
+    }
+
     fn add(&mut self, kind: &'static str, key: &str, value: u64) {
         match self
             .counts
@@ -129,57 +209,71 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
                 integrations,
             } => {
                 // Constant for a process: counted once per session, on its `session` event.
-                part.add("app_version", &e.app_version, 1);
-                part.add("sdk_version", &e.sdk_version, 1);
-                part.add("rust_version", &e.rust_version, 1);
-                part.add("os", &e.os, 1);
-                part.add("arch", &e.arch, 1);
-                part.add("environment", environment, 1);
-                part.add(
+                part.push("app_version", &e.app_version, 1);
+                part.push("sdk_version", &e.sdk_version, 1);
+                part.push("rust_version", &e.rust_version, 1);
+                part.push("os", &e.os, 1);
+                part.push("arch", &e.arch, 1);
+                part.push("environment", environment, 1);
+                part.push(
                     "interactive",
                     if *interactive { "true" } else { "false" },
                     1,
                 );
                 for name in integrations {
-                    part.add("integration", name, 1);
+                    part.push("integration", name, 1);
                 }
             }
             ReceivedBody::Usage { features, metrics } => {
-                part.add(USAGE, "", 1);
+                part.push(USAGE, "", 1);
                 for (feature, used) in features {
                     if *used {
-                        part.add("feature", feature, 1);
+                        part.push("feature", feature, 1);
                     }
                 }
                 for (path, n) in metrics {
                     if *n > 0 {
-                        part.add("metric", path, *n);
+                        part.push("metric", path, *n);
                     }
                 }
             }
             ReceivedBody::Error { types } => {
                 for (name, n) in types {
-                    part.add("error", name, *n);
+                    part.push("error", name, *n);
                 }
             }
             ReceivedBody::Heartbeat { .. } => {}
-            ReceivedBody::CliCommand { command } => part.add("command", command, 1),
+            ReceivedBody::CliCommand { command } => part.push("command", command, 1),
             ReceivedBody::Custom { name, fields } => {
-                part.add("custom", name, 1);
+                part.push("custom", name, 1);
                 for (field, value) in fields {
-                    part.add("custom_field", &format!("{name}.{field}={value}"), 1);
+                    part.push("custom_field", &format!("{name}.{field}={value}"), 1);
                 }
             }
         }
     }
+    for part in &mut parts {
+        part.merge();
+    }
     let mut prepared = Prepared {
         batch_id: batch.batch_id,
         app: app.to_owned(),
-        day: day.unwrap_or(today),
+        // A client's clock a little ahead (up to a day, `ingest.rs`) counts on today, so a
+        // batch lands in every total of the same window.
+        day: day.unwrap_or(today).min(today),
         parts,
         too_old,
         left_out,
     };
+    // At most `PER_BATCH` distinct values of a kind per batch; the rest count as one.
+    let mut seen: std::collections::HashMap<&'static str, std::collections::HashSet<String>> =
+        std::collections::HashMap::new();
+    for part in &mut prepared.parts {
+        part.rekey(|kind, key| {
+            let keys = seen.entry(kind).or_default();
+            keys.contains(key) || (keys.len() < PER_BATCH && keys.insert(key.to_owned()))
+        });
+    }
     // Counted with the batch's first part, so they come off the totals with it if that
     // installation is deleted. A batch with no part left keeps them itself (the stores
     // write its `left_out_counts`).

@@ -166,8 +166,9 @@ fn fold(groups: Vec<Group>, k: u64) -> Vec<Row> {
         share: None,
     };
     for g in groups {
-        // A value a client could send as `other` merges with the folded rows.
-        if g.installations >= k && g.value != OTHER {
+        // A value a client could send as `other` merges with the folded rows, as do the
+        // values counted past a cardinality cap.
+        if g.installations >= k && g.value != OTHER && g.value != crate::store::OVERFLOW {
             rows.push(Row {
                 value: g.value,
                 installations: g.installations,

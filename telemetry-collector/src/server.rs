@@ -9,37 +9,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use telemetry_runtime::Refusal;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::clock::Today;
-use crate::config::Tap;
 use crate::dashboard;
+use crate::ingest::{self, MAX_BODY};
 use crate::log::Log;
-use crate::model::prepare;
-use crate::parse;
 use crate::report;
-use crate::store::{Store, Window};
-use crate::writer::{Refused, Writer};
+use crate::state::{Ctx, Shared, app_of, busy, plain, query_param, unauthorized};
+use crate::store::Window;
 
-/// The largest batch body accepted.
-pub const MAX_BODY: usize = 1 << 20;
-/// Connections served at once; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 1024;
+/// Connections served at once, at most (fewer if the process may not open that many
+/// files); more wait in the kernel's backlog. Many, so that slow clients holding some do not
+/// keep the others out: a slow body is cut within seconds (`ingest.rs`).
+const MAX_CONNECTIONS: usize = 8192;
 /// A client has this long to send a request's headers (also the idle keep-alive limit).
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 /// A request has this long from its headers to its answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A TLS client has this long to finish its handshake.
@@ -51,23 +45,10 @@ const MAX_DAYS: u32 = 3660;
 /// The default window of a report.
 pub const DEFAULT_DAYS: u32 = 30;
 
-/// What the handlers share.
-pub(crate) struct Shared {
-    pub(crate) writer: Writer,
-    pub(crate) store: Arc<dyn Store>,
-    pub(crate) min_installations: u64,
-    pub(crate) retention_days: u32,
-    pub(crate) today: Today,
-    pub(crate) tap: Option<Tap>,
-    pub(crate) log: Log,
-}
-
-type Ctx = State<Arc<Shared>>;
-
 /// The routes.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/v1/batch", post(batch))
+        .route("/v1/batch", post(ingest::batch))
         .route("/v1/report", get(report_json))
         .route("/v1/schema", get(schema))
         .route("/v1/installations/{id}", delete(delete_installation))
@@ -79,15 +60,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             REQUEST_TIMEOUT,
         ))
         .with_state(shared)
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
-    )
-        .into_response()
 }
 
 /// How long a read or a deletion waits for the write buffer to be written before it answers
@@ -103,108 +75,6 @@ async fn flushed(s: &Shared) -> Result<(), Response> {
                 .warn("the write buffer was not written in time: the store is failing or slow");
             Err(busy(5))
         }
-    }
-}
-
-fn busy(after_secs: u32) -> Response {
-    let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "busy, try again\n");
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(after_secs));
-    r
-}
-
-/// The value of `key` in a query string; values are only ever names and numbers, so
-/// anything percent-encoded is left as it is and then refused by their checks.
-fn query_param<'q>(query: Option<&'q str>, key: &str) -> Option<&'q str> {
-    query?
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-}
-
-/// `?app=` as a name (empty when absent), or `None` if it is not one.
-fn app_of(query: Option<&str>) -> Option<String> {
-    match query_param(query, "app") {
-        None | Some("") => Some(String::new()),
-        Some(app) if telemetry_runtime::Name::is_valid(app) => Some(app.to_owned()),
-        Some(_) => None,
-    }
-}
-
-/// A refused batch's answer: `{"error": "…", "at": "…"}`, naming the first problem and
-/// where it is, never what was sent (docs/compatibility.md, "What a collector does").
-fn refused(status: StatusCode, refusal: &Refusal) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        format!("{}\n", refusal.to_json()),
-    )
-        .into_response()
-}
-
-async fn batch(
-    State(s): Ctx,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let refuse = |status, refusal: Refusal| {
-        s.log.debug(&format!("refused a batch: {refusal}"));
-        refused(status, &refusal)
-    };
-    let body = match body {
-        Ok(body) => body,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let why = Refusal::new("the body is over 1 MiB", "");
-            return refuse(StatusCode::PAYLOAD_TOO_LARGE, why);
-        }
-        Err(_) => {
-            let why = Refusal::new("the body could not be read", "");
-            return refuse(StatusCode::BAD_REQUEST, why);
-        }
-    };
-    if headers
-        .get(header::CONTENT_ENCODING)
-        .is_some_and(|e| e.as_bytes() != b"identity")
-    {
-        let why = Refusal::new("batches are sent uncompressed", "");
-        return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, why);
-    }
-    let Some(app) = app_of(query.as_deref()) else {
-        let why = Refusal::new("the query parameter is not a name", "app");
-        return refuse(StatusCode::BAD_REQUEST, why);
-    };
-    let parsed = match parse::batch(&body) {
-        Ok(parsed) => parsed,
-        Err(refusal) => return refuse(StatusCode::BAD_REQUEST, refusal),
-    };
-    if !parsed.left_out.is_empty() {
-        let l = parsed.left_out;
-        s.log.debug(&format!(
-            "left out of a batch, as unknown to this release: {} field(s), {} event(s), {} value(s)",
-            l.fields, l.event_types, l.values
-        ));
-    }
-    let today = s.today.day();
-    let prepared = prepare(parsed, &app, today, today - i64::from(s.retention_days));
-    if prepared.parts.is_empty() && prepared.too_old > 0 {
-        // Only events the retention has already deleted the like of: acknowledged, so the
-        // host stops resending it, and not kept.
-        return plain(StatusCode::OK, "older than the retention, not kept\n");
-    }
-    match s.writer.store(prepared, body.len()) {
-        Ok(()) => {
-            if let Some(tap) = &s.tap {
-                tap(&body);
-            }
-            plain(StatusCode::OK, "stored\n")
-        }
-        Err(Refused::Busy) => {
-            s.log.debug("refused a batch: the write buffer is full");
-            busy(1)
-        }
-        Err(Refused::Closed) => busy(5),
     }
 }
 
@@ -235,6 +105,9 @@ async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report,
         report::build(&*shared.store, &window, shared.min_installations)
     })
     .await;
+    let failed = !matches!(built, Ok(Ok(_)));
+    s.reads_failing
+        .store(failed, std::sync::atomic::Ordering::Relaxed);
     match built {
         Ok(Ok(report)) => {
             if report.skipped_rows > 0 {
@@ -259,7 +132,10 @@ async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report,
     }
 }
 
-async fn report_json(State(s): Ctx, RawQuery(query): RawQuery) -> Response {
+async fn report_json(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    if !s.readers.allow(&headers) {
+        return unauthorized();
+    }
     let (window, _) = match window_of(query.as_deref(), s.today.day()) {
         Ok(w) => w,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
@@ -280,7 +156,10 @@ async fn report_json(State(s): Ctx, RawQuery(query): RawQuery) -> Response {
     }
 }
 
-async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery) -> Response {
+async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    if !s.readers.allow(&headers) {
+        return unauthorized();
+    }
     let (window, days) = match window_of(query.as_deref(), s.today.day()) {
         Ok(w) => w,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
@@ -341,15 +220,50 @@ async fn schema() -> Response {
         .into_response()
 }
 
+/// `200` while the store answers a read and the last report could read it.
 async fn healthz(State(s): Ctx) -> Response {
     let shared = Arc::clone(&s);
-    match tokio::task::spawn_blocking(move || shared.store.ping()).await {
-        Ok(Ok(())) => plain(StatusCode::OK, "ok\n"),
+    let pinged = tokio::task::spawn_blocking(move || shared.store.ping()).await;
+    match pinged {
+        Ok(Ok(())) if !s.reads_failing.load(std::sync::atomic::Ordering::Relaxed) => {
+            plain(StatusCode::OK, "ok\n")
+        }
+        Ok(Ok(())) => plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the last report could not read the store\n",
+        ),
         _ => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "the store does not answer\n",
         ),
     }
+}
+
+/// How many connections to serve at once: [`MAX_CONNECTIONS`], or what the process's limit
+/// on open files allows (raised to its hard limit first), less some for the store and logs.
+fn connection_slots() -> usize {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `getrlimit`/`setrlimit` read and write the struct given, nothing else.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+                    limit = raised;
+                }
+            }
+            let files = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
+            return MAX_CONNECTIONS.min(files.saturating_sub(256)).max(64);
+        }
+    }
+    1024
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then lets open requests finish
@@ -362,7 +276,7 @@ pub(crate) async fn serve(
     log: Log,
 ) {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(connection_slots()));
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {

@@ -1,37 +1,45 @@
-//! The write buffer between the requests and the store.
+//! The write path between the requests and the store, where "acknowledged" becomes
+//! "durable".
 //!
-//! A request hands its prepared batch to the buffer and is answered `200` at once; one
-//! writer thread takes what is queued and writes it as one group (one SQLite transaction,
-//! one ClickHouse `INSERT` block per table). A group is written as soon as the store is free
-//! (SQLite) or after at most [`Store::linger`] (ClickHouse, which wants few large blocks),
-//! and never later than a second after its first batch arrived.
+//! A request first reserves room for its body in a bounded buffer (before the body is even
+//! read: a refusal costs little), then hands its prepared batch to the one writer thread and
+//! waits. The thread takes every batch waiting and makes them durable together:
 //!
-//! Nothing acknowledged is lost on a clean stop: the thread ends only once the queue is
-//! empty and written. A failed write is retried (acknowledged batches are not dropped) while
-//! new batches wait in the buffer; the buffer is bounded in bytes, and a request that does
-//! not fit is answered `503` with `Retry-After`, which the runtime's worker honours. A report
-//! first asks for a [`Writer::flush`], so it shows every batch acknowledged before it.
+//! - **SQLite**: one transaction for the group, committed with `synchronous = FULL`; then
+//!   each request is answered `200`.
+//! - **ClickHouse**: appended to the collector's write-ahead log (`wal.rs`) and synced, one
+//!   `fsync` for the group; then each request is answered `200`. The batches are inserted
+//!   into ClickHouse in large blocks, at most [`Store::linger`] later, and the log is emptied
+//!   once ClickHouse holds everything in it. At start, what the log holds is written again.
+//!
+//! So a `200` survives `kill -9` of the collector (and, with SQLite's full sync, a power
+//! loss). Nothing acknowledged is lost on a clean stop either: the thread ends only once
+//! everything is in the store (or, if the store keeps failing, still in the log). A failed
+//! write is retried while new batches wait in the buffer; a request that does not fit is
+//! answered `503` with `Retry-After`, which the runtime's worker honours. A report first
+//! asks for a [`Writer::flush`], so it shows every batch acknowledged before it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
+use crate::clock::Today;
 use crate::log::Log;
 use crate::model::Prepared;
-use crate::store::Store;
+use crate::store::{Caps, Store};
+use crate::wal::{Held, Wal};
 
-/// The most batches written as one group.
+/// The most batches made durable, or written, as one group.
 const MAX_GROUP: usize = 20_000;
-/// How often a lingering writer looks for more batches (and for a flush, which it answers
-/// at once).
-const SLICE: Duration = Duration::from_millis(20);
 /// The longest a failed write waits before it is tried again.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(30);
-/// On shutdown, how long a failing store is retried before what is left is given up (and
-/// logged as an error).
+/// On shutdown, how long a failing store is retried before what is left is given up
+/// (kept in the log, where there is one; else lost, and logged as an error).
 const SHUTDOWN_RETRIES: Duration = Duration::from_secs(30);
 
 /// Why a batch was not taken.
@@ -43,9 +51,13 @@ pub(crate) enum Refused {
     Closed,
 }
 
+/// What a request hears back: whether its batch is durable.
+type Ack = oneshot::Sender<bool>;
+
 enum Job {
-    /// A batch, and its share of the buffer (given back once it is written).
-    Batch(Prepared, OwnedSemaphorePermit),
+    /// A batch, its share of the buffer (given back once it is in the store) and whom to
+    /// tell once it is durable.
+    Batch(Prepared, OwnedSemaphorePermit, Ack),
     /// Write what is queued now, then call this.
     Flush(Box<dyn FnOnce() + Send>),
 }
@@ -58,6 +70,24 @@ pub(crate) struct Writer {
     budget: Arc<Semaphore>,
 }
 
+/// Room in the buffer for one batch, taken before its body is read.
+pub(crate) struct Reservation {
+    permit: OwnedSemaphorePermit,
+    queue: Sender<Job>,
+}
+
+impl Reservation {
+    /// Hands `batch` to the writer; the receiver says `true` once it is durable (`false` if
+    /// it could not be made so).
+    pub(crate) fn store(self, batch: Prepared) -> Result<oneshot::Receiver<bool>, Refused> {
+        let (ack, acked) = oneshot::channel();
+        self.queue
+            .send(Job::Batch(batch, self.permit, ack))
+            .map_err(|_| Refused::Closed)?;
+        Ok(acked)
+    }
+}
+
 /// Owns the writer thread; [`WriterThread::finish`] writes what is queued and stops it.
 pub(crate) struct WriterThread(JoinHandle<()>);
 
@@ -68,12 +98,22 @@ impl WriterThread {
     }
 }
 
-/// Starts the thread writing to `store`, with at most `budget_kib` KiB queued.
-pub(crate) fn start(store: Arc<dyn Store>, budget_kib: usize, log: Log) -> (Writer, WriterThread) {
+/// Starts the thread writing to `store`, with at most `budget_kib` KiB queued; with `wal`,
+/// batches are durable once in the log, and what the log held at start is written first.
+pub(crate) fn start(
+    store: Arc<dyn Store>,
+    wal: Option<(Wal, Held)>,
+    budget_kib: usize,
+    days: Days,
+    log: Log,
+) -> (Writer, WriterThread) {
     let (queue, jobs) = channel::<Job>();
     let thread = std::thread::Builder::new()
         .name("collector-writer".into())
-        .spawn(move || run(&*store, &jobs, &log))
+        .spawn(move || match wal {
+            None => direct(&*store, &jobs, days, &log),
+            Some((wal, held)) => logged(store, wal, held, &jobs, days, &log),
+        })
         .expect("the collector cannot start its writer thread");
     let writer = Writer {
         queue,
@@ -82,84 +122,217 @@ pub(crate) fn start(store: Arc<dyn Store>, budget_kib: usize, log: Log) -> (Writ
     (writer, WriterThread(thread))
 }
 
-/// The writer thread: ends when every sender is gone and the queue is written.
-fn run(store: &dyn Store, jobs: &Receiver<Job>, log: &Log) {
-    let linger = store.linger().min(Duration::from_secs(1));
-    let mut group: Vec<Prepared> = Vec::new();
-    let mut permits = Vec::new();
-    let mut flushes = Vec::new();
-    let mut open = true;
-    while open {
-        // The first job of a group: wait as long as it takes.
-        match jobs.recv() {
-            Ok(job) => take(job, &mut group, &mut permits, &mut flushes),
-            Err(_) => break,
+/// What the store counted within the retention already counts against the caps.
+fn caps_of(store: &dyn Store, days: Days, log: &Log) -> Caps {
+    let since = days.today.day().saturating_sub(i64::from(days.retention));
+    match store.known_values(since) {
+        Ok(known) => Caps::new(known, days.retention),
+        Err(e) => {
+            log.warn(&format!("could not read the values the store keeps: {e}"));
+            Caps::new(Vec::new(), days.retention)
         }
-        // More, until the group is full, a flush is asked for, or its time is up. The thread
-        // sleeps in short slices and takes what arrived meanwhile, rather than waking for
-        // every batch: under load a wake-up per request costs more than the write.
-        let deadline = Instant::now() + linger;
-        loop {
-            while group.len() < MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => take(job, &mut group, &mut permits, &mut flushes),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        open = false;
-                        break;
-                    }
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !open || group.len() >= MAX_GROUP || !flushes.is_empty() || left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(SLICE));
-        }
-        write(store, &group, open, log);
-        group.clear();
-        // The buffer space comes back only now that the batches are in the store.
-        permits.clear();
-        for done in flushes.drain(..) {
-            done();
-        }
-    }
-    // Jobs sent before the last sender went away.
-    while let Ok(job) = jobs.try_recv() {
-        take(job, &mut group, &mut permits, &mut flushes);
-    }
-    write(store, &group, false, log);
-    for done in flushes.drain(..) {
-        done();
     }
 }
 
-fn take(
-    job: Job,
-    group: &mut Vec<Prepared>,
-    permits: &mut Vec<OwnedSemaphorePermit>,
+/// The collector's clock and retention, which the caps count values within.
+#[derive(Clone, Copy)]
+pub(crate) struct Days {
+    pub(crate) today: Today,
+    pub(crate) retention: u32,
+}
+
+/// Waits for a job (for at most `wait`, if given), then takes every job waiting: batches
+/// into `fresh` (capped), flushes into `flushes`. Whether senders remain.
+fn gather(
+    jobs: &Receiver<Job>,
+    wait: Option<Duration>,
+    caps: &mut Caps,
+    fresh: &mut Vec<(Prepared, OwnedSemaphorePermit, Ack)>,
     flushes: &mut Vec<Box<dyn FnOnce() + Send>>,
-) {
-    match job {
-        Job::Batch(batch, permit) => {
-            group.push(batch);
-            permits.push(permit);
+) -> bool {
+    let mut take = |job: Job| match job {
+        Job::Batch(mut batch, permit, ack) => {
+            caps.apply(&mut batch);
+            fresh.push((batch, permit, ack));
+            1
         }
-        Job::Flush(done) => flushes.push(done),
+        Job::Flush(done) => {
+            flushes.push(done);
+            0
+        }
+    };
+    let first = match wait {
+        Some(wait) => jobs.recv_timeout(wait),
+        None => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    };
+    let mut taken = match first {
+        Ok(job) => take(job),
+        Err(RecvTimeoutError::Timeout) => return true,
+        Err(RecvTimeoutError::Disconnected) => return false,
+    };
+    while taken < MAX_GROUP {
+        match jobs.try_recv() {
+            Ok(job) => taken += take(job),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => return false,
+        }
+    }
+    true
+}
+
+/// SQLite: a group is durable once its transaction commits (`synchronous = FULL`).
+fn direct(store: &dyn Store, jobs: &Receiver<Job>, days: Days, log: &Log) {
+    let mut caps = caps_of(store, days, log);
+    let mut open = true;
+    while open {
+        let (mut fresh, mut flushes) = (Vec::new(), Vec::new());
+        open = gather(jobs, None, &mut caps, &mut fresh, &mut flushes);
+        if !fresh.is_empty() {
+            let batches: Vec<Prepared> = fresh.iter().map(|(b, _, _)| b.clone()).collect();
+            let stored = write(store, &batches, open, log);
+            for (_, permit, ack) in fresh {
+                let _ = ack.send(stored);
+                // The buffer space comes back now that the batch is in the store.
+                drop(permit);
+            }
+        }
+        for done in flushes {
+            done();
+        }
+    }
+}
+
+/// What the logging writer hands the inserter.
+enum Insert {
+    /// Batches durable in the log, to write to the store; then delete these segments and
+    /// give back this buffer space.
+    Batches(Vec<Prepared>, Vec<PathBuf>, Vec<OwnedSemaphorePermit>),
+    /// Call once everything before it is in the store.
+    Flush(Box<dyn FnOnce() + Send>),
+}
+
+/// ClickHouse: a group is durable once appended to the log and synced; a second thread
+/// inserts what the log holds into the store, in blocks at most [`Store::linger`] apart, so
+/// that an insert never holds up an acknowledgement.
+fn logged(
+    store: Arc<dyn Store>,
+    mut wal: Wal,
+    held: Held,
+    jobs: &Receiver<Job>,
+    days: Days,
+    log: &Log,
+) {
+    let linger = store.linger().min(Duration::from_secs(1));
+    let mut caps = caps_of(&*store, days, log);
+    let (inserts, inserted) = channel::<Insert>();
+    let closing = Arc::new(AtomicBool::new(false));
+    let inserter = {
+        let (store, log, closing) = (Arc::clone(&store), log.clone(), Arc::clone(&closing));
+        std::thread::Builder::new()
+            .name("collector-inserter".into())
+            .spawn(move || insert(&*store, &inserted, &closing, &log))
+            .expect("the collector cannot start its inserter thread")
+    };
+    if !held.batches.is_empty() {
+        log.info(&format!(
+            "writing {} acknowledged batch(es) the write-ahead log held",
+            held.batches.len()
+        ));
+    }
+    let _ = inserts.send(Insert::Batches(held.batches, held.segments, Vec::new()));
+    let mut pending: Vec<Prepared> = Vec::new();
+    let mut permits = Vec::new();
+    let mut since: Option<Instant> = None;
+    let mut open = true;
+    while open {
+        let (mut fresh, mut flushes) = (Vec::new(), Vec::new());
+        let wait = since.map(|t| (t + linger).saturating_duration_since(Instant::now()));
+        open = gather(jobs, wait, &mut caps, &mut fresh, &mut flushes);
+        if !fresh.is_empty() {
+            let appended = wal.append(fresh.iter().map(|(b, _, _)| b));
+            if let Err(e) = &appended {
+                log.warn(&format!(
+                    "could not append {} batch(es) to the write-ahead log ({}): answered 503",
+                    fresh.len(),
+                    e.kind()
+                ));
+            }
+            for (batch, permit, ack) in fresh {
+                let _ = ack.send(appended.is_ok());
+                if appended.is_ok() {
+                    pending.push(batch);
+                    permits.push(permit);
+                }
+            }
+            if !pending.is_empty() {
+                since.get_or_insert_with(Instant::now);
+            }
+        }
+        let due = since.is_some_and(|t| t.elapsed() >= linger)
+            || pending.len() >= MAX_GROUP
+            || !flushes.is_empty()
+            || !open;
+        if due && !pending.is_empty() {
+            match wal.seal() {
+                Ok(sealed) => {
+                    let segments: Vec<PathBuf> = sealed.into_iter().collect();
+                    let batch = std::mem::take(&mut pending);
+                    let _ = inserts.send(Insert::Batches(
+                        batch,
+                        segments,
+                        std::mem::take(&mut permits),
+                    ));
+                    since = None;
+                }
+                Err(e) => log.warn(&format!(
+                    "could not seal a write-ahead log segment ({}): trying again",
+                    e.kind()
+                )),
+            }
+        }
+        for done in flushes {
+            let _ = inserts.send(Insert::Flush(done));
+        }
+    }
+    // Everything taken goes to the inserter, which writes it (or leaves it in the log) and
+    // ends.
+    closing.store(true, Ordering::Relaxed);
+    drop(inserts);
+    let _ = inserter.join();
+}
+
+/// The inserter: writes each group to the store, then deletes its log segments.
+fn insert(store: &dyn Store, inserts: &Receiver<Insert>, closing: &AtomicBool, log: &Log) {
+    while let Ok(next) = inserts.recv() {
+        match next {
+            Insert::Batches(batches, segments, permits) => {
+                // Once the collector stops, retries are bounded: what is not written stays
+                // in the log, for the next start.
+                let running = !closing.load(Ordering::Relaxed);
+                if write(store, &batches, running, log) {
+                    for segment in segments {
+                        let _ = std::fs::remove_file(segment);
+                    }
+                }
+                drop(permits);
+            }
+            Insert::Flush(done) => done(),
+        }
     }
 }
 
 /// Writes `group`, retrying a failing store: forever while the collector runs (new batches
 /// meanwhile fill the buffer and are refused with `503`), for a bounded time once it stops.
-fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) {
+/// Whether it was written.
+fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) -> bool {
     if group.is_empty() {
-        return;
+        return true;
     }
     let started = Instant::now();
     let mut wait = Duration::from_millis(100);
     loop {
         match store.write(group) {
-            Ok(()) => return,
+            Ok(()) => return true,
             Err(e) => {
                 log.warn(&format!(
                     "could not store {} batch(es), trying again in {} ms: {e}",
@@ -176,7 +349,7 @@ fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) {
                     group.len()
                 ),
             );
-            return;
+            return false;
         }
         std::thread::sleep(wait);
         wait = (wait * 2).min(MAX_RETRY_WAIT);
@@ -184,15 +357,24 @@ fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) {
 }
 
 impl Writer {
-    /// Queues `batch` (of `size` bytes on the wire) for the store.
-    pub(crate) fn store(&self, batch: Prepared, size: usize) -> Result<(), Refused> {
+    /// Whether a batch of `size` bytes would fit now: checked before its body is read, so a
+    /// full buffer costs a request nothing more (the room is taken once the body is in:
+    /// [`Writer::reserve`], so a slow sender holds none).
+    pub(crate) fn has_room(&self, size: usize) -> bool {
+        let kib = size / 1024 + 1;
+        self.budget.available_permits() >= kib
+    }
+
+    /// Takes room for a batch of `size` bytes on the wire, or says why not.
+    pub(crate) fn reserve(&self, size: usize) -> Result<Reservation, Refused> {
         let kib = u32::try_from(size / 1024 + 1).unwrap_or(u32::MAX);
         let permit = Arc::clone(&self.budget)
             .try_acquire_many_owned(kib)
             .map_err(|_| Refused::Busy)?;
-        self.queue
-            .send(Job::Batch(batch, permit))
-            .map_err(|_| Refused::Closed)
+        Ok(Reservation {
+            permit,
+            queue: self.queue.clone(),
+        })
     }
 
     /// Returns once every batch queued before the call is in the store.

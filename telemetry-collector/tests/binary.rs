@@ -141,13 +141,10 @@ fn a_bad_store_is_refused_at_start_with_a_clear_error() {
     assert!(err.contains("cannot open the SQLite store"), "{err}");
     let (code, err) = run(&["serve", "--tls-cert", "c.pem"]);
     assert_eq!(code, Some(2));
-    assert!(
-        err.contains("--tls-cert and --tls-key go together"),
-        "{err}"
-    );
+    assert!(err.contains("--tls-key"), "{err}");
     let (code, err) = run(&["serve", "--frobnicate"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("unknown option `--frobnicate`"), "{err}");
+    assert!(err.contains("unexpected argument '--frobnicate'"), "{err}");
 }
 
 /// A stream of bad requests leaves the log (at its default level) empty, and the answers

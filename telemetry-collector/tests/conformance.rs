@@ -147,7 +147,9 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
     let url = format!("{}?app={CANARY}", batch_url(&collector));
     assert_eq!(post(&url, good.as_bytes()), 400);
     let huge = format!("{}{}{CANARY}\"}}", &good[..tail], " ".repeat(1 << 20));
-    assert_eq!(post(&batch_url(&collector), huge.as_bytes()), 413);
+    // Refused on its announced length, unread: the connection may close while it is sent.
+    let status = post(&batch_url(&collector), huge.as_bytes());
+    assert!(matches!(status, 413 | 0), "{status}");
     let report = collector.report(30, None).unwrap();
     assert_eq!((report.batches, report.events), (0, 0));
     // What a newer client may add is taken, left out and counted, the canary with it.

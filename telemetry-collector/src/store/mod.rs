@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use crate::config::StoreSpec;
+pub(crate) use crate::model::OVERFLOW;
 use crate::model::{EVENTS, LEFT_OUT, Prepared, USAGE};
 
 /// The days and app a report covers: the last days up to today.
@@ -274,12 +275,84 @@ pub trait Store: Send + Sync {
     /// Deletes the rows holding ids (batches, installations, sessions) older than `days`
     /// days before `today`, keeping each deleted day's totals.
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError>;
-    /// Whether the store answers.
+    /// Whether the store answers, and reads.
     fn ping(&self) -> Result<(), StoreError>;
+    /// Every (kind, key) counted on day `since` or later, with the last day it was, for the
+    /// cardinality caps.
+    fn known_values(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// How long the writer may wait for more batches to write them as one group (at most a
     /// second). Zero: write whatever is queued as soon as the store is free.
     fn linger(&self) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+}
+
+/// Distinct values of one kind (error types, commands, versions…) a store takes within the
+/// retention, at most: values past it count under [`OVERFLOW`], so no client can grow a
+/// breakdown, the report's time or the collector's memory without bound. A value not counted
+/// for the whole retention frees its place, so a product's new values of next year are not
+/// shut out by this year's.
+pub const PER_STORE: usize = 2_000;
+
+/// The values a store keeps of each kind within the retention, with the last day each was
+/// counted, to cap them ([`PER_STORE`]).
+pub(crate) struct Caps {
+    retention_days: i64,
+    known: HashMap<&'static str, HashMap<String, i64>>,
+    /// The latest day a batch was of: values last counted before its retention are let go.
+    latest: i64,
+}
+
+impl Caps {
+    /// Caps with `known` (kind, key, last day) already kept, for a retention of
+    /// `retention_days`.
+    pub(crate) fn new(known: Vec<(String, String, i64)>, retention_days: u32) -> Caps {
+        let mut caps = Caps {
+            retention_days: i64::from(retention_days),
+            known: HashMap::new(),
+            latest: i64::MIN,
+        };
+        let kinds: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.kind()).collect();
+        for (kind, key, day) in known {
+            if let Some(kind) = kinds.iter().find(|k| **k == kind) {
+                let last = caps
+                    .known
+                    .entry(kind)
+                    .or_default()
+                    .entry(key)
+                    .or_insert(day);
+                *last = (*last).max(day);
+            }
+        }
+        caps
+    }
+
+    /// `batch` with every value past its kind's cap counted under [`OVERFLOW`].
+    pub(crate) fn apply(&mut self, batch: &mut Prepared) {
+        if batch.day > self.latest {
+            // A new day: what was last counted before the retention's start is gone from
+            // the store's rows (the retention deletes it), so its place is free.
+            self.latest = batch.day;
+            let start = batch.day.saturating_sub(self.retention_days);
+            for keys in self.known.values_mut() {
+                keys.retain(|_, last| *last >= start);
+            }
+        }
+        let day = batch.day;
+        for part in &mut batch.parts {
+            part.rekey(|kind, key| {
+                // The stores' own kinds (`*events`, `*usage`…) hold a few fixed keys.
+                if kind.starts_with('*') {
+                    return true;
+                }
+                let keys = self.known.entry(kind).or_default();
+                if let Some(last) = keys.get_mut(key) {
+                    *last = (*last).max(day);
+                    return true;
+                }
+                keys.len() < PER_STORE && keys.insert(key.to_owned(), day).is_none()
+            });
+        }
     }
 }
 
@@ -294,5 +367,63 @@ pub fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, StoreError> {
         } => Ok(Box::new(clickhouse::ClickHouse::open(
             host, *port, database,
         )?)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Count, Part};
+
+    /// A batch of day `day` counting error types `names`.
+    fn errors(day: i64, names: impl Iterator<Item = String>) -> Prepared {
+        Prepared {
+            batch_id: String::new(),
+            app: String::new(),
+            day,
+            parts: vec![Part {
+                install: "i".into(),
+                sessions: vec!["s".into()],
+                events: 1,
+                counts: names
+                    .map(|key| Count {
+                        kind: "error",
+                        key,
+                        value: 1,
+                    })
+                    .collect(),
+            }],
+            too_old: 0,
+            left_out: Default::default(),
+        }
+    }
+
+    fn keys(batch: &Prepared) -> Vec<&str> {
+        batch.parts[0]
+            .counts
+            .iter()
+            .map(|c| c.key.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_cap_holds_within_the_retention_and_frees_what_it_outlives() {
+        let mut caps = Caps::new(vec![("error".into(), "kept".into(), 100)], 30);
+        // The store's value plus 1,999 new ones fill the cap; the rest are one overflow.
+        let mut first = errors(100, (0..2_100).map(|n| format!("a{n}")));
+        caps.apply(&mut first);
+        assert_eq!(first.parts[0].counts.len(), 1_999 + 1);
+        let overflow = first.parts[0].counts.last().unwrap();
+        assert_eq!((overflow.key.as_str(), overflow.value), (OVERFLOW, 101));
+        // A value already kept is still taken; a new one is not.
+        let mut again = errors(120, ["kept".to_owned(), "new".to_owned()].into_iter());
+        caps.apply(&mut again);
+        assert_eq!(keys(&again), ["kept", OVERFLOW]);
+        // 31 days after day 100 only "kept" (counted on day 120) is still within the
+        // retention: the other places are free again.
+        let mut later = errors(131, ["new".to_owned()].into_iter());
+        caps.apply(&mut later);
+        assert_eq!(keys(&later), ["new"]);
+        assert_eq!(caps.known["error"].len(), 2);
     }
 }

@@ -52,6 +52,7 @@ impl Place {
         let mut options = Options::new();
         options.listen = ([127, 0, 0, 1], 0).into();
         options.store = self.spec.clone();
+        options.wal_dir = Some(self.dir.path().join("wal"));
         options.min_installations = 1;
         options.log_level = Level::Debug;
         let lines = Arc::clone(&log.0);
@@ -391,6 +392,38 @@ pub fn variant(batch: &str, install: &str, os: Option<&str>, hour: Option<&str>)
         out = rewritten;
     }
     out
+}
+
+/// A batch of `real_batch()`'s session event and `events` error events, each naming
+/// `per_event` error types no other batch names (`tag` keeps them apart): what a client
+/// flooding the store with distinct values sends.
+pub fn names_batch(tag: &str, events: usize, per_event: usize) -> String {
+    let mut template: Value = serde_json::from_str(real_batch()).unwrap();
+    let session = template["events"][0].clone();
+    let mut evs = vec![session.clone()];
+    for e in 0..events {
+        let mut error = session.clone();
+        let obj = error.as_object_mut().unwrap();
+        for key in ["interactive", "environment", "integrations"] {
+            obj.remove(key);
+        }
+        obj.insert("event_type".into(), "error".into());
+        let names: serde_json::Map<String, Value> = (0..per_event)
+            .map(|n| (format!("acme::E{tag}x{e}x{n}"), Value::from(1)))
+            .collect();
+        obj.insert(
+            "errors".into(),
+            serde_json::json!({ "exception_types": names }),
+        );
+        evs.push(error);
+    }
+    template["events"] = Value::Array(evs);
+    variant(
+        &serde_json::to_string(&template).unwrap(),
+        &new_id(),
+        None,
+        None,
+    )
 }
 
 /// Every file under `dir` whose bytes contain `needle`.

@@ -155,7 +155,7 @@ impl ClickHouse {
             keys_written: Mutex::default(),
         };
         store
-            .ping()
+            .reachable()
             .map_err(|e| StoreError(format!("cannot reach ClickHouse at {host}:{port}: {e}")))?;
         store.run(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
         for table in TABLES {
@@ -439,6 +439,21 @@ impl Store for ClickHouse {
         self.wait_for_mutations()
     }
 
+    fn known_values(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let names = self.key_names()?;
+        let last = self.rows(&format!(
+            "SELECT key, max(last_day) AS day FROM {}.latest GROUP BY key HAVING day >= {since}",
+            self.db
+        ))?;
+        Ok(last
+            .iter()
+            .filter_map(|r| {
+                let (kind, key) = names.get(&id(&r["key"]))?.clone();
+                Some((kind, key, i64::try_from(number(&r["day"])).ok()?))
+            })
+            .collect())
+    }
+
     /// Every `INSERT` makes a part on disk that ClickHouse merges later: a few large blocks
     /// a second, not many small ones.
     fn linger(&self) -> Duration {
@@ -446,6 +461,16 @@ impl Store for ClickHouse {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
+        self.reachable()?;
+        // And a read of the table reports are made of.
+        self.rows(&format!("SELECT day FROM {}.batches LIMIT 1", self.db))
+            .map(drop)
+    }
+}
+
+impl ClickHouse {
+    /// Whether ClickHouse answers its `/ping`.
+    fn reachable(&self) -> Result<(), StoreError> {
         let mut response = self
             .agent
             .get(format!("{}ping", self.url))
@@ -457,10 +482,9 @@ impl Store for ClickHouse {
             .limit(1024)
             .read_to_string()
             .unwrap_or_default();
-        if response.status().is_success() && body.starts_with("Ok") {
-            Ok(())
-        } else {
-            Err(StoreError("ClickHouse's /ping did not answer `Ok.`".into()))
+        if !(response.status().is_success() && body.starts_with("Ok")) {
+            return Err(StoreError("ClickHouse's /ping did not answer `Ok.`".into()));
         }
+        Ok(())
     }
 }

@@ -23,9 +23,13 @@ mod read;
 use crate::model::{EVENTS, Prepared, add};
 use crate::store::{Store, StoreError, Window};
 
+/// WAL mode with `synchronous = FULL`: a commit is on disk before it returns (the WAL is
+/// synced), so what the collector acknowledges survives `kill -9` and power loss alike.
+/// `secure_delete`: a deleted row's bytes are overwritten, not left in free pages.
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = NORMAL;
+PRAGMA synchronous = FULL;
+PRAGMA secure_delete = ON;
 CREATE TABLE IF NOT EXISTS batches (
     batch_id TEXT NOT NULL, install TEXT NOT NULL, app TEXT NOT NULL, day INTEGER NOT NULL,
     counts TEXT NOT NULL, PRIMARY KEY (batch_id, install)
@@ -105,6 +109,26 @@ fn decode<N: FromStr>(text: &str) -> impl Iterator<Item = (&str, &str, N)> {
     })
 }
 
+/// Copies the WAL into the database file and empties it: what was deleted is then in no
+/// file.
+fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
+    // A report reading at that moment holds the WAL: try again for a moment.
+    for _ in 0..100 {
+        let busy = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(err("cannot checkpoint"))?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err(StoreError(
+        "the checkpoint after a deletion stayed blocked".into(),
+    ))
+}
+
 impl Sqlite {
     pub(crate) fn open(path: &Path) -> Result<Sqlite, StoreError> {
         let open = || {
@@ -114,7 +138,8 @@ impl Sqlite {
             // bounded cache (64 MiB) and the file mapped (up to 1 GiB of address space).
             conn.execute_batch(
                 "PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA temp_store = MEMORY; PRAGMA synchronous = FULL; \
+                 PRAGMA secure_delete = ON;",
             )
             .map_err(|e| StoreError::new("cannot set up the SQLite store", e))?;
             Ok::<_, StoreError>(conn)
@@ -362,7 +387,10 @@ impl Store for Sqlite {
                     .map_err(&e)?;
             }
         }
-        tx.commit().map_err(err("cannot delete"))
+        tx.commit().map_err(err("cannot delete"))?;
+        // Gone from the WAL too: its frames are copied into the file (where secure_delete
+        // zeroed the rows) and the WAL is emptied.
+        checkpoint(&conn)
     }
 
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError> {
@@ -421,13 +449,29 @@ impl Store for Sqlite {
                 .map_err(&e)?;
             }
         }
-        tx.commit().map_err(&e)
+        tx.commit().map_err(&e)?;
+        checkpoint(&conn)
     }
 
     fn ping(&self) -> Result<(), StoreError> {
+        // A read of the table reports are made of, not only a `SELECT 1`.
         lock(&self.reader)
-            .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM (SELECT kind, key, total FROM sums LIMIT 1)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|_| ())
             .map_err(err("the SQLite store does not answer"))
+    }
+
+    fn known_values(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn
+            .prepare("SELECT kind, key, MAX(day) FROM sums WHERE day >= ?1 GROUP BY kind, key")
+            .map_err(err("cannot read"))?;
+        stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(Iterator::collect)
+            .map_err(err("cannot read"))
     }
 }
