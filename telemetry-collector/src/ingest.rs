@@ -24,10 +24,10 @@ use crate::writer::Refused;
 
 /// The largest batch body accepted.
 pub const MAX_BODY: usize = 1 << 20;
-/// A body has this long to start arriving, and then keeps up at least [`MIN_RATE`].
+/// A body has this long to end or bring `MIN_RATE × BODY_GRACE` bytes, again and again.
 const BODY_GRACE: Duration = Duration::from_secs(2);
-/// Bytes a second a body must arrive at, past [`BODY_GRACE`]: a runtime's batch is a few KiB,
-/// sent at once.
+/// Bytes a second a body must arrive at, over every [`BODY_GRACE`]: a runtime's batch is a
+/// few KiB, sent at once.
 const MIN_RATE: f64 = 16.0 * 1024.0;
 /// How long a request waits for its batch to be durable before it is answered `503` (it may
 /// still be stored: a retry is stored once).
@@ -46,16 +46,21 @@ enum BodyError {
 /// of fast senders can take before the write buffer's own bound applies.
 pub(crate) const RECEIVING_KIB: usize = 64 * 1024;
 
-/// Reads `body`, at most `limit` bytes, at no less than [`MIN_RATE`] after [`BODY_GRACE`],
-/// each piece counted against the bytes all requests may be receiving at once.
+/// Reads `body`, at most `limit` bytes. It must keep coming: within every [`BODY_GRACE`]
+/// (counted from the headers, then from the last time it did) it ends or brings
+/// `MIN_RATE × BODY_GRACE` more bytes, so neither a slow drip nor a burst followed by a
+/// pause holds a connection long. Its bytes count against what all requests may be
+/// receiving at once, rounded up to the KiB over the whole body (not per piece: a body sent
+/// in one-byte chunks costs what its bytes cost).
 async fn read_body(s: &Shared, body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let mut body = body;
-    let started = Instant::now();
+    let quota = (MIN_RATE * BODY_GRACE.as_secs_f64()) as usize;
+    let mut window = (Instant::now(), 0usize);
     let mut bytes = Vec::new();
     let mut held = Vec::new();
+    let mut held_kib = 0usize;
     loop {
-        let allowed = BODY_GRACE + Duration::from_secs_f64(bytes.len() as f64 / MIN_RATE);
-        let left = allowed.saturating_sub(started.elapsed());
+        let left = BODY_GRACE.saturating_sub(window.0.elapsed());
         let frame = match tokio::time::timeout(left, body.frame()).await {
             Err(_) => return Err(BodyError::TooSlow),
             Ok(None) => return Ok(Bytes::from(bytes)),
@@ -66,12 +71,20 @@ async fn read_body(s: &Shared, body: Body, limit: usize) -> Result<Bytes, BodyEr
             if bytes.len().saturating_add(data.len()) > limit {
                 return Err(BodyError::TooLarge);
             }
-            let kib = u32::try_from(data.len() / 1024 + 1).unwrap_or(u32::MAX);
-            match s.receiving.try_acquire_many(kib) {
-                Ok(permit) => held.push(permit),
-                Err(_) => return Err(BodyError::Busy),
-            }
             bytes.extend_from_slice(&data);
+            let kib = bytes.len().div_ceil(1024);
+            if kib > held_kib {
+                let more = u32::try_from(kib - held_kib).unwrap_or(u32::MAX);
+                match s.receiving.try_acquire_many(more) {
+                    Ok(permit) => held.push(permit),
+                    Err(_) => return Err(BodyError::Busy),
+                }
+                held_kib = kib;
+            }
+            window.1 += data.len();
+            if window.1 >= quota {
+                window = (Instant::now(), 0);
+            }
         }
     }
 }

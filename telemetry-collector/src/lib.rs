@@ -63,6 +63,8 @@ use crate::store::{Store, Window};
 /// Bytes of batches waiting for the store at most; more are answered `503`.
 const WRITE_BUFFER_KIB: usize = 64 * 1024;
 /// Batches parsed at once, at most (each on a blocking thread).
+/// Reads of the store run at once, at most (`state.rs`).
+const READ_SLOTS: usize = 2;
 const PARSE_SLOTS: usize = 4;
 /// The longest [`Collector::flush`] waits.
 const FLUSH_LIMIT: Duration = Duration::from_secs(10);
@@ -222,6 +224,9 @@ impl Collector {
             reads_failing: Default::default(),
             parsing: tokio::sync::Semaphore::new(PARSE_SLOTS),
             receiving: tokio::sync::Semaphore::new(ingest::RECEIVING_KIB),
+            reading: Arc::new(tokio::sync::Semaphore::new(READ_SLOTS)),
+            deleting: tokio::sync::Semaphore::new(1),
+            health: tokio::sync::Mutex::new(None),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let https = tls.is_some();

@@ -189,6 +189,9 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
         };
         let at = match parts.iter().position(|p| p.install == install) {
             Some(at) => at,
+            // Refused whole past this (`ingest.rs`): no need to look further, and the
+            // search along `parts` stays short.
+            None if parts.len() > MAX_INSTALLATIONS => break,
             None => {
                 parts.push(Part {
                     install,

@@ -65,6 +65,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 /// How long a read or a deletion waits for the write buffer to be written before it answers
 /// `503`: a store that keeps failing holds the buffer, and the request should not hang.
 const FLUSH_WAIT: Duration = Duration::from_secs(10);
+/// How long a read of the store (a report, a health check) may take before it counts as
+/// failing: less than the request's own limit, so the failure is seen and said.
+const READ_WAIT: Duration = Duration::from_secs(20);
 
 /// Waits until every batch acknowledged so far is in the store, or answers `503`.
 async fn flushed(s: &Shared) -> Result<(), Response> {
@@ -100,11 +103,28 @@ fn window_of(query: Option<&str>, today: i64) -> Result<(Window, u32), &'static 
 async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report, Response> {
     // Everything acknowledged before this request is in the report.
     flushed(s).await?;
+    // A few reads at once; each holds its slot until its thread is done, even past the
+    // wait below, so a hanging store cannot take every blocking thread.
+    let slot = match tokio::time::timeout(READ_WAIT, Arc::clone(&s.reading).acquire_owned()).await {
+        Ok(Ok(slot)) => slot,
+        _ => return Err(busy(5)),
+    };
     let shared = Arc::clone(s);
-    let built = tokio::task::spawn_blocking(move || {
-        report::build(&*shared.store, &window, shared.min_installations)
-    })
+    let built = tokio::time::timeout(
+        READ_WAIT,
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            report::build(&*shared.store, &window, shared.min_installations)
+        }),
+    )
     .await;
+    let Ok(built) = built else {
+        s.reads_failing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        s.log
+            .warn("a report took longer than 20 s: the store is slow or failing");
+        return Err(busy(5));
+    };
     let failed = !matches!(built, Ok(Ok(_)));
     s.reads_failing
         .store(failed, std::sync::atomic::Ordering::Relaxed);
@@ -189,6 +209,10 @@ async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response 
     };
     // Batches acknowledged before the request are written first, so none of them brings the
     // installation back after the `204`.
+    // One at a time: anyone may ask, and a deletion is costly when the id is known.
+    let Ok(Ok(_one)) = tokio::time::timeout(FLUSH_WAIT, s.deleting.acquire()).await else {
+        return busy(5);
+    };
     if let Err(response) = flushed(&s).await {
         return response;
     }
@@ -220,19 +244,35 @@ async fn schema() -> Response {
         .into_response()
 }
 
-/// `200` while the store answers a read and the last report could read it.
+/// `200` while the store answers a read and the last report could read it. The store is
+/// asked at most once a second, whoever asks how often.
 async fn healthz(State(s): Ctx) -> Response {
-    let shared = Arc::clone(&s);
-    let pinged = tokio::task::spawn_blocking(move || shared.store.ping()).await;
-    match pinged {
-        Ok(Ok(())) if !s.reads_failing.load(std::sync::atomic::Ordering::Relaxed) => {
+    let answers = {
+        let mut last = s.health.lock().await;
+        match *last {
+            Some((at, answers)) if at.elapsed() < Duration::from_secs(1) => answers,
+            _ => {
+                let shared = Arc::clone(&s);
+                let pinged = tokio::time::timeout(
+                    READ_WAIT,
+                    tokio::task::spawn_blocking(move || shared.store.ping()),
+                )
+                .await;
+                let answers = matches!(pinged, Ok(Ok(Ok(()))));
+                *last = Some((std::time::Instant::now(), answers));
+                answers
+            }
+        }
+    };
+    match answers {
+        true if !s.reads_failing.load(std::sync::atomic::Ordering::Relaxed) => {
             plain(StatusCode::OK, "ok\n")
         }
-        Ok(Ok(())) => plain(
+        true => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "the last report could not read the store\n",
         ),
-        _ => plain(
+        false => plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "the store does not answer\n",
         ),

@@ -36,6 +36,14 @@ pub(crate) struct Shared {
     pub(crate) parsing: Semaphore,
     /// KiB of bodies being received at once, at most (`ingest.rs`).
     pub(crate) receiving: Semaphore,
+    /// Reads of the store (reports, the dashboard, health checks) at once, at most: each
+    /// takes a blocking thread, and a flood of them must not take every one.
+    pub(crate) reading: Arc<Semaphore>,
+    /// One deletion at a time: anyone may ask for one.
+    pub(crate) deleting: Semaphore,
+    /// The last health check: when, and whether the store answered (`/healthz` asks the
+    /// store at most once a second).
+    pub(crate) health: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 /// Who may read the dashboard and the report.

@@ -7,9 +7,14 @@
 //! (each batch is stored once: the store knows its ids).
 //!
 //! A record is a length (4 bytes), a checksum (8 bytes, FNV-1a of the payload) and the
-//! payload: a prepared batch as JSON, only what the store would keep (`model.rs`), nothing of
-//! the request. A record cut short by a crash, or not matching its checksum, ends its
-//! segment there.
+//! payload: a prepared batch as JSON, what the store would keep (`model.rs`), nothing of the
+//! request; its installation and session ids are still in the clear (the ClickHouse store
+//! hashes them as it writes), for the second or so until the segment is deleted. A record
+//! cut short by a crash, or not matching its checksum, ends its segment there (and is
+//! logged); an append that fails is cut off again, or its segment retired, so no later
+//! record sits behind a torn one.
+//!
+//! One collector at a time: the folder is locked (`flock`) while the log is open.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -30,14 +35,43 @@ pub(crate) struct Wal {
     dir: PathBuf,
     seq: u64,
     file: File,
-    /// Bytes appended to the current segment.
+    /// Bytes appended to the current segment, all synced.
     len: u64,
+    /// Segments given up after a failed append that could not be cut off: what they hold
+    /// before the failure is acknowledged, so they go with the next sealed segment.
+    retired: Vec<PathBuf>,
+    /// Held open for the lock on the folder.
+    _lock: File,
 }
 
 /// Batches the log held at start, and the segments they were in.
 pub(crate) struct Held {
     pub(crate) batches: Vec<Prepared>,
     pub(crate) segments: Vec<PathBuf>,
+    /// Segments whose reading stopped at a torn or damaged record before their end.
+    pub(crate) torn: usize,
+}
+
+/// Locks `dir` for this process: a second collector on the same folder would replay and
+/// delete the segments the first is appending to.
+fn lock(dir: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another collector uses this write-ahead log folder",
+            ));
+        }
+    }
+    Ok(file)
 }
 
 fn segment(dir: &Path, seq: u64) -> PathBuf {
@@ -49,6 +83,7 @@ impl Wal {
     /// acknowledged and maybe not stored yet), and a new segment to append to.
     pub(crate) fn open(dir: &Path) -> io::Result<(Wal, Held)> {
         std::fs::create_dir_all(dir)?;
+        let lock = lock(dir)?;
         let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)?
             .filter_map(|e| {
                 let path = e.ok()?.path();
@@ -65,9 +100,12 @@ impl Wal {
         let mut held = Held {
             batches: Vec::new(),
             segments: Vec::new(),
+            torn: 0,
         };
         for (_, path) in &found {
-            held.batches.extend(read(path)?);
+            let (batches, whole) = read(path)?;
+            held.batches.extend(batches);
+            held.torn += usize::from(!whole);
             held.segments.push(path.clone());
         }
         let seq = found.last().map_or(0, |(seq, _)| seq + 1);
@@ -77,15 +115,26 @@ impl Wal {
             seq,
             file,
             len: 0,
+            retired: Vec::new(),
+            _lock: lock,
         };
         Ok((wal, held))
     }
 
     fn create(dir: &Path, seq: u64) -> io::Result<File> {
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(segment(dir, seq))?;
+        let path = segment(dir, seq);
+        let file = match OpenOptions::new().create_new(true).append(true).open(&path) {
+            Ok(file) => file,
+            // Left by an earlier try whose folder sync failed: empty, so it can be used.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let file = OpenOptions::new().append(true).open(&path)?;
+                if file.metadata()?.len() != 0 {
+                    return Err(e);
+                }
+                file
+            }
+            Err(e) => return Err(e),
+        };
         // The new name is durable too, so a crash cannot lose the segment's entry.
         File::open(dir)?.sync_all()?;
         Ok(file)
@@ -105,24 +154,50 @@ impl Wal {
             bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
             bytes.extend_from_slice(&payload);
         }
-        self.file.write_all(&bytes)?;
-        self.file.sync_data()?;
+        if let Err(e) = self
+            .file
+            .write_all(&bytes)
+            .and_then(|()| self.file.sync_data())
+        {
+            // Whatever part of it reached the file must not stay in front of the next
+            // records: cut it off, or if that fails too, give the segment up.
+            let cut = self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_data());
+            if cut.is_err() {
+                self.retire()?;
+            }
+            return Err(e);
+        }
         self.len += bytes.len() as u64;
         Ok(())
     }
 
-    /// Seals the current segment (its batches are on their way to the store) and starts a
-    /// new one; the sealed segment's path, if it held anything. Delete it once the store
-    /// holds its batches.
-    pub(crate) fn seal(&mut self) -> io::Result<Option<PathBuf>> {
-        if self.len == 0 {
-            return Ok(None);
-        }
-        let sealed = segment(&self.dir, self.seq);
-        self.file = Wal::create(&self.dir, self.seq + 1)?;
+    /// Moves on to a new segment, keeping the current one (what it holds is acknowledged)
+    /// for the next [`Wal::seal`].
+    fn retire(&mut self) -> io::Result<()> {
+        let file = Wal::create(&self.dir, self.seq + 1)?;
+        let old = segment(&self.dir, self.seq);
+        self.file = file;
         self.seq += 1;
+        if self.len > 0 {
+            self.retired.push(old);
+        } else {
+            let _ = std::fs::remove_file(old);
+        }
         self.len = 0;
-        Ok(Some(sealed))
+        Ok(())
+    }
+
+    /// Seals the current segment (its batches are on their way to the store) and starts a
+    /// new one; the sealed segments' paths (with any retired since the last seal). Delete
+    /// them once the store holds their batches.
+    pub(crate) fn seal(&mut self) -> io::Result<Vec<PathBuf>> {
+        if self.len > 0 {
+            self.retire()?;
+        }
+        Ok(std::mem::take(&mut self.retired))
     }
 }
 
@@ -134,8 +209,8 @@ fn checksum(payload: &[u8]) -> u64 {
 }
 
 /// The batches the segment at `path` holds, up to the first record that is cut short or
-/// does not match its checksum.
-fn read(path: &Path) -> io::Result<Vec<Prepared>> {
+/// does not match its checksum; and whether that was its end.
+fn read(path: &Path) -> io::Result<(Vec<Prepared>, bool)> {
     let mut bytes = Vec::new();
     File::open(path)?
         .take(MAX_SEGMENT)
@@ -163,7 +238,7 @@ fn read(path: &Path) -> io::Result<Vec<Prepared>> {
         }
         at += 12 + len;
     }
-    Ok(held)
+    Ok((held, at == bytes.len()))
 }
 
 fn encode(b: &Prepared) -> Value {
@@ -256,13 +331,19 @@ mod tests {
         assert!(held.batches.is_empty() && held.segments.is_empty());
         let batches: Vec<Prepared> = (1..=5).map(batch).collect();
         wal.append(&batches[..3]).unwrap();
-        let sealed = wal.seal().unwrap().unwrap();
+        let sealed = wal.seal().unwrap().pop().unwrap();
         wal.append(&batches[3..]).unwrap();
-        assert_eq!(wal.seal().unwrap().map(|_| ()), Some(()));
-        assert_eq!(wal.seal().unwrap(), None, "nothing new to seal");
+        assert_eq!(wal.seal().unwrap().len(), 1);
+        assert!(wal.seal().unwrap().is_empty(), "nothing new to seal");
+        // One collector at a time on a folder.
+        assert_eq!(
+            Wal::open(dir.path()).err().map(|e| e.kind()),
+            Some(io::ErrorKind::WouldBlock)
+        );
         drop(wal);
         let (wal, held) = Wal::open(dir.path()).unwrap();
         assert_eq!(ids(&held.batches), ids(&batches));
+        assert_eq!(held.torn, 0);
         assert_eq!(
             format!("{:?}", held.batches[4]),
             format!("{:?}", batches[4])
@@ -282,5 +363,27 @@ mod tests {
             .unwrap();
         let (_, held) = Wal::open(dir.path()).unwrap();
         assert_eq!(ids(&held.batches), ids(&batches[3..4]));
+        assert_eq!(held.torn, 1, "the torn record is reported");
+    }
+
+    #[test]
+    fn an_empty_segment_left_by_a_failed_start_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let (wal, _) = Wal::open(dir.path()).unwrap();
+        let next = segment(dir.path(), wal.seq + 1);
+        std::fs::write(&next, b"").unwrap();
+        let mut wal = wal;
+        wal.append(&[batch(1)]).unwrap();
+        assert_eq!(
+            wal.seal().unwrap().len(),
+            1,
+            "sealed onto the empty segment"
+        );
+        std::fs::write(segment(dir.path(), wal.seq + 1), b"x").unwrap();
+        wal.append(&[batch(2)]).unwrap();
+        assert!(
+            wal.seal().is_err(),
+            "a segment with bytes in it is never reused"
+        );
     }
 }

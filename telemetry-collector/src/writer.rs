@@ -31,7 +31,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use crate::clock::Today;
 use crate::log::Log;
 use crate::model::Prepared;
-use crate::store::{Caps, Store};
+use crate::store::{Caps, PER_STORE, Store};
 use crate::wal::{Held, Wal};
 
 /// The most batches made durable, or written, as one group.
@@ -89,12 +89,18 @@ impl Reservation {
 }
 
 /// Owns the writer thread; [`WriterThread::finish`] writes what is queued and stops it.
-pub(crate) struct WriterThread(JoinHandle<()>);
+pub(crate) struct WriterThread {
+    thread: JoinHandle<()>,
+    /// Set once the collector stops: a failing store is then retried for a bounded time.
+    closing: Arc<AtomicBool>,
+}
 
 impl WriterThread {
-    /// Waits until every queued batch is written. Call after every [`Writer`] is dropped.
+    /// Waits until every queued batch is written (a failing store retried for at most
+    /// [`SHUTDOWN_RETRIES`]). Call after every [`Writer`] is dropped.
     pub(crate) fn finish(self) {
-        let _ = self.0.join();
+        self.closing.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
     }
 }
 
@@ -108,18 +114,20 @@ pub(crate) fn start(
     log: Log,
 ) -> (Writer, WriterThread) {
     let (queue, jobs) = channel::<Job>();
+    let closing = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&closing);
     let thread = std::thread::Builder::new()
         .name("collector-writer".into())
         .spawn(move || match wal {
-            None => direct(&*store, &jobs, days, &log),
-            Some((wal, held)) => logged(store, wal, held, &jobs, days, &log),
+            None => direct(&*store, &jobs, &flag, days, &log),
+            Some((wal, held)) => logged(store, wal, held, &jobs, flag, days, &log),
         })
         .expect("the collector cannot start its writer thread");
     let writer = Writer {
         queue,
         budget: Arc::new(Semaphore::new(budget_kib)),
     };
-    (writer, WriterThread(thread))
+    (writer, WriterThread { thread, closing })
 }
 
 /// What the store counted within the retention already counts against the caps.
@@ -149,10 +157,22 @@ fn gather(
     caps: &mut Caps,
     fresh: &mut Vec<(Prepared, OwnedSemaphorePermit, Ack)>,
     flushes: &mut Vec<Box<dyn FnOnce() + Send>>,
+    log: &Log,
 ) -> bool {
     let mut take = |job: Job| match job {
         Job::Batch(mut batch, permit, ack) => {
             caps.apply(&mut batch);
+            for (app, kind) in caps.take_newly_full() {
+                let app = if app.is_empty() {
+                    "(none)"
+                } else {
+                    app.as_str()
+                };
+                log.warn(&format!(
+                    "the cap of {PER_STORE} distinct values of `{kind}` for app {app} is \
+                     full: new ones count as `other` until old ones pass the retention"
+                ));
+            }
             fresh.push((batch, permit, ack));
             1
         }
@@ -181,15 +201,15 @@ fn gather(
 }
 
 /// SQLite: a group is durable once its transaction commits (`synchronous = FULL`).
-fn direct(store: &dyn Store, jobs: &Receiver<Job>, days: Days, log: &Log) {
+fn direct(store: &dyn Store, jobs: &Receiver<Job>, closing: &AtomicBool, days: Days, log: &Log) {
     let mut caps = caps_of(store, days, log);
     let mut open = true;
     while open {
         let (mut fresh, mut flushes) = (Vec::new(), Vec::new());
-        open = gather(jobs, None, &mut caps, &mut fresh, &mut flushes);
+        open = gather(jobs, None, &mut caps, &mut fresh, &mut flushes, log);
         if !fresh.is_empty() {
             let batches: Vec<Prepared> = fresh.iter().map(|(b, _, _)| b.clone()).collect();
-            let stored = write(store, &batches, open, log);
+            let stored = write(store, &batches, closing, log);
             for (_, permit, ack) in fresh {
                 let _ = ack.send(stored);
                 // The buffer space comes back now that the batch is in the store.
@@ -219,13 +239,13 @@ fn logged(
     mut wal: Wal,
     held: Held,
     jobs: &Receiver<Job>,
+    closing: Arc<AtomicBool>,
     days: Days,
     log: &Log,
 ) {
     let linger = store.linger().min(Duration::from_secs(1));
     let mut caps = caps_of(&*store, days, log);
     let (inserts, inserted) = channel::<Insert>();
-    let closing = Arc::new(AtomicBool::new(false));
     let inserter = {
         let (store, log, closing) = (Arc::clone(&store), log.clone(), Arc::clone(&closing));
         std::thread::Builder::new()
@@ -239,6 +259,12 @@ fn logged(
             held.batches.len()
         ));
     }
+    if held.torn > 0 {
+        log.warn(&format!(
+            "{} write-ahead log segment(s) ended in a torn or damaged record: read up to it",
+            held.torn
+        ));
+    }
     let _ = inserts.send(Insert::Batches(held.batches, held.segments, Vec::new()));
     let mut pending: Vec<Prepared> = Vec::new();
     let mut permits = Vec::new();
@@ -247,7 +273,7 @@ fn logged(
     while open {
         let (mut fresh, mut flushes) = (Vec::new(), Vec::new());
         let wait = since.map(|t| (t + linger).saturating_duration_since(Instant::now()));
-        open = gather(jobs, wait, &mut caps, &mut fresh, &mut flushes);
+        open = gather(jobs, wait, &mut caps, &mut fresh, &mut flushes, log);
         if !fresh.is_empty() {
             let appended = wal.append(fresh.iter().map(|(b, _, _)| b));
             if let Err(e) = &appended {
@@ -274,8 +300,7 @@ fn logged(
             || !open;
         if due && !pending.is_empty() {
             match wal.seal() {
-                Ok(sealed) => {
-                    let segments: Vec<PathBuf> = sealed.into_iter().collect();
+                Ok(segments) => {
                     let batch = std::mem::take(&mut pending);
                     let _ = inserts.send(Insert::Batches(
                         batch,
@@ -284,10 +309,15 @@ fn logged(
                     ));
                     since = None;
                 }
-                Err(e) => log.warn(&format!(
-                    "could not seal a write-ahead log segment ({}): trying again",
-                    e.kind()
-                )),
+                Err(e) => {
+                    log.warn(&format!(
+                        "could not seal a write-ahead log segment ({}): trying again in {} ms",
+                        e.kind(),
+                        linger.as_millis()
+                    ));
+                    // Not in a tight loop: after a wait, as if the group had just begun.
+                    since = Some(Instant::now());
+                }
             }
         }
         for done in flushes {
@@ -296,7 +326,6 @@ fn logged(
     }
     // Everything taken goes to the inserter, which writes it (or leaves it in the log) and
     // ends.
-    closing.store(true, Ordering::Relaxed);
     drop(inserts);
     let _ = inserter.join();
 }
@@ -308,8 +337,7 @@ fn insert(store: &dyn Store, inserts: &Receiver<Insert>, closing: &AtomicBool, l
             Insert::Batches(batches, segments, permits) => {
                 // Once the collector stops, retries are bounded: what is not written stays
                 // in the log, for the next start.
-                let running = !closing.load(Ordering::Relaxed);
-                if write(store, &batches, running, log) {
+                if write(store, &batches, closing, log) {
                     for segment in segments {
                         let _ = std::fs::remove_file(segment);
                     }
@@ -322,13 +350,13 @@ fn insert(store: &dyn Store, inserts: &Receiver<Insert>, closing: &AtomicBool, l
 }
 
 /// Writes `group`, retrying a failing store: forever while the collector runs (new batches
-/// meanwhile fill the buffer and are refused with `503`), for a bounded time once it stops.
-/// Whether it was written.
-fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) -> bool {
+/// meanwhile fill the buffer and are refused with `503`), for at most [`SHUTDOWN_RETRIES`]
+/// once it stops (`closing`, looked at before every retry). Whether it was written.
+fn write(store: &dyn Store, group: &[Prepared], closing: &AtomicBool, log: &Log) -> bool {
     if group.is_empty() {
         return true;
     }
-    let started = Instant::now();
+    let mut stopping_since: Option<Instant> = None;
     let mut wait = Duration::from_millis(100);
     loop {
         match store.write(group) {
@@ -341,7 +369,10 @@ fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) -> boo
                 ));
             }
         }
-        if !running && started.elapsed() > SHUTDOWN_RETRIES {
+        if closing.load(Ordering::Relaxed) {
+            stopping_since.get_or_insert_with(Instant::now);
+        }
+        if stopping_since.is_some_and(|t| t.elapsed() > SHUTDOWN_RETRIES) {
             log.at(
                 crate::log::Level::Error,
                 &format!(
@@ -351,7 +382,25 @@ fn write(store: &dyn Store, group: &[Prepared], running: bool, log: &Log) -> boo
             );
             return false;
         }
-        std::thread::sleep(wait);
+        // While stopping, never sleep past the bound.
+        let nap = match stopping_since {
+            Some(t) => {
+                wait.min(SHUTDOWN_RETRIES.saturating_sub(t.elapsed()) + Duration::from_millis(10))
+            }
+            None => wait,
+        };
+        // In short naps, so that a stop is seen within 100 ms.
+        let until = Instant::now() + nap;
+        while Instant::now() < until {
+            if stopping_since.is_none() && closing.load(Ordering::Relaxed) {
+                break;
+            }
+            std::thread::sleep(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(100)),
+            );
+        }
         wait = (wait * 2).min(MAX_RETRY_WAIT);
     }
 }

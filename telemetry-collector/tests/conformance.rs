@@ -414,7 +414,11 @@ on_both_stores!(
 fn two_collectors_on_one_clickhouse_store_each_batch_once() {
     let place = Place::new(Kind::ClickHouse);
     let logs = Logs::default();
-    let (a, b) = (place.start(&logs), place.start(&logs));
+    // Each collector has a write-ahead log of its own (a shared one refuses the second).
+    let a = place.start(&logs);
+    let mut second = place.options(&logs);
+    second.wal_dir = Some(place.dir.path().join("wal-b"));
+    let b = Collector::start(second).unwrap();
     let urls = [batch_url(&a), batch_url(&b)];
     for _ in 0..20 {
         let body = Arc::new(variant(real_batch(), &common::new_id(), None, None));

@@ -277,9 +277,9 @@ pub trait Store: Send + Sync {
     fn retain(&self, today: i64, days: u32) -> Result<(), StoreError>;
     /// Whether the store answers, and reads.
     fn ping(&self) -> Result<(), StoreError>;
-    /// Every (kind, key) counted on day `since` or later, with the last day it was, for the
-    /// cardinality caps.
-    fn known_values(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Every (app, kind, key) counted on day `since` or later, with the last day it was,
+    /// for the cardinality caps.
+    fn known_values(&self, since: i64) -> Result<Vec<(String, String, String, i64)>, StoreError>;
     /// How long the writer may wait for more batches to write them as one group (at most a
     /// second). Zero: write whatever is queued as soon as the store is free.
     fn linger(&self) -> std::time::Duration {
@@ -287,47 +287,50 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Distinct values of one kind (error types, commands, versions…) a store takes within the
-/// retention, at most: values past it count under [`OVERFLOW`], so no client can grow a
-/// breakdown, the report's time or the collector's memory without bound. A value not counted
-/// for the whole retention frees its place, so a product's new values of next year are not
-/// shut out by this year's.
+/// Distinct values of one kind (error types, commands, versions…) a store takes for one app
+/// within the retention, at most: values past it count under [`OVERFLOW`], so no client can
+/// grow a breakdown, the report's time or the collector's memory without bound. A value not
+/// counted for the whole retention frees its place, so a product's new values of next year
+/// are not shut out by this year's; and each app has caps of its own, so batches sent for
+/// one cannot fill another's.
 pub const PER_STORE: usize = 2_000;
 
-/// The values a store keeps of each kind within the retention, with the last day each was
-/// counted, to cap them ([`PER_STORE`]).
+/// The values a store keeps of each app and kind within the retention, with the last day
+/// each was counted, to cap them ([`PER_STORE`]).
 pub(crate) struct Caps {
     retention_days: i64,
-    known: HashMap<&'static str, HashMap<String, i64>>,
+    known: HashMap<(String, &'static str), HashMap<String, i64>>,
     /// The latest day a batch was of: values last counted before its retention are let go.
     latest: i64,
+    /// Caps found full, and not yet said so (the writer logs them).
+    newly_full: Vec<(String, &'static str)>,
+    /// Caps said full already.
+    full: HashSet<(String, &'static str)>,
 }
 
 impl Caps {
-    /// Caps with `known` (kind, key, last day) already kept, for a retention of
+    /// Caps with `known` (app, kind, key, last day) already kept, for a retention of
     /// `retention_days`.
-    pub(crate) fn new(known: Vec<(String, String, i64)>, retention_days: u32) -> Caps {
+    pub(crate) fn new(known: Vec<(String, String, String, i64)>, retention_days: u32) -> Caps {
         let mut caps = Caps {
             retention_days: i64::from(retention_days),
             known: HashMap::new(),
             latest: i64::MIN,
+            newly_full: Vec::new(),
+            full: HashSet::new(),
         };
         let kinds: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.kind()).collect();
-        for (kind, key, day) in known {
+        for (app, kind, key, day) in known {
             if let Some(kind) = kinds.iter().find(|k| **k == kind) {
-                let last = caps
-                    .known
-                    .entry(kind)
-                    .or_default()
-                    .entry(key)
-                    .or_insert(day);
+                let values = caps.known.entry((app, kind)).or_default();
+                let last = values.entry(key).or_insert(day);
                 *last = (*last).max(day);
             }
         }
         caps
     }
 
-    /// `batch` with every value past its kind's cap counted under [`OVERFLOW`].
+    /// `batch` with every value past its app and kind's cap counted under [`OVERFLOW`].
     pub(crate) fn apply(&mut self, batch: &mut Prepared) {
         if batch.day > self.latest {
             // A new day: what was last counted before the retention's start is gone from
@@ -337,22 +340,39 @@ impl Caps {
             for keys in self.known.values_mut() {
                 keys.retain(|_, last| *last >= start);
             }
+            let known = &self.known;
+            self.full
+                .retain(|cap| known.get(cap).is_some_and(|k| k.len() >= PER_STORE));
         }
         let day = batch.day;
+        let app = batch.app.clone();
         for part in &mut batch.parts {
             part.rekey(|kind, key| {
                 // The stores' own kinds (`*events`, `*usage`…) hold a few fixed keys.
                 if kind.starts_with('*') {
                     return true;
                 }
-                let keys = self.known.entry(kind).or_default();
+                let cap = (app.clone(), kind);
+                let keys = self.known.entry(cap.clone()).or_default();
                 if let Some(last) = keys.get_mut(key) {
                     *last = (*last).max(day);
                     return true;
                 }
-                keys.len() < PER_STORE && keys.insert(key.to_owned(), day).is_none()
+                if keys.len() < PER_STORE {
+                    keys.insert(key.to_owned(), day);
+                    return true;
+                }
+                if self.full.insert(cap.clone()) {
+                    self.newly_full.push(cap);
+                }
+                false
             });
         }
+    }
+
+    /// The caps that filled since the last call, as (app, kind).
+    pub(crate) fn take_newly_full(&mut self) -> Vec<(String, &'static str)> {
+        std::mem::take(&mut self.newly_full)
     }
 }
 
@@ -408,7 +428,7 @@ mod tests {
 
     #[test]
     fn a_cap_holds_within_the_retention_and_frees_what_it_outlives() {
-        let mut caps = Caps::new(vec![("error".into(), "kept".into(), 100)], 30);
+        let mut caps = Caps::new(vec![("".into(), "error".into(), "kept".into(), 100)], 30);
         // The store's value plus 1,999 new ones fill the cap; the rest are one overflow.
         let mut first = errors(100, (0..2_100).map(|n| format!("a{n}")));
         caps.apply(&mut first);
@@ -424,6 +444,13 @@ mod tests {
         let mut later = errors(131, ["new".to_owned()].into_iter());
         caps.apply(&mut later);
         assert_eq!(keys(&later), ["new"]);
-        assert_eq!(caps.known["error"].len(), 2);
+        assert_eq!(caps.known[&(String::new(), "error")].len(), 2);
+        assert_eq!(caps.take_newly_full(), [(String::new(), "error")]);
+        assert!(caps.take_newly_full().is_empty(), "said once");
+        // Another app has caps of its own.
+        let mut other = errors(131, ["fresh".to_owned()].into_iter());
+        other.app = "other".into();
+        caps.apply(&mut other);
+        assert_eq!(keys(&other), ["fresh"]);
     }
 }

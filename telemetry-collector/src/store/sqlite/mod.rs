@@ -350,6 +350,18 @@ impl Store for Sqlite {
 
     fn delete_installation(&self, id: &str) -> Result<(), StoreError> {
         let mut conn = lock(&self.writer);
+        // Anyone may ask (the id is the capability): an id never seen costs one lookup on
+        // the key of `installs`, not a scan of every table.
+        let known: bool = conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM installs WHERE install = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(err("cannot delete"))?;
+        if !known {
+            return Ok(());
+        }
         let tx = conn.transaction().map_err(err("cannot delete"))?;
         {
             let e = err("cannot delete");
@@ -361,11 +373,15 @@ impl Store for Sqlite {
                 .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .and_then(Iterator::collect)
                 .map_err(&e)?;
+            // A sum that reached the maximum stays there: what it held beyond the maximum
+            // is unknown, and subtracting one installation's counts from it could take
+            // others' with them.
             let mut subtract = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "UPDATE sums SET total = total - ?5 \
-                     WHERE kind = ?1 AND key = ?2 AND app = ?3 AND day = ?4",
-                )
+                     WHERE kind = ?1 AND key = ?2 AND app = ?3 AND day = ?4 \
+                     AND total < {MAX_COUNT}"
+                ))
                 .map_err(&e)?;
             for (app, day, counts) in &rows {
                 for (kind, key, value) in decode::<u64>(counts) {
@@ -465,13 +481,18 @@ impl Store for Sqlite {
             .map_err(err("the SQLite store does not answer"))
     }
 
-    fn known_values(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+    fn known_values(&self, since: i64) -> Result<Vec<(String, String, String, i64)>, StoreError> {
         let conn = lock(&self.reader);
         let mut stmt = conn
-            .prepare("SELECT kind, key, MAX(day) FROM sums WHERE day >= ?1 GROUP BY kind, key")
+            .prepare(
+                "SELECT app, kind, key, MAX(day) FROM sums WHERE day >= ?1 \
+                 GROUP BY app, kind, key",
+            )
             .map_err(err("cannot read"))?;
-        stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .and_then(Iterator::collect)
-            .map_err(err("cannot read"))
+        stmt.query_map([since], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .and_then(Iterator::collect)
+        .map_err(err("cannot read"))
     }
 }
