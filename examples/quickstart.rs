@@ -4,14 +4,21 @@
 //! temporary directory), switches telemetry on for this run only (your saved decision, if
 //! any, is not touched, and `DO_NOT_TRACK` still wins), runs a small flow whose tasks really
 //! retry and really cache, flushes, and prints every byte the collector received and then
-//! the report a maintainer sees.
+//! the report a maintainer sees. The collector serves a collection config (README,
+//! "Narrowing collection") that leaves out the concurrency buckets: the batch arrives
+//! without them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use telemetry::config::Env;
 use telemetry::{Config, flow, task};
-use telemetry_collector::{Collector, Options, StoreSpec};
+use telemetry_collector::{Collector, Options, ServedConfig, StoreSpec};
+
+/// What the maintainer decided, after a release, not to collect any more: the concurrency
+/// buckets. Clients fetch it from the collector and leave them out; none can be added.
+const COLLECTION_CONFIG: &str = r#"{"config_version": 1,
+  "default": {"omit": ["metrics.flow_concurrency", "metrics.task_concurrency"]}}"#;
 
 #[derive(Debug)]
 struct Unavailable;
@@ -56,6 +63,7 @@ fn main() {
     options.listen = ([127, 0, 0, 1], 0).into();
     options.store = StoreSpec::Sqlite(scratch.join("telemetry.db"));
     options.min_installations = 1;
+    options.collection = ServedConfig::new(COLLECTION_CONFIG.as_bytes().to_vec()).ok();
     let tap = Arc::clone(&received);
     options.tap = Some(Arc::new(move |body: &[u8]| {
         tap.lock().unwrap().push(body.to_vec());
@@ -68,6 +76,7 @@ fn main() {
         }
     };
     println!("Collector listening on {}", collector.url());
+    println!("It serves this collection config at /v1/config:\n{COLLECTION_CONFIG}");
 
     let env = Env::process().with("ACME_TELEMETRY_ENABLED", "1").with(
         "ACME_TELEMETRY_ENDPOINT",
@@ -113,7 +122,8 @@ fn main() {
         }
         println!(
             "\nNo fn names, arguments, results, messages, paths or exact times: only counts, \
-             flags, buckets, versions and random ids."
+             flags, buckets, versions and random ids. And no concurrency buckets: the \
+             collection config left them out."
         );
     }
 

@@ -489,6 +489,9 @@ fn the_quickstart_prints_the_batch_its_collector_got_and_the_report() {
         assert!(text.contains("\"schema_version\": 1"), "{text}");
         assert!(text.contains("\"event_type\": \"usage\""), "{text}");
         assert!(text.contains("\"retry_attempts\": 2"), "{text}");
+        // The collection config the collector serves left the concurrency buckets out.
+        assert!(text.contains("It serves this collection config"), "{text}");
+        assert!(!text.contains("\"task_concurrency\""), "{text}");
         // The collector stored it: the report counts it and shows the feature shares.
         assert!(
             text.contains("1 installation(s), 1 session(s), 1 batch(es)"),

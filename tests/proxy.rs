@@ -71,9 +71,12 @@ fn a_proxys_refusal_stops_the_run_keeps_the_batch_and_shows_in_status() {
     let out = sb.acme(&["run"], &vars);
     assert!(out.status.success(), "{out:?}");
     let heads = proxy.heads.lock().unwrap().clone();
-    assert_eq!(heads.len(), 1, "one CONNECT, no retry: {heads:?}");
+    // One for the collection config, one for the batch; no retry of either.
+    assert_eq!(heads.len(), 2, "two CONNECTs, no retry: {heads:?}");
     assert!(
-        heads[0].starts_with("CONNECT collector.invalid:443 "),
+        heads
+            .iter()
+            .all(|h| h.starts_with("CONNECT collector.invalid:443 ")),
         "{heads:?}"
     );
     let spooled = std::fs::read_dir(sb.config_dir().join("telemetry_spool"))

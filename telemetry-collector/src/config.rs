@@ -128,6 +128,64 @@ pub struct Options {
     /// Where the ClickHouse store's write-ahead log lives: batches acknowledged and not yet
     /// in ClickHouse (`telemetry-wal` in the working directory when not set).
     pub wal_dir: Option<PathBuf>,
+    /// The collection config to serve at `GET /v1/config` and to enforce on every batch
+    /// (docs/collection.md).
+    pub collection: Option<ServedConfig>,
+}
+
+/// A collection config a collector serves and enforces: the document as given, read.
+///
+/// ```
+/// use telemetry_collector::ServedConfig;
+///
+/// let served = ServedConfig::new(br#"{"config_version":1,"default":{"sample":0.5}}"#.to_vec())
+///     .unwrap();
+/// assert!(served.etag().starts_with("\"c-"));
+/// assert!(ServedConfig::new(br#"{"config_version":1,"default":{"omit":["metrics.nope"]}}"#.to_vec())
+///     .is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServedConfig {
+    bytes: Arc<[u8]>,
+    config: telemetry_runtime::CollectionConfig,
+    etag: String,
+}
+
+impl ServedConfig {
+    /// Reads `bytes` as a collection config. Refused when it does not read, or when it names
+    /// a key, event type or path this release does not know: a typo would narrow nothing,
+    /// silently.
+    pub fn new(bytes: Vec<u8>) -> Result<ServedConfig, String> {
+        let config =
+            telemetry_runtime::CollectionConfig::parse(&bytes).map_err(|e| e.to_string())?;
+        if let Some(first) = config.unknown().first() {
+            return Err(format!("this release does not know {first}"));
+        }
+        // FNV-1a of the bytes: the same document, the same tag, on every collector.
+        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Ok(ServedConfig {
+            bytes: bytes.into(),
+            config,
+            etag: format!("\"c-{hash:016x}\""),
+        })
+    }
+
+    /// The document, as given.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The document, read.
+    pub fn config(&self) -> &telemetry_runtime::CollectionConfig {
+        &self.config
+    }
+
+    /// Its `ETag`: `"c-"` and a hash of its bytes, quoted.
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
 }
 
 impl Options {
@@ -146,6 +204,7 @@ impl Options {
             read_token: None,
             public: false,
             wal_dir: None,
+            collection: None,
         }
     }
 }
@@ -169,6 +228,10 @@ impl fmt::Debug for Options {
             // Whether a key is set, never the key.
             .field("read_token", &self.read_token.is_some())
             .field("public", &self.public)
+            .field(
+                "collection",
+                &self.collection.as_ref().map(ServedConfig::etag),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -109,6 +109,35 @@ pub fn render(report: &Report, days: u32) -> String {
             l.values
         );
     }
+    if let Some(e) = &report.estimate {
+        let sampled: Vec<String> = e
+            .sampled
+            .iter()
+            .map(|(sample, n)| format!("{n} at sample {}", esc(sample)))
+            .collect();
+        let _ = write!(
+            html,
+            "<p class=\"note\" data-estimate=\"{}\"><b>Estimates.</b> A collection config \
+             sampled installations, so every count on this page is scaled up by {} from what \
+             {} installations sent ({}).</p>",
+            e.factor,
+            e.factor,
+            e.installations_sent,
+            sampled.join(", ")
+        );
+    }
+    if let Some(c) = &report.collection_config {
+        let _ = write!(
+            html,
+            "<p class=\"note\" data-collection-config=\"{}\">Collection config in force ({}): ",
+            esc(&c.etag),
+            esc(&c.etag)
+        );
+        for (i, rule) in c.rules.iter().enumerate() {
+            let _ = write!(html, "{}{}", if i > 0 { "; " } else { "" }, esc(rule));
+        }
+        html.push_str(".</p>");
+    }
     html.push_str("<div class=\"grid\">");
     per_day(&mut html, &every_day(report));
     let rows = |name: &str| report.breakdowns.get(name).map_or(&[][..], Vec::as_slice);

@@ -17,6 +17,7 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 use telemetry_runtime::Refusal;
 
+use crate::config::ServedConfig;
 use crate::model::{MAX_INSTALLATIONS, prepare};
 use crate::parse;
 use crate::state::{Ctx, Shared, app_of, busy, plain, refused};
@@ -157,9 +158,14 @@ pub(crate) async fn batch(State(s): Ctx, RawQuery(query): RawQuery, request: Req
     };
     let prepared = match read(&s, body.clone(), app).await {
         Ok(Some(prepared)) => prepared,
-        // Only events the retention has already deleted the like of: acknowledged, so the
-        // host stops resending it, and not kept.
-        Ok(None) => return plain(StatusCode::OK, "older than the retention, not kept\n"),
+        // Only events the retention has already deleted the like of, or that the collection
+        // config leaves out: acknowledged, so the host stops resending it, and not kept.
+        Ok(None) => {
+            return plain(
+                StatusCode::OK,
+                "not kept: older than the retention, or left out by the collection config\n",
+            );
+        }
         Err(refusal) => return refuse(StatusCode::BAD_REQUEST, refusal),
     };
     let acked = match reservation.store(prepared) {
@@ -194,6 +200,7 @@ async fn read(
     let today = s.today.day();
     let retention_days = s.retention_days;
     let log = s.log.clone();
+    let collection = s.collection.clone();
     let work = move || {
         let parsed = parse::batch(&body)?;
         if !parsed.left_out.is_empty() {
@@ -214,14 +221,24 @@ async fn read(
                 "events",
             ));
         }
-        let prepared = prepare(parsed, &app, today, today - i64::from(retention_days));
+        let config = collection.as_ref().map(ServedConfig::config);
+        let prepared = prepare(
+            parsed,
+            &app,
+            today,
+            today - i64::from(retention_days),
+            config,
+        );
         if prepared.parts.len() > MAX_INSTALLATIONS {
             return Err(Refusal::new(
                 "more than 16 installations in one batch",
                 "events",
             ));
         }
-        Ok((!(prepared.parts.is_empty() && prepared.too_old > 0)).then_some(prepared))
+        // Nothing left of it (all too old, or all left out by the collection config):
+        // acknowledged, so the host stops resending it, and not kept.
+        let empty = prepared.parts.is_empty() && prepared.too_old + prepared.narrowed_away > 0;
+        Ok((!empty).then_some(prepared))
     };
     tokio::task::spawn_blocking(work)
         .await

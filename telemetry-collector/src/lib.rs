@@ -49,10 +49,10 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 pub use clock::Today;
-pub use config::{BadStore, Options, StoreSpec, Tap};
+pub use config::{BadStore, Options, ServedConfig, StoreSpec, Tap};
 pub use ingest::MAX_BODY;
 pub use log::{Level, Sink};
-pub use report::{DayRow, LeftOutCounts, OTHER, Report, Row, WindowInfo};
+pub use report::{ConfigInfo, DayRow, Estimate, LeftOutCounts, OTHER, Report, Row, WindowInfo};
 pub use server::DEFAULT_DAYS;
 pub use store::StoreError;
 
@@ -221,6 +221,7 @@ impl Collector {
             tap: options.tap.clone(),
             log: log.clone(),
             readers,
+            collection: options.collection.clone(),
             reads_failing: Default::default(),
             parsing: tokio::sync::Semaphore::new(PARSE_SLOTS),
             receiving: tokio::sync::Semaphore::new(ingest::RECEIVING_KIB),

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use telemetry_collector::{Collector, DEFAULT_DAYS, Level, Options, StoreSpec, Today, report_of};
+use telemetry_collector::{
+    Collector, DEFAULT_DAYS, Level, Options, ServedConfig, StoreSpec, Today, report_of,
+};
 
 /// Receives, stores and shows the telemetry of programs built with the telemetry crate.
 #[derive(Parser)]
@@ -68,6 +70,10 @@ struct Serve {
     /// Serve the dashboard and the report to anyone (aggregates published on purpose).
     #[arg(long, env = "TELEMETRY_COLLECTOR_PUBLIC")]
     public: bool,
+    /// A collection config to serve at /v1/config and enforce (JSON, at most 16 KiB):
+    /// what clients leave out, which installations send (docs/collection.md).
+    #[arg(long, env = "TELEMETRY_COLLECTOR_COLLECTION_CONFIG")]
+    collection_config: Option<PathBuf>,
     /// Where the ClickHouse store's write-ahead log lives (acknowledged batches not yet in
     /// ClickHouse).
     #[arg(
@@ -122,6 +128,17 @@ fn read_token(path: &Path) -> Result<String, String> {
     Ok(token)
 }
 
+/// The collection config in `path`: read whole (at most 16 KiB), checked.
+fn read_collection_config(path: &Path) -> Result<ServedConfig, String> {
+    let mut bytes = Vec::new();
+    let limit = telemetry_runtime::MAX_CONFIG_BYTES as u64;
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("cannot read the collection config {}: {e}", path.display()))?;
+    ServedConfig::new(bytes)
+        .map_err(|e| format!("the collection config {} is refused: {e}", path.display()))
+}
+
 /// Waits for `SIGTERM` or `SIGINT` (Ctrl-C).
 fn wait_for_signal() {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -156,12 +173,22 @@ fn serve(args: Serve) -> ExitCode {
     options.log_level = args.log;
     options.public = args.public;
     options.wal_dir = Some(args.wal_dir);
+    // A file it cannot use stops it at start, as a store it cannot open does.
     if let Some(path) = &args.read_token_file {
         match read_token(path) {
             Ok(token) => options.read_token = Some(token),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(path) = &args.collection_config {
+        match read_collection_config(path) {
+            Ok(served) => options.collection = Some(served),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
             }
         }
     }

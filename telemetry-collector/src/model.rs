@@ -6,7 +6,9 @@
 //!
 //! A batch counts on the day of its first event (`ARCHITECTURE.md`, "Collector").
 
-use telemetry_runtime::{LeftOut, MAX_COUNT, ReceivedBatch, ReceivedBody};
+use telemetry_runtime::{
+    CollectionConfig, LeftOut, MAX_COUNT, Narrowing, ReceivedBatch, ReceivedBody,
+};
 
 /// What the kind of the count of events is called in the stores.
 pub const EVENTS: &str = "*events";
@@ -18,6 +20,9 @@ pub const LEFT_OUT: &str = "*left_out";
 /// The key every value past a cardinality cap is counted under (`Caps`, and per batch
 /// [`PER_BATCH`]); the report folds it into `other`. No value on the wire can be it.
 pub const OVERFLOW: &str = "*overflow";
+/// The kind under which an installation in a collection config's sample is counted, keyed
+/// by the sample (`0.5`): what the report scales its counts up by.
+pub const SAMPLED: &str = "*sampled";
 /// Distinct values of one kind (error types, commands, custom fields…) one batch may add;
 /// the rest count under [`OVERFLOW`]. A real batch holds a handful.
 pub const PER_BATCH: usize = 256;
@@ -62,6 +67,9 @@ pub struct Prepared {
     pub parts: Vec<Part>,
     /// Events left out as older than the retention.
     pub too_old: usize,
+    /// Events left out by the collection config (not kept in the write-ahead log: it only
+    /// decides whether a batch is kept at all).
+    pub narrowed_away: usize,
     /// What the reader left out as unknown to this release.
     pub left_out: LeftOut,
 }
@@ -170,17 +178,51 @@ impl Part {
 
 /// The rows of `batch`, sent to the endpoint of `app` and arrived on `today`. Events from
 /// before day `cutoff` are left out: the retention would delete them at its next run, and
-/// their day's totals are already kept.
-pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prepared {
+/// their day's totals are already kept. With a collection `config`, what it leaves out is
+/// left out here too (a client that has not fetched it yet sends it all), and an
+/// installation in a sample is marked with the sample it is in ([`SAMPLED`]), for the
+/// report's estimates.
+pub fn prepare(
+    batch: ReceivedBatch,
+    app: &str,
+    today: i64,
+    cutoff: i64,
+    config: Option<&CollectionConfig>,
+) -> Prepared {
     let mut parts: Vec<Part> = Vec::new();
     let mut day = None;
-    let mut too_old = 0;
+    let (mut too_old, mut narrowed_away) = (0, 0);
     let left_out = batch.left_out;
+    // Most batches hold one app version: its narrowing, worked out once.
+    let mut narrowings: Vec<(String, Narrowing)> = Vec::new();
     for e in batch.events {
         let event_day = e.hour.div_euclid(24);
         if event_day < cutoff {
             too_old += 1;
             continue;
+        }
+        let narrowing =
+            config.map(
+                |c| match narrowings.iter().find(|(v, _)| *v == e.app_version) {
+                    Some((_, n)) => n.clone(),
+                    None => {
+                        let n = c.narrowing(app, &e.app_version);
+                        narrowings.push((e.app_version.clone(), n.clone()));
+                        n
+                    }
+                },
+            );
+        let keep = |path: &[&str]| narrowing.as_ref().is_none_or(|n| n.keeps(path));
+        if let Some(n) = &narrowing {
+            let unit = e.installation_id.as_deref().unwrap_or(&e.session_id);
+            let custom = match &e.body {
+                ReceivedBody::Custom { name, .. } => keep(&["custom", name]),
+                _ => true,
+            };
+            if !n.includes(unit) || !n.keeps_event_type(event_type(&e.body)) || !custom {
+                narrowed_away += 1;
+                continue;
+            }
         }
         day.get_or_insert(event_day);
         let install = match e.installation_id {
@@ -205,6 +247,13 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
         if !part.sessions.contains(&e.session_id) {
             part.sessions.push(e.session_id);
         }
+        if let Some(sample) = narrowing
+            .as_ref()
+            .map(Narrowing::sample)
+            .filter(|s| *s < 1.0)
+        {
+            part.push(SAMPLED, &sample.to_string(), 1);
+        }
         match &e.body {
             ReceivedBody::Session {
                 interactive,
@@ -223,25 +272,27 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
                     if *interactive { "true" } else { "false" },
                     1,
                 );
-                for name in integrations {
+                for name in integrations.iter().filter(|n| keep(&["integrations", n])) {
                     part.push("integration", name, 1);
                 }
             }
             ReceivedBody::Usage { features, metrics } => {
                 part.push(USAGE, "", 1);
                 for (feature, used) in features {
-                    if *used {
+                    if *used && keep(&["features", feature]) {
                         part.push("feature", feature, 1);
                     }
                 }
                 for (path, n) in metrics {
-                    if *n > 0 {
+                    let mut segments = vec!["metrics"];
+                    segments.extend(path.split('.'));
+                    if *n > 0 && keep(&segments) {
                         part.push("metric", path, *n);
                     }
                 }
             }
             ReceivedBody::Error { types } => {
-                for (name, n) in types {
+                for (name, n) in types.iter().filter(|(t, _)| keep(&["errors", t])) {
                     part.push("error", name, *n);
                 }
             }
@@ -249,7 +300,7 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
             ReceivedBody::CliCommand { command } => part.push("command", command, 1),
             ReceivedBody::Custom { name, fields } => {
                 part.push("custom", name, 1);
-                for (field, value) in fields {
+                for (field, value) in fields.iter().filter(|(f, _)| keep(&["custom", name, f])) {
                     part.push("custom_field", &format!("{name}.{field}={value}"), 1);
                 }
             }
@@ -266,6 +317,7 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
         day: day.unwrap_or(today).min(today),
         parts,
         too_old,
+        narrowed_away,
         left_out,
     };
     // At most `PER_BATCH` distinct values of a kind per batch; the rest count as one.
@@ -288,6 +340,21 @@ pub fn prepare(batch: ReceivedBatch, app: &str, today: i64, cutoff: i64) -> Prep
     }
     prepared
 }
+
+/// The `event_type` of `body`, as the collection config names it.
+fn event_type(body: &ReceivedBody) -> &'static str {
+    match body {
+        ReceivedBody::Session { .. } => "session",
+        ReceivedBody::Usage { .. } => "usage",
+        ReceivedBody::Error { .. } => "error",
+        ReceivedBody::Heartbeat { .. } => "heartbeat",
+        ReceivedBody::CliCommand { .. } => "cli_command",
+        ReceivedBody::Custom { .. } => "custom",
+    }
+}
+
+/// The largest scaled-up estimate a report shows: [`MAX_COUNT`], as a float.
+pub const MAX_SCALED: f64 = MAX_COUNT as f64;
 
 /// `a + b`, at most `MAX_COUNT`: how every stored count adds up.
 pub fn add(a: u64, b: u64) -> u64 {
@@ -315,7 +382,7 @@ mod tests {
         // The usage event 3,000 times over: its count 3,000 times the maximum.
         batch["events"] = serde_json::Value::Array(vec![usage; 3000]);
         let body = serde_json::to_vec(&batch).unwrap();
-        let p = prepare(crate::parse::batch(&body).unwrap(), "", 20_000, 0);
+        let p = prepare(crate::parse::batch(&body).unwrap(), "", 20_000, 0, None);
         let hits = p.parts[0]
             .counts
             .iter()

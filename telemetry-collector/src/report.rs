@@ -37,6 +37,34 @@ pub struct Report {
     /// Rows the store's read skipped as holding no valid count (the server logs it).
     #[serde(skip)]
     pub skipped_rows: u64,
+    /// Set when a collection config sampled some installations: every count above is then
+    /// an estimate, scaled up by [`Estimate::factor`] (docs/collection.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+    /// The collection config this collector serves and enforces, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collection_config: Option<ConfigInfo>,
+}
+
+/// How a report's counts were scaled up for sampling.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// What each count was multiplied by: the installations there would be without
+    /// sampling (each sampled one standing for `1 / sample`), over those that sent.
+    pub factor: f64,
+    /// Installations that sent, as stored.
+    pub installations_sent: u64,
+    /// Of those, the ones that sent under a sample, by the sample (`"0.5": 98`).
+    pub sampled: BTreeMap<String, u64>,
+}
+
+/// The collection config in force, as a report shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConfigInfo {
+    /// Its `ETag`.
+    pub etag: String,
+    /// What each rule asks, one line each (`default: sample 0.5`).
+    pub rules: Vec<String>,
 }
 
 /// How much of what newer clients sent was left out, by kind.
@@ -128,7 +156,8 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
         }
         breakdowns.insert(dimension.name(), rows);
     }
-    Report {
+    let estimate = estimate_of(a.installations, &a.sampled);
+    let report = Report {
         window: WindowInfo {
             from: date(window.from),
             to: date(window.to),
@@ -152,7 +181,59 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
         breakdowns,
         left_out,
         skipped_rows: a.skipped_rows,
+        estimate: None,
+        collection_config: None,
+    };
+    match estimate {
+        Some(e) => scaled(report, e),
+        None => report,
     }
+}
+
+/// The estimate for `installations` of which `sampled` (by sample) sent under a sample;
+/// `None` when none did.
+fn estimate_of(installations: u64, sampled: &[(String, u64)]) -> Option<Estimate> {
+    let mut stands_for = installations as f64;
+    let mut by_sample = BTreeMap::new();
+    for (sample, n) in sampled {
+        let Ok(s) = sample.parse::<f64>() else {
+            continue;
+        };
+        if s > 0.0 && s < 1.0 && *n > 0 {
+            // Each of these stands for 1 / s installations, itself included.
+            stands_for += *n as f64 * (1.0 / s - 1.0);
+            by_sample.insert(sample.clone(), *n);
+        }
+    }
+    (installations > 0 && !by_sample.is_empty()).then(|| Estimate {
+        factor: ((stands_for / installations as f64) * 1000.0).round() / 1000.0,
+        installations_sent: installations,
+        sampled: by_sample,
+    })
+}
+
+/// `report` with every count multiplied by `estimate.factor` (k-anonymity already applied
+/// to the counts as stored: a row shows only if K installations really sent it).
+fn scaled(mut report: Report, estimate: Estimate) -> Report {
+    let f = estimate.factor;
+    let up = |n: &mut u64| *n = ((*n as f64) * f).round().min(crate::model::MAX_SCALED) as u64;
+    up(&mut report.installations);
+    up(&mut report.sessions);
+    up(&mut report.batches);
+    up(&mut report.events);
+    for d in &mut report.per_day {
+        up(&mut d.installations);
+        up(&mut d.sessions);
+        up(&mut d.events);
+    }
+    for rows in report.breakdowns.values_mut() {
+        for r in rows {
+            up(&mut r.installations);
+            up(&mut r.total);
+        }
+    }
+    report.estimate = Some(estimate);
+    report
 }
 
 /// Rows seen from at least `k` installations, most installations first, then one `other`

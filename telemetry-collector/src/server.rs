@@ -51,6 +51,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/batch", post(ingest::batch))
         .route("/v1/report", get(report_json))
         .route("/v1/schema", get(schema))
+        .route("/v1/config", get(collection_config))
         .route("/v1/installations/{id}", delete(delete_installation))
         .route("/healthz", get(healthz))
         .route("/", get(dashboard_page))
@@ -129,7 +130,11 @@ async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report,
     s.reads_failing
         .store(failed, std::sync::atomic::Ordering::Relaxed);
     match built {
-        Ok(Ok(report)) => {
+        Ok(Ok(mut report)) => {
+            report.collection_config = s.collection.as_ref().map(|c| report::ConfigInfo {
+                etag: c.etag().to_owned(),
+                rules: c.config().describe(),
+            });
             if report.skipped_rows > 0 {
                 s.log.warn(&format!(
                     "the report skipped {} stored row(s) that hold no valid count",
@@ -233,6 +238,46 @@ async fn delete_installation(State(s): Ctx, Path(id): Path<String>) -> Response 
 }
 
 /// The wire's JSON Schema, as this collector reads batches.
+/// The collection config (docs/collection.md): the document as given, with its `ETag`;
+/// `304` to a client that has it; `404` when this collector serves none (a client then
+/// drops any it kept).
+async fn collection_config(State(s): Ctx, headers: HeaderMap) -> Response {
+    let Some(served) = &s.collection else {
+        return plain(
+            StatusCode::NOT_FOUND,
+            "this collector serves no collection config\n",
+        );
+    };
+    let has_it = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == served.etag() || t == "*")
+        });
+    let status = if has_it {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let body = if has_it {
+        Vec::new()
+    } else {
+        served.bytes().to_vec()
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::ETAG, served.etag()),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn schema() -> Response {
     (
         [

@@ -26,6 +26,8 @@ pub(crate) struct Shared {
     pub(crate) today: Today,
     pub(crate) tap: Option<Tap>,
     pub(crate) log: Log,
+    /// The collection config served at `GET /v1/config` and enforced on every batch.
+    pub(crate) collection: Option<crate::config::ServedConfig>,
     /// Who may read (the dashboard, `/v1/report`).
     pub(crate) readers: Readers,
     /// Whether the last report failed to read the store (then `/healthz` says so, until a

@@ -305,6 +305,7 @@ fn decode(v: &Value) -> Option<Prepared> {
         app: text(&v["app"])?,
         day: v["day"].as_i64()?,
         too_old: usize::try_from(v["too_old"].as_u64()?).ok()?,
+        narrowed_away: 0,
         left_out: l,
         parts,
     })
@@ -317,7 +318,7 @@ mod tests {
     fn batch(n: u64) -> Prepared {
         let body = telemetry_runtime::__testing::random_batch(n);
         let read = crate::parse::batch(&body).unwrap();
-        crate::model::prepare(read, "acme", 20_000, 0)
+        crate::model::prepare(read, "acme", 20_000, 0, None)
     }
 
     fn ids(b: &[Prepared]) -> Vec<String> {

@@ -400,6 +400,7 @@ fn flags_come_from_the_environment_too() {
         "--read-token-file",
         "--public",
         "--wal-dir",
+        "--collection-config",
         "--log",
     ] {
         let var = format!(

@@ -84,11 +84,15 @@ pub use files::store::StateStore;
 
 // What leaves the machine, as far as a host can name it.
 pub use wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
+pub use wire::collection::{
+    COLLECTION_CONFIG_VERSION, CollectionConfig, ConfigError, MAX_CONFIG_BYTES,
+};
 pub use wire::command::{MASK, MaskedCommand};
 pub use wire::custom::{EventField, FieldValue};
 pub use wire::errors::{HostTypeName, IoKind};
 pub use wire::event::SCHEMA_VERSION;
 pub use wire::json::MAX_COUNT;
+pub use wire::narrowing::{Narrowing, sample_draw};
 pub use wire::read::read_batch;
 pub use wire::received::{
     Document, LeftOut, ReceivedBatch, ReceivedBody, ReceivedEvent, Refusal, normalize_id,

@@ -39,11 +39,17 @@ pub enum Reply {
     Garbage,
     /// Read the request, then close the connection without a byte of answer.
     CloseImmediately,
+    /// These bytes as the whole answer, then close (a collection config, a hostile answer).
+    Raw(Vec<u8>),
 }
 
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    /// The answer to `GET /v1/config` (a collection config), every time; `None`: `404`.
+    config: Option<Reply>,
+    /// `GET /v1/config` requests read (not in `requests`, and not answered from the script).
+    config_requests: usize,
     connections: usize,
     requests: usize,
     bodies: Vec<Vec<u8>>,
@@ -107,6 +113,19 @@ impl Receiver {
             shared,
             acceptor: Some(acceptor),
         }
+    }
+
+    /// [`Receiver::with_script`], answering every `GET /v1/config` with `config` (without
+    /// it, `404`: no collection config).
+    pub fn with_config(config: Reply, replies: Vec<Reply>) -> Receiver {
+        let receiver = Receiver::with_script(replies);
+        receiver.shared.lock().config = Some(config);
+        receiver
+    }
+
+    /// `GET /v1/config` requests read so far.
+    pub fn config_requests(&self) -> usize {
+        self.shared.lock().config_requests
     }
 
     /// `http://127.0.0.1:PORT/v1/batch`.
@@ -391,9 +410,16 @@ fn serve(stream: TcpStream, shared: &Shared) {
     while let Some(request) = conn.request() {
         let reply = {
             let mut state = shared.lock();
-            state.requests += 1;
             state.heads.push(request.head.clone());
-            state.script.pop_front()
+            // The worker asks for the collection config before it sends: answered apart, so
+            // scripts and counts stay those of the batches.
+            if request.head.starts_with("GET /v1/config ") {
+                state.config_requests += 1;
+                Some(state.config.clone().unwrap_or(Reply::Status(404)))
+            } else {
+                state.requests += 1;
+                state.script.pop_front()
+            }
         };
         shared.changed.notify_all();
         let keep_going = match reply.unwrap_or(Reply::Status(200)) {
@@ -416,6 +442,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 false
             }
             Reply::CloseImmediately => false,
+            Reply::Raw(bytes) => {
+                let _ = conn.stream.write_all(&bytes);
+                false
+            }
         };
         if !keep_going || request.close {
             break;

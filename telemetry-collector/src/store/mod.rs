@@ -21,7 +21,7 @@ use std::fmt;
 
 use crate::config::StoreSpec;
 pub(crate) use crate::model::OVERFLOW;
-use crate::model::{EVENTS, LEFT_OUT, Prepared, USAGE};
+use crate::model::{EVENTS, LEFT_OUT, Prepared, SAMPLED, USAGE};
 
 /// The days and app a report covers: the last days up to today.
 ///
@@ -154,6 +154,9 @@ pub struct Aggregates {
     /// Rows the read skipped because they held no count (`store/sqlite`: left by an older
     /// collector); the server logs how many.
     pub skipped_rows: u64,
+    /// Installations in a collection config's sample, by the sample (`0.5`): what the
+    /// report's estimates scale up by.
+    pub sampled: Vec<(String, u64)>,
 }
 
 /// What a store reads for a report, before it is sorted into [`Aggregates`].
@@ -190,7 +193,14 @@ impl Pieces {
                 .map(|(_, key, n)| (key.clone(), *n))
                 .collect(),
             skipped_rows: 0,
+            sampled: self
+                .installations
+                .iter()
+                .filter(|(kind, _, _)| kind == SAMPLED)
+                .map(|(_, key, n)| (key.clone(), *n))
+                .collect(),
         };
+        a.sampled.sort();
         a.left_out.sort();
         a.per_day.sort_by_key(|d| d.day);
         // Each value's total, and which values an installation sent, looked up by key
@@ -414,6 +424,7 @@ mod tests {
                     .collect(),
             }],
             too_old: 0,
+            narrowed_away: 0,
             left_out: Default::default(),
         }
     }

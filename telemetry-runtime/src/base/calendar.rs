@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A calendar date (UTC), shown as `YYYY-MM-DD`.
@@ -127,14 +128,30 @@ impl FromStr for Date {
 /// let day = Date::new(2030, 1, 2).unwrap();
 /// assert_eq!(Clock::fixed(day).today(), day);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default)]
 pub enum Clock {
     /// The system clock, in UTC.
     #[default]
     System,
     /// Always the same day.
     Fixed(Date),
+    /// The day a test sets, as days since 1970-01-01: a running process's clock a test
+    /// moves (a long-running host asks its collector for its config again on a new day).
+    Following(&'static AtomicI64),
 }
+
+impl PartialEq for Clock {
+    fn eq(&self, other: &Clock) -> bool {
+        match (self, other) {
+            (Clock::System, Clock::System) => true,
+            (Clock::Fixed(a), Clock::Fixed(b)) => a == b,
+            (Clock::Following(a), Clock::Following(b)) => std::ptr::eq(*a, *b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Clock {}
 
 impl Clock {
     /// A clock stuck on `date`.
@@ -142,11 +159,27 @@ impl Clock {
         Clock::Fixed(date)
     }
 
+    /// A clock on the day `day` holds (days since 1970-01-01), read each time it is asked.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicI64, Ordering};
+    /// use telemetry::config::{Clock, Date};
+    ///
+    /// static DAY: AtomicI64 = AtomicI64::new(20_000);
+    /// let clock = Clock::following(&DAY);
+    /// DAY.store(20_001, Ordering::Relaxed);
+    /// assert_eq!(clock.today(), Date::from_unix_days(20_001));
+    /// ```
+    pub fn following(day: &'static AtomicI64) -> Clock {
+        Clock::Following(day)
+    }
+
     /// Today's date.
     pub fn today(&self) -> Date {
         match self {
             Clock::System => Date::today(),
             Clock::Fixed(date) => *date,
+            Clock::Following(day) => Date::from_unix_days(day.load(Ordering::Relaxed)),
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) const SPOOL_DIR: &str = "telemetry_spool";
 /// What left the machine: the last batches delivered, in the config dir; deleted by
 /// `disable` and `reset`.
 pub(crate) const SENT_LOG: &str = "telemetry_sent.log";
+/// The collection config last fetched from the collector (`pipeline/collection.rs`).
+pub(crate) const COLLECTION_FILE: &str = "telemetry_collection.json";
 /// The project file, in the current directory or an ancestor up to the repository root.
 pub(crate) const PROJECT_FILE: &str = ".telemetry";
 

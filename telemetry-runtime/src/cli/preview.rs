@@ -6,10 +6,10 @@ use std::io::{self, Write};
 use crate::config::Config;
 use crate::consent::rules;
 use crate::pipeline::batch::{Observed, reported};
+use crate::pipeline::collection;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::spool::{self, Spool};
 use crate::process;
-use crate::wire::event::Batch;
 use crate::wire::json::{Json, ToJson};
 
 /// What `telemetry preview` shows.
@@ -18,14 +18,31 @@ enum Preview {
     /// stored, and how many more wait behind it.
     Spooled { json: Json, more: usize },
     /// Nothing waits. A batch as this process would build it now (its `session` and
-    /// `usage` events), to show what a run sends.
-    Example(Box<Batch>),
+    /// `usage` events), narrowed by the collection config in force, to show what a run
+    /// sends.
+    Example {
+        json: Json,
+        /// The tag of the collection config it was narrowed by.
+        narrowed_by: Option<String>,
+        /// Whether the config leaves nothing of it (this installation is not in its sample,
+        /// or none of its event types is sent).
+        nothing_left: bool,
+    },
 }
 
 /// The batch `preview` prints. Reads the spool and the counters; writes nothing, sends
 /// nothing, and leaves what this process has reported as it was.
 fn next_batch(config: &Config) -> Option<Preview> {
     let settings = Settings::from_config(config, process::session()?);
+    // What the worker narrows every batch by, spooled or new.
+    let kept = settings
+        .state_dir
+        .as_deref()
+        .and_then(|d| collection::load(d).kept);
+    let narrowing = kept
+        .as_ref()
+        .map(|k| k.narrowing(config.app(), settings.app_version.as_str()))
+        .unwrap_or_default();
     if let Some(dir) = &settings.spool_dir {
         let pending = Spool::new(dir).waiting();
         for (i, path) in pending.iter().enumerate() {
@@ -34,6 +51,9 @@ fn next_batch(config: &Config) -> Option<Preview> {
             if let Some(json) = Spool::peek(path)
                 .and_then(|b| spool::sendable(b, settings.anonymous()))
                 .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
+                .and_then(|mut json| {
+                    (narrowing.is_everything() || narrowing.narrow(&mut json)).then_some(json)
+                })
             {
                 let more = pending.len() - i - 1;
                 return Some(Preview::Spooled { json, more });
@@ -41,9 +61,15 @@ fn next_batch(config: &Config) -> Option<Preview> {
         }
     }
     let mut copy = reported().clone();
-    settings
-        .build_from(&mut copy, Observed::look())
-        .map(|b| Preview::Example(Box::new(b)))
+    let batch = settings.build_from(&mut copy, Observed::look())?;
+    // As the worker would send it: narrowed by the collection config in force.
+    let mut json = batch.to_json();
+    let narrowed = narrowing.is_everything() || narrowing.narrow(&mut json);
+    Some(Preview::Example {
+        json,
+        narrowed_by: kept.map(|k| k.tag()),
+        nothing_left: !narrowed,
+    })
 }
 
 /// Prints the next batch as pretty JSON on `out` (and only that, so it can be piped to a
@@ -64,13 +90,29 @@ pub(crate) fn preview(config: &Config, out: &mut dyn Write, err: &mut dyn Write)
             )?;
             json
         }
-        Some(Preview::Example(batch)) => {
+        Some(Preview::Example {
+            json,
+            narrowed_by,
+            nothing_left,
+        }) => {
+            if nothing_left {
+                writeln!(
+                    err,
+                    "Nothing is waiting to be sent, and the collection config in force ({}) \
+                     leaves nothing of a batch from here: a run of {app} sends nothing.",
+                    narrowed_by.as_deref().unwrap_or_default()
+                )?;
+                return Ok(0);
+            }
+            let narrowed = narrowed_by
+                .map(|tag| format!(", narrowed by the collection config {tag}"))
+                .unwrap_or_default();
             writeln!(
                 err,
                 "Nothing is waiting to be sent. A run of {app} sends batches like this one \
-                 (a `usage` event holds counts since the previous batch):"
+                 (a `usage` event holds counts since the previous batch{narrowed}):"
             )?;
-            batch.to_json()
+            json
         }
         None => {
             writeln!(

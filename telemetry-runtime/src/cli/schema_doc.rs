@@ -322,8 +322,31 @@ pub(crate) fn markdown() -> String {
          names; environment variables' values; exact times and durations. An integer a host \
          adds to its own event is sent as a range, never as the number.\n",
     );
+    md.push_str(COLLECTION_SECTION);
     md
 }
+
+/// What a collector's collection config can change (`wire/collection.rs`): only ever less.
+const COLLECTION_SECTION: &str = "\n## What the collector can leave out\n\n\
+    The collector batches go to may serve a collection config (`GET /v1/config`, JSON, at \
+    most 16 KiB), fetched at most once a day. It can only narrow what is listed above, never \
+    widen it: no key names anything to add, and a config that does not read is no config. \
+    `<app> telemetry status` shows the one in force; `preview` and `log` show batches after \
+    it.\n\n\
+    | key | what it does |\n\
+    | --- | --- |\n\
+    | `config_version` | `1`; a config of another version is ignored |\n\
+    | `default` | a rule for every app and version |\n\
+    | `apps` | per app name, a list of rules; the first whose `versions` takes the app's \
+    version overrides `default` key by key |\n\
+    | `versions` | a version range as Cargo reads it (`<0.3.0`, `>=1.2, <2`) |\n\
+    | `sample` | the fraction of installations that send at all, from 0 to 1, decided for \
+    good by each installation's random id |\n\
+    | `send` | the event types sent; others are not |\n\
+    | `omit` | what is left out: an event type, `metrics.<name>[.<part>]`, \
+    `features.<name>`, `integrations[.<name>]`, `errors[.<type>]`, \
+    `custom.<event>[.<field>]` |\n\
+    | `interval_secs` | at most one batch that often from a long-running process |\n";
 
 /// Rows for `value` at `path`, descending into objects that are not maps.
 fn leaves(md: &mut String, path: &str, value: &Json) {
@@ -363,6 +386,7 @@ fn kind_of(path: &str, value: &Json) -> String {
     let json = match value {
         Json::Bool(_) => "boolean",
         Json::Int(_) => "integer",
+        Json::Decimal(_) => "number",
         Json::Str(_) => "string",
         Json::Null => "null",
         Json::Array(_) => "array of strings",
@@ -441,8 +465,12 @@ mod tests {
         assert!(md.contains("| `command` | string: "));
         assert!(md.contains("`\"acme run --pipeline ***** --env *****\"`"));
         assert!(md.contains("## `custom` events"));
-        // Every row has four cells.
-        for line in md.lines().filter(|l| l.starts_with("| `")) {
+        // Every row of the fields' tables has four cells.
+        let fields = md
+            .split("## What the collector can leave out")
+            .next()
+            .unwrap();
+        for line in fields.lines().filter(|l| l.starts_with("| `")) {
             assert_eq!(line.matches(" | ").count(), 3, "{line}");
         }
     }

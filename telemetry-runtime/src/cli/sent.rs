@@ -46,6 +46,10 @@ pub(super) fn log(
                 ("sent_hour", Json::str(entry.hour.as_str())),
                 ("bytes", Json::Int(entry.body.len() as u64)),
                 ("refused", refused),
+                (
+                    "collection_config",
+                    entry.config.as_deref().map_or(Json::Null, Json::str),
+                ),
                 ("batch", batch),
             ]))
         });
@@ -70,17 +74,22 @@ pub(super) fn log(
     )?;
     for entry in &entries {
         writeln!(out)?;
+        let narrowed = entry
+            .config
+            .as_deref()
+            .map(|tag| format!(", narrowed by collection config {tag}"))
+            .unwrap_or_default();
         match &entry.refused {
             None => writeln!(
                 out,
-                "Sent in the hour from {} ({} bytes):",
+                "Sent in the hour from {} ({} bytes{narrowed}):",
                 entry.hour,
                 entry.body.len()
             )?,
             Some((status, reason)) => writeln!(
                 out,
-                "Sent in the hour from {} ({} bytes), and refused by the collector (HTTP \
-                 {status}{}{reason}):",
+                "Sent in the hour from {} ({} bytes{narrowed}), and refused by the collector \
+                 (HTTP {status}{}{reason}):",
                 entry.hour,
                 entry.body.len(),
                 if reason.is_empty() { "" } else { ": " },

@@ -10,11 +10,13 @@ use crate::decision::{Decision, Identity};
 use crate::files::sent_log;
 use crate::files::state::State;
 use crate::files::store::StateStore;
+use crate::pipeline::collection;
 use crate::pipeline::endpoint::Endpoint;
 #[cfg(telemetry_client)]
 use crate::pipeline::roots;
 use crate::process;
 use crate::wire::json::Json;
+use crate::wire::text::Version;
 
 /// What `status` shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +45,21 @@ pub struct Status {
     /// Why the CA file `APP_TELEMETRY_CA_FILE` names cannot be used (then `https://` sends
     /// fail), if it is set and cannot.
     pub ca_file_problem: Option<String>,
+    /// The collection config the collector asked this host to narrow by, if one is kept.
+    pub collection_config: Option<CollectionInForce>,
+}
+
+/// A collection config in force (docs/collection.md), as `status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionInForce {
+    /// Its tag: its `ETag`, cleaned (`c-1f2e`), or `unversioned`.
+    pub tag: String,
+    /// Where it came from (`https://t.example/v1/config`).
+    pub from: String,
+    /// The day it was last fetched or found unchanged.
+    pub fetched: String,
+    /// What it asks of this host's version: `sample 0.5; omit metrics.cache_hits`.
+    pub in_force: String,
 }
 
 /// Gathers what `status` shows: resolves consent (renaming a corrupt state file aside, as
@@ -81,7 +98,24 @@ pub fn status_of(config: &Config) -> Status {
             }),
         project_yes_ignored,
         ca_file_problem: ca_file_problem(config),
+        collection_config: collection_in_force(config),
     }
+}
+
+/// The kept collection config, and what it asks of this host.
+fn collection_in_force(config: &Config) -> Option<CollectionInForce> {
+    if cfg!(telemetry_disabled) {
+        return None;
+    }
+    let kept = collection::load(&config.resolved_config_dir()?).kept?;
+    Some(CollectionInForce {
+        tag: kept.tag(),
+        from: kept.from.clone(),
+        fetched: kept.fetched.to_string(),
+        in_force: kept
+            .narrowing(config.app(), Version::new(config.version()).as_str())
+            .describe(),
+    })
 }
 
 /// The newest refusal the log of sent batches holds.
@@ -134,6 +168,17 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             ("endpoint", text(&s.endpoint)),
             ("project_yes_ignored", Json::Bool(s.project_yes_ignored)),
             ("ca_file_problem", text(&s.ca_file_problem)),
+            (
+                "collection_config",
+                s.collection_config.as_ref().map_or(Json::Null, |c| {
+                    Json::object([
+                        ("tag", Json::str(c.tag.as_str())),
+                        ("from", Json::str(c.from.as_str())),
+                        ("fetched", Json::str(c.fetched.as_str())),
+                        ("in_force", Json::str(c.in_force.as_str())),
+                    ])
+                }),
+            ),
         ]);
         writeln!(out, "{}", value.compact())?;
     } else {
@@ -177,6 +222,17 @@ pub(super) fn status(config: &Config, json: bool, out: &mut dyn Write) -> io::Re
             "Endpoint: {}",
             s.endpoint.as_deref().unwrap_or("<none>")
         )?;
+        match &s.collection_config {
+            Some(c) => writeln!(
+                out,
+                "Collection config: {} from {}, fetched {}: {}",
+                c.tag, c.from, c.fetched, c.in_force
+            )?,
+            None => writeln!(
+                out,
+                "Collection config: none (batches hold what this version collects)"
+            )?,
+        }
         if let Some(problem) = &s.ca_file_problem {
             let var = config.var("TELEMETRY_CA_FILE");
             writeln!(

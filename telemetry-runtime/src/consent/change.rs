@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::base::paths::SPOOL_DIR;
+use crate::base::paths::{COLLECTION_FILE, SPOOL_DIR};
 use crate::config::Config;
 use crate::decision::Rule;
 use crate::files::sent_log;
@@ -100,8 +100,10 @@ pub(crate) fn reset_with(config: &Config) -> Result<Change, StateError> {
     Ok(Change { old, new })
 }
 
-/// Unsent batches must not outlive a "no", nor the record of what was sent.
+/// Unsent batches must not outlive a "no", nor the record of what was sent, nor the
+/// collection config fetched while sending (a "yes" fetches it again).
 fn delete_spool(dir: &Path) {
     let _ = fs::remove_dir_all(dir.join(SPOOL_DIR));
+    let _ = fs::remove_file(dir.join(COLLECTION_FILE));
     sent_log::delete(dir);
 }

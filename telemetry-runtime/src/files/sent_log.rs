@@ -6,9 +6,11 @@
 //! `disable` and `reset`.
 //!
 //! One line per batch: the hour (`2026-11-21T04:00:00Z`), a tab, the batch's bytes (compact
-//! JSON holds no raw tab or newline). A refused batch's line has two more fields before the
-//! batch: `!` and the HTTP status (`!400`), then the collector's reason, made of printable
-//! ASCII without tabs, at most [`MAX_REASON`] bytes. Reading keeps only lines whose batch
+//! JSON holds no raw tab or newline). A batch narrowed by a collection config has a field
+//! after the hour: `=` and the config's tag (`=c-1f2e`, at most 40 of `[A-Za-z0-9._-]`). A
+//! refused batch's line has two more fields before the batch: `!` and the HTTP status
+//! (`!400`), then the collector's reason, made of printable ASCII without tabs, at most
+//! [`MAX_REASON`] bytes. Reading keeps only lines whose batch
 //! our own types could have written, so a line put there by anyone else is never shown as
 //! ours.
 
@@ -31,7 +33,9 @@ pub(crate) const MAX_BYTES: usize = 256 * 1024;
 pub(crate) const MAX_REASON: usize = 200;
 /// What a line adds to its batch at most: the hour, a refusal's status and reason, tabs
 /// and a newline.
-const LINE_EXTRA: usize = "2026-11-21T04:00:00Z\t!400\t\t\n".len() + MAX_REASON;
+const LINE_EXTRA: usize = "2026-11-21T04:00:00Z\t=\t!400\t\t\n".len() + MAX_TAG + MAX_REASON;
+/// The longest config tag kept.
+const MAX_TAG: usize = 40;
 /// The most the file can hold.
 const FILE_MAX: u64 = (MAX_BYTES + MAX_ENTRIES * LINE_EXTRA) as u64;
 /// How long a delivery waits for another process writing the config dir; past it this
@@ -47,6 +51,17 @@ pub(crate) struct SentBatch {
     pub(crate) body: Vec<u8>,
     /// If the collector refused it: the status, and its reason (empty if it gave none).
     pub(crate) refused: Option<(u16, String)>,
+    /// The tag of the collection config it was narrowed by, if one was in force.
+    pub(crate) config: Option<String>,
+}
+
+/// Whether `tag` is one a line may hold: 1 to [`MAX_TAG`] of `[A-Za-z0-9._-]`.
+fn is_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= MAX_TAG
+        && tag
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// `reason` as the log keeps it: printable ASCII only (anything else as `?`), tabs and line
@@ -70,6 +85,16 @@ fn parse(line: &[u8]) -> Option<SentBatch> {
     let mut fields = line.splitn(2, |b| *b == b'\t');
     let hour = std::str::from_utf8(fields.next()?).ok()?;
     let mut rest = fields.next()?;
+    let mut config = None;
+    if let Some(after) = rest.strip_prefix(b"=") {
+        let mut parts = after.splitn(2, |b| *b == b'\t');
+        let tag = std::str::from_utf8(parts.next()?).ok()?;
+        if !is_tag(tag) {
+            return None;
+        }
+        config = Some(tag.to_owned());
+        rest = parts.next()?;
+    }
     let mut refused = None;
     if let Some(after) = rest.strip_prefix(b"!") {
         let mut parts = after.splitn(3, |b| *b == b'\t');
@@ -85,6 +110,7 @@ fn parse(line: &[u8]) -> Option<SentBatch> {
         hour: hour.to_owned(),
         body: rest.to_vec(),
         refused,
+        config,
     })
 }
 
@@ -92,17 +118,30 @@ fn parse(line: &[u8]) -> Option<SentBatch> {
 /// past the bounds. Under the state lock, and only while the stored decision is not "no":
 /// a `disable` that ran during the send (and deleted the log) is not undone. Best effort: a
 /// log that cannot be written never stops a delivery.
-pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8]) {
-    add(dir, hour, body, None);
+pub(crate) fn record(dir: &Path, hour: Hour, body: &[u8], config: Option<&str>) {
+    add(dir, hour, body, None, config);
 }
 
 /// Appends `body`, refused in `hour` with `status` and the collector's `reason`, as
 /// [`record`] appends a delivered one.
-pub(crate) fn record_refused(dir: &Path, hour: Hour, body: &[u8], status: u16, reason: &str) {
-    add(dir, hour, body, Some((status, clean_reason(reason))));
+pub(crate) fn record_refused(
+    dir: &Path,
+    hour: Hour,
+    body: &[u8],
+    status: u16,
+    reason: &str,
+    config: Option<&str>,
+) {
+    add(
+        dir,
+        hour,
+        body,
+        Some((status, clean_reason(reason))),
+        config,
+    );
 }
 
-fn add(dir: &Path, hour: Hour, body: &[u8], refused: Option<(u16, String)>) {
+fn add(dir: &Path, hour: Hour, body: &[u8], refused: Option<(u16, String)>, config: Option<&str>) {
     if body.len() > MAX_BYTES {
         return;
     }
@@ -124,6 +163,7 @@ fn add(dir: &Path, hour: Hour, body: &[u8], refused: Option<(u16, String)>) {
         hour: hour.to_string(),
         body: body.to_vec(),
         refused,
+        config: config.filter(|t| is_tag(t)).map(str::to_owned),
     });
     let (mut keep, mut size) = (0, 0);
     for entry in kept.iter().rev() {
@@ -137,6 +177,9 @@ fn add(dir: &Path, hour: Hour, body: &[u8], refused: Option<(u16, String)>) {
     for entry in &kept[kept.len() - keep..] {
         bytes.extend_from_slice(entry.hour.as_bytes());
         bytes.push(b'\t');
+        if let Some(tag) = &entry.config {
+            bytes.extend_from_slice(format!("={tag}\t").as_bytes());
+        }
         if let Some((status, reason)) = &entry.refused {
             bytes.extend_from_slice(format!("!{status}\t{reason}\t").as_bytes());
         }
@@ -180,7 +223,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(entries(dir.path()).unwrap(), []);
         for n in 0..25 {
-            record(dir.path(), Hour::from_unix_secs(3600 * n as i64), &batch(n));
+            record(
+                dir.path(),
+                Hour::from_unix_secs(3600 * n as i64),
+                &batch(n),
+                None,
+            );
         }
         let kept = entries(dir.path()).unwrap();
         assert_eq!(kept.len(), MAX_ENTRIES);
@@ -195,7 +243,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let one = batch(0).len() + "1970-01-01T00:00:00Z\t\n".len();
         for n in 0..MAX_ENTRIES {
-            record(dir.path(), Hour::from_unix_secs(0), &batch(n));
+            record(dir.path(), Hour::from_unix_secs(0), &batch(n), None);
         }
         let size = std::fs::metadata(dir.path().join(SENT_LOG)).unwrap().len() as usize;
         let kept = entries(dir.path()).unwrap().len();
@@ -207,14 +255,14 @@ mod tests {
     #[test]
     fn lines_not_written_by_us_are_not_shown() {
         let dir = tempfile::tempdir().unwrap();
-        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1), None);
         let path = dir.path().join(SENT_LOG);
         let mut text = std::fs::read(&path).unwrap();
         text.extend_from_slice(b"1970-01-01T00:00:00Z\t{\"name\":\"secret\"}\nnot a line\n");
         std::fs::write(&path, text).unwrap();
         assert_eq!(entries(dir.path()).unwrap().len(), 1);
         // The next record keeps the good line and the new one; the others go.
-        record(dir.path(), Hour::from_unix_secs(0), &batch(2));
+        record(dir.path(), Hour::from_unix_secs(0), &batch(2), None);
         let kept: Vec<_> = entries(dir.path())
             .unwrap()
             .into_iter()
@@ -229,7 +277,7 @@ mod tests {
     #[test]
     fn a_refused_batch_is_kept_with_its_status_and_a_clean_reason() {
         let dir = tempfile::tempdir().unwrap();
-        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1), None);
         let reason = format!(
             "a count is over 2^53 - 1\tat events[1]\n\u{1b}[31m{}",
             "x".repeat(500)
@@ -240,10 +288,15 @@ mod tests {
             &batch(2),
             400,
             &reason,
+            Some("c-1f2e"),
         );
         let kept = entries(dir.path()).unwrap();
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].refused, None);
+        assert_eq!(
+            (kept[0].config.as_deref(), kept[1].config.as_deref()),
+            (None, Some("c-1f2e"))
+        );
         let (status, reason) = kept[1].refused.clone().unwrap();
         assert_eq!(status, 400);
         assert!(reason.starts_with("a count is over 2^53 - 1 at events[1] ?[31mxxx"));
@@ -268,7 +321,7 @@ mod tests {
         let fifo = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         assert!(entries(dir.path()).is_err());
-        record(dir.path(), Hour::from_unix_secs(0), &batch(1));
+        record(dir.path(), Hour::from_unix_secs(0), &batch(1), None);
         assert_eq!(entries(dir.path()).unwrap().len(), 1);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
@@ -289,7 +342,7 @@ mod after_a_no {
             .update(today, How::Cli, |s| s.decide(false, today))
             .unwrap();
         let body = crate::wire::samples::sample_batch(crate::wire::samples::samples()).to_bytes();
-        record(dir.path(), Hour::from_unix_secs(0), &body);
+        record(dir.path(), Hour::from_unix_secs(0), &body, None);
         assert!(!dir.path().join(SENT_LOG).exists());
     }
 }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::pipeline::reply::Why;
+use crate::pipeline::reply::{Fetched, Why};
 use crate::wire::deliver::{Deliver, Delivery, DeliveryRequest};
 
 /// Sends requests of one method to one URL, through the host's transport or the built-in
@@ -34,6 +34,30 @@ pub(crate) enum Sender {
 }
 
 impl Sender {
+    /// A `GET` (for a sender made for `GET`), conditional on `if_none_match`: what the
+    /// collection config's URL answered. A host's own transport only sends batches.
+    #[cfg_attr(not(telemetry_client), allow(dead_code))]
+    pub(crate) fn fetch(
+        &mut self,
+        if_none_match: Option<&str>,
+        deadline: Instant,
+        connect_timeout: Duration,
+    ) -> Fetched {
+        match self {
+            #[cfg(feature = "https")]
+            Sender::Builtin(client) => match client.get(if_none_match, deadline, connect_timeout) {
+                Ok(answer) => Fetched::of(answer.status, answer.body, answer.etag),
+                Err(_) => Fetched::Failed,
+            },
+            #[cfg(feature = "ureq")]
+            Sender::Ureq(client) => client.fetch(if_none_match, deadline, connect_timeout),
+            _ => {
+                let _ = (if_none_match, deadline, connect_timeout);
+                Fetched::Failed
+            }
+        }
+    }
+
     /// One request, ending by `deadline`; the built-in client connects within
     /// `connect_timeout`.
     pub(crate) fn send(

@@ -370,7 +370,7 @@ fn append_line(path: &std::path::Path, body: &[u8]) -> SendOutcome {
 
 #[cfg(test)]
 #[path = "transport_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(all(test, feature = "https"))]
 #[path = "proxy_tests.rs"]

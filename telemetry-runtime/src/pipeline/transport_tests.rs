@@ -4,7 +4,7 @@
 
 #[path = "../../../tests/common/receiver.rs"]
 #[allow(unreachable_pub)] // shared with the integration tests, where it is public
-mod receiver;
+pub(crate) mod receiver;
 
 use super::*;
 use crate::config::HttpClient;

@@ -8,31 +8,28 @@
 //! is sent by the next one (if consent still holds then). It stops at once, sending nothing
 //! more, when consent is switched off.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, after, bounded, select, unbounded};
 
 use crate::base::calendar::Date;
-use crate::base::paths::STATE_FILE;
-use crate::consent::rules::{self, recheck};
 use crate::files::sent_log;
 use crate::files::state::How;
 use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
+use crate::pipeline::collection::{self, Stored};
 use crate::pipeline::settings::{MAX_INTERVAL_SECS, MIN_SEND_GAP, PERIODIC_SEND_BUDGET, Settings};
 use crate::pipeline::spool::{self, Spool};
 use crate::pipeline::transport::{SendOutcome, Transport};
+use crate::pipeline::watch::{CURRENT_WORKER, Watch};
 use crate::process;
 use crate::record::queue::{self, Message};
-use crate::wire::event::Batch;
-use crate::wire::id::Hour;
-use crate::wire::json::ToJson;
-
-/// The worker in charge; an older one stops at its next step.
-static CURRENT_WORKER: AtomicU64 = AtomicU64::new(0);
+use crate::wire::id::{Hour, Id};
+use crate::wire::json::{Json, ToJson};
+use crate::wire::narrowing::Narrowing;
 
 enum Control {
     /// Send what is pending by `deadline`, then stop.
@@ -50,6 +47,17 @@ struct Shared {
     settings: Settings,
     spool: Option<Spool>,
     events: Receiver<Message>,
+    /// The collection config in force, and when the collector was last asked
+    /// (`collection.rs`).
+    collection: Mutex<Stored>,
+}
+
+/// A batch as it leaves: built, then narrowed by the collection config.
+struct Outgoing {
+    batch_id: Id,
+    json: Json,
+    /// The config it was narrowed by (`Kept::tag`), for the log of sent batches.
+    config: Option<String>,
 }
 
 impl Worker {
@@ -60,6 +68,13 @@ impl Worker {
         let (control, commands) = unbounded();
         let shared = Arc::new(Shared {
             spool: settings.spool_dir.clone().map(Spool::new),
+            collection: Mutex::new(
+                settings
+                    .state_dir
+                    .as_deref()
+                    .map(collection::load)
+                    .unwrap_or_default(),
+            ),
             settings,
             events: queue::receiver(),
         });
@@ -99,7 +114,7 @@ impl Worker {
                 if let Some(batch) = self.shared.build()
                     && let Some(spool) = &self.shared.spool
                 {
-                    spool.write(batch.batch_id, &batch.to_bytes());
+                    spool.write(batch.batch_id, batch.json.compact().as_bytes());
                 }
             }));
         }
@@ -114,9 +129,42 @@ impl Shared {
         }
     }
 
-    /// The next batch: what changed since the last one was built (sent or spooled).
-    fn build(&self) -> Option<Batch> {
-        self.settings.build_from(&mut reported(), Observed::now())
+    /// The next batch: what changed since the last one was built (sent or spooled), narrowed
+    /// by the collection config; `None` if nothing is left of it (what was counted is
+    /// forgotten all the same: the config asked for it not to leave).
+    fn build(&self) -> Option<Outgoing> {
+        let batch = self.settings.build_from(&mut reported(), Observed::now())?;
+        let mut json = batch.to_json();
+        let (narrowing, config) = self.narrowing();
+        if !narrowing.is_everything() && !narrowing.narrow(&mut json) {
+            return None;
+        }
+        Some(Outgoing {
+            batch_id: batch.batch_id,
+            json,
+            config,
+        })
+    }
+
+    /// What the collection config in force asks of this host, and its tag.
+    fn narrowing(&self) -> (Narrowing, Option<String>) {
+        let kept = self.collection.lock().unwrap_or_else(|e| e.into_inner());
+        let app = self.settings.config.as_ref().map_or("", |c| c.app());
+        match &kept.kept {
+            Some(k) => (
+                k.narrowing(app, self.settings.app_version.as_str()),
+                Some(k.tag()),
+            ),
+            None => (Narrowing::everything(), None),
+        }
+    }
+
+    /// The longest of the host's batch interval and the config's `interval_secs`.
+    fn interval(&self) -> Duration {
+        let asked = self.narrowing().0.interval_secs().unwrap_or(0);
+        self.settings
+            .batch_interval
+            .max(Duration::from_secs(asked.min(MAX_INTERVAL_SECS)))
     }
 }
 
@@ -128,52 +176,8 @@ struct Run<'a> {
     stopped: bool,
     last_send: Option<Instant>,
     last_recorded: Option<Date>,
-}
-
-/// Whether sending may go on: consent still holds, and this is still the worker in charge.
-/// Kept apart from the transport so the transport can ask it before every attempt.
-struct Watch<'a> {
-    id: u64,
-    shared: &'a Shared,
-    /// The state file as last seen (modified, length): re-read only when it changes.
-    state_seen: Option<(Option<SystemTime>, u64)>,
-}
-
-impl Watch<'_> {
-    /// Re-checks rules 2–5 (the environment, the policy file) and, when the state file
-    /// changed since last seen (`enable`, `disable` or `reset` in another process), every
-    /// rule; switches the process off if they now say off. Turning off never sends anything,
-    /// and it takes effect before the next attempt.
-    fn holds(&mut self) -> bool {
-        if CURRENT_WORKER.load(Relaxed) != self.id || !process::recording() {
-            return false;
-        }
-        let settings = &self.shared.settings;
-        let Some(config) = &settings.config else {
-            return true;
-        };
-        if let Some(decision) = recheck(config).filter(|d| !d.enabled) {
-            process::switch_off(decision.rule);
-            return false;
-        }
-        let seen = state_file_seen(settings);
-        if seen != self.state_seen {
-            self.state_seen = seen;
-            let decision = rules::resolve_read_only(config);
-            if !decision.enabled {
-                process::switch_off(decision.rule);
-                return false;
-            }
-        }
-        true
-    }
-}
-
-/// The state file's modification time and length, as cheap a look as there is.
-fn state_file_seen(settings: &Settings) -> Option<(Option<SystemTime>, u64)> {
-    let dir = settings.state_dir.as_ref()?;
-    let meta = std::fs::symlink_metadata(dir.join(STATE_FILE)).ok()?;
-    Some((meta.modified().ok(), meta.len()))
+    /// The day the collection config was last asked for: once a day, answered or not.
+    config_asked: Option<Date>,
 }
 
 impl<'a> Run<'a> {
@@ -191,15 +195,34 @@ impl<'a> Run<'a> {
         Run {
             shared,
             transport,
-            watch: Watch {
-                id,
-                shared,
-                state_seen: state_file_seen(settings),
-            },
+            watch: Watch::new(id, settings),
             stopped: false,
             last_send: None,
             last_recorded: None,
+            config_asked: None,
         }
+    }
+
+    /// Asks the collector for its collection config, if not asked today and consent holds
+    /// (`collection.rs`); by `deadline` at the latest.
+    fn refresh_config(&mut self, deadline: Instant) {
+        let today = self.settings().today.today();
+        if self.config_asked == Some(today) || self.settings().debug || !self.consent_holds() {
+            return;
+        }
+        self.config_asked = Some(today);
+        let stored = self
+            .shared
+            .collection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let fresh = collection::refresh(self.settings(), stored, deadline);
+        *self
+            .shared
+            .collection
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fresh;
     }
 
     fn settings(&self) -> &Settings {
@@ -210,11 +233,13 @@ impl<'a> Run<'a> {
         // Batches left by earlier processes go first, consent permitting; a flush request
         // is checked between them, so exiting is never held up by old batches.
         if !self.settings().debug && self.consent_holds() {
-            self.send_spooled(Instant::now() + PERIODIC_SEND_BUDGET, Some(commands));
+            let deadline = Instant::now() + PERIODIC_SEND_BUDGET;
+            self.refresh_config(deadline);
+            self.send_spooled(deadline, Some(commands));
         }
         let events = self.shared.events.clone();
         // One timer per interval, not one per event.
-        let mut timer = after(self.settings().batch_interval);
+        let mut timer = after(self.shared.interval());
         loop {
             select! {
                 recv(events) -> message => {
@@ -229,12 +254,17 @@ impl<'a> Run<'a> {
                         }
                         reported.pending_events >= self.settings().batch_size
                     };
-                    let gap_ok = self.last_send.is_none_or(|t| t.elapsed() >= MIN_SEND_GAP);
+                    // A config's `interval_secs` holds for full batches too.
+                    let gap = match self.shared.narrowing().0.interval_secs() {
+                        Some(secs) => MIN_SEND_GAP.max(Duration::from_secs(secs)),
+                        None => MIN_SEND_GAP,
+                    };
+                    let gap_ok = self.last_send.is_none_or(|t| t.elapsed() >= gap);
                     if full && gap_ok {
                         if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
                             return;
                         }
-                        timer = after(self.settings().batch_interval);
+                        timer = after(self.shared.interval());
                     }
                 }
                 recv(commands) -> command => {
@@ -255,7 +285,7 @@ impl<'a> Run<'a> {
                     if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
                         return;
                     }
-                    timer = after(self.settings().batch_interval);
+                    timer = after(self.shared.interval());
                 }
             }
         }
@@ -284,6 +314,9 @@ impl<'a> Run<'a> {
             self.last_send = Some(Instant::now());
             return true;
         }
+        // A long-running process asks for the config again once a day, before the batch
+        // is built, so a change reaches it within a day.
+        self.refresh_config(deadline);
         if let Some(batch) = self.shared.build() {
             self.last_send = Some(Instant::now());
             self.deliver(&batch, deadline);
@@ -291,13 +324,13 @@ impl<'a> Run<'a> {
         true
     }
 
-    fn deliver(&mut self, batch: &Batch, deadline: Instant) {
+    fn deliver(&mut self, batch: &Outgoing, deadline: Instant) {
         if self.settings().debug {
             // Asked for by the user (`APP_TELEMETRY_DEBUG`): show, never send.
-            eprintln!("telemetry (debug, not sent):\n{}", batch.to_json().pretty());
+            eprintln!("telemetry (debug, not sent):\n{}", batch.json.pretty());
             return;
         }
-        let body = batch.to_bytes();
+        let body = batch.json.compact().into_bytes();
         // Written before sending, so that an exit during the send loses nothing; written
         // claimed, so that no other process sends it meanwhile.
         let claim = self
@@ -311,7 +344,7 @@ impl<'a> Run<'a> {
                 if let Some(claim) = claim {
                     claim.done();
                 }
-                self.record_delivery(&body);
+                self.record_delivery(&body, batch.config.as_deref());
                 self.send_spooled(deadline, None);
             }
             // Refused for good, or consent withdrawn: keep nothing of it (but a refused
@@ -323,7 +356,7 @@ impl<'a> Run<'a> {
                 if let Some(claim) = claim {
                     claim.done();
                 }
-                self.record_refusal(&body);
+                self.record_refusal(&body, batch.config.as_deref());
             }
             // For a later try, by this process or the next.
             (_, claim) => {
@@ -369,9 +402,9 @@ impl<'a> Run<'a> {
 
     /// Puts a delivered batch on record (`log` shows it), and notes the day of the
     /// delivery in the state file (`status` shows it), once a day.
-    fn record_delivery(&mut self, body: &[u8]) {
+    fn record_delivery(&mut self, body: &[u8], config: Option<&str>) {
         if let Some(dir) = &self.settings().state_dir {
-            sent_log::record(dir, Hour::now(), body);
+            sent_log::record(dir, Hour::now(), body, config);
         }
         let today = self.settings().today.today();
         if self.last_recorded == Some(today) {
@@ -395,10 +428,10 @@ impl<'a> Run<'a> {
 
     /// Puts a batch the collector refused on record (`log` shows it with the reason,
     /// `status` says when), if the last send was refused.
-    fn record_refusal(&mut self, body: &[u8]) {
+    fn record_refusal(&mut self, body: &[u8], config: Option<&str>) {
         let refusal = self.transport.as_mut().and_then(Transport::take_refusal);
         if let (Some((status, reason)), Some(dir)) = (refusal, &self.settings().state_dir) {
-            sent_log::record_refused(dir, Hour::now(), body, status, &reason);
+            sent_log::record_refused(dir, Hour::now(), body, status, &reason, config);
         }
     }
 
@@ -423,18 +456,25 @@ impl<'a> Run<'a> {
             // put in the spool directory never reaches the wire (nor, for a host now
             // anonymous, an installation id an earlier run stored).
             let anonymous = self.settings().anonymous();
-            let Some(body) = claim.read().and_then(|b| spool::sendable(b, anonymous)) else {
+            // Spooled before the config in force arrived, maybe: narrowed by it now, so a
+            // config reaches what waits too. Nothing left of it: not sent.
+            let (narrowing, config) = self.shared.narrowing();
+            let Some(body) = claim
+                .read()
+                .and_then(|b| spool::sendable(b, anonymous))
+                .and_then(|b| collection::narrowed(b, &narrowing))
+            else {
                 claim.done();
                 continue;
             };
             match self.send(&body, deadline) {
                 Some(SendOutcome::Delivered) => {
                     claim.done();
-                    self.record_delivery(&body);
+                    self.record_delivery(&body, config.as_deref());
                 }
                 Some(SendOutcome::Rejected | SendOutcome::Withdrawn) => {
                     claim.done();
-                    self.record_refusal(&body);
+                    self.record_refusal(&body, config.as_deref());
                 }
                 _ => {
                     claim.release();

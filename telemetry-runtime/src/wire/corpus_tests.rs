@@ -56,6 +56,7 @@ fn shape_of(path: &str, json: &Json, out: &mut BTreeSet<(String, &'static str)>)
         Json::Null => "null",
         Json::Bool(_) => "bool",
         Json::Int(_) => "count",
+        Json::Decimal(_) => "number",
         Json::Str(_) => "string",
         Json::Array(_) => "array",
     };

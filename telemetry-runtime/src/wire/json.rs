@@ -24,6 +24,10 @@ pub(crate) enum Json {
     Null,
     Bool(bool),
     Int(u64),
+    /// Any other number, as written (negative, a fraction, an exponent): read only from a
+    /// collection config (`collection.rs`), never from a batch, and never written by a
+    /// wire type.
+    Decimal(String),
     Str(String),
     Array(Vec<Json>),
     Object(Vec<(String, Json)>),
@@ -94,6 +98,7 @@ impl Json {
             Json::Int(n) => {
                 let _ = write!(out, "{n}");
             }
+            Json::Decimal(text) => out.push_str(text),
             Json::Str(s) => write_string(out, s),
             Json::Array(items) if items.is_empty() => out.push_str("[]"),
             Json::Object(fields) if fields.is_empty() => out.push_str("{}"),
@@ -130,9 +135,20 @@ impl Json {
     /// anything else, for floats, negative numbers, integers beyond `u64`, and nesting deeper
     /// than 128.
     pub(crate) fn parse(text: &str) -> Option<Json> {
+        Json::read(text, false)
+    }
+
+    /// [`parse`](Json::parse), also reading numbers that are not counts (a fraction, an
+    /// exponent, a sign) as [`Json::Decimal`]: for a collection config's `sample`.
+    pub(crate) fn parse_with_decimals(text: &str) -> Option<Json> {
+        Json::read(text, true)
+    }
+
+    fn read(text: &str, decimals: bool) -> Option<Json> {
         let mut reader = Reader {
             bytes: text.as_bytes(),
             at: 0,
+            decimals,
         };
         let value = reader.value(0)?;
         reader.skip_whitespace();
@@ -165,6 +181,8 @@ fn write_string(out: &mut String, s: &str) {
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
+    /// Whether numbers other than counts are read (as [`Json::Decimal`]).
+    decimals: bool,
 }
 
 impl Reader<'_> {
@@ -205,6 +223,7 @@ impl Reader<'_> {
             b't' => self.literal("true", Json::Bool(true)),
             b'f' => self.literal("false", Json::Bool(false)),
             b'"' => self.string().map(Json::Str),
+            b'0'..=b'9' | b'-' if self.decimals => self.decimal(),
             b'0'..=b'9' => self.integer().map(Json::Int),
             b'[' => {
                 self.at += 1;
@@ -260,6 +279,49 @@ impl Reader<'_> {
             return None;
         }
         digits.parse().ok()
+    }
+
+    /// A JSON number: a count as [`Json::Int`], anything else as [`Json::Decimal`].
+    fn decimal(&mut self) -> Option<Json> {
+        let start = self.at;
+        let digits = |r: &mut Self| {
+            let from = r.at;
+            while matches!(r.peek(), Some(b'0'..=b'9')) {
+                r.at += 1;
+            }
+            r.at > from
+        };
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let whole = self.at;
+        if !digits(self) || (self.at - whole > 1 && self.bytes[whole] == b'0') {
+            return None;
+        }
+        let mut plain = !negative;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            plain = false;
+            if !digits(self) {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            plain = false;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if !digits(self) {
+                return None;
+            }
+        }
+        let text = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+        match plain {
+            true => text.parse().ok().map(Json::Int),
+            false => Some(Json::Decimal(text.to_owned())),
+        }
     }
 
     fn string(&mut self) -> Option<String> {

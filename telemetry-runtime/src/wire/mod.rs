@@ -21,12 +21,15 @@
 //! - [`check`]: whether bytes are, exactly, a batch our own writer could have written (a
 //!   spooled batch before it is sent again, a line of the sent log);
 //! - [`deliver`]: the contract a host's own transport fulfils (what it is handed, what it
-//!   answers).
+//!   answers);
+//! - [`collection`]: a collection config, which can only narrow what is sent;
+//!   [`narrowing`]: what it asks of one app and version, and a batch narrowed by it.
 //!
 //! This layer uses only `base`.
 
 pub(crate) mod buckets;
 pub(crate) mod check;
+pub(crate) mod collection;
 pub(crate) mod command;
 pub(crate) mod custom;
 pub(crate) mod deliver;
@@ -35,6 +38,7 @@ pub(crate) mod event;
 pub(crate) mod features;
 pub(crate) mod id;
 pub(crate) mod json;
+pub(crate) mod narrowing;
 pub(crate) mod read;
 pub(crate) mod received;
 pub(crate) mod samples;

@@ -46,6 +46,7 @@ impl From<&Json> for Document {
             Json::Null => Document::Null,
             Json::Bool(b) => Document::Bool(*b),
             Json::Int(n) => Document::Count(*n),
+            Json::Decimal(_) => Document::OtherNumber,
             Json::Str(s) => Document::Str(s.clone()),
             Json::Array(items) => Document::Array(items.iter().map(Document::from).collect()),
             Json::Object(fields) => Document::Object(
