@@ -215,11 +215,15 @@ pub fn prepare(
         let keep = |path: &[&str]| narrowing.as_ref().is_none_or(|n| n.keeps(path));
         if let Some(n) = &narrowing {
             let unit = e.installation_id.as_deref().unwrap_or(&e.session_id);
-            let custom = match &e.body {
+            let kept_whole = match &e.body {
                 ReceivedBody::Custom { name, .. } => keep(&["custom", name]),
+                // An error event with no error type left says nothing: the client drops it.
+                ReceivedBody::Error { types } => {
+                    types.is_empty() || types.iter().any(|(t, _)| keep(&["errors", t]))
+                }
                 _ => true,
             };
-            if !n.includes(unit) || !n.keeps_event_type(event_type(&e.body)) || !custom {
+            if !n.includes(unit) || !n.keeps_event_type(e.body.event_type()) || !kept_whole {
                 narrowed_away += 1;
                 continue;
             }
@@ -339,18 +343,6 @@ pub fn prepare(
         }
     }
     prepared
-}
-
-/// The `event_type` of `body`, as the collection config names it.
-fn event_type(body: &ReceivedBody) -> &'static str {
-    match body {
-        ReceivedBody::Session { .. } => "session",
-        ReceivedBody::Usage { .. } => "usage",
-        ReceivedBody::Error { .. } => "error",
-        ReceivedBody::Heartbeat { .. } => "heartbeat",
-        ReceivedBody::CliCommand { .. } => "cli_command",
-        ReceivedBody::Custom { .. } => "custom",
-    }
 }
 
 /// The largest scaled-up estimate a report shows: [`MAX_COUNT`], as a float.

@@ -2,6 +2,7 @@
 //! from a real collector and send less; the collector serves it with an `ETag`, enforces it
 //! on what older clients send, and scales sampled counts back up as estimates.
 
+#[macro_use]
 mod common;
 
 use common::{Acme, Kind, Logs, Place, get, post_for_answer, real_batch, variant};
@@ -134,23 +135,13 @@ fn the_config_is_served_with_its_etag(kind: Kind) {
     assert_eq!(get(&format!("{}/v1/config", plain.url())).0, 404);
 }
 
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(super::Kind::Sqlite) } )*
-        }
-        mod clickhouse {
-            $( #[test] fn $name() { super::$name(super::Kind::ClickHouse) } )*
-        }
-    };
-}
-
 on_both_stores!(
     sampling_zero_sends_nothing,
     half_the_installations_send_and_the_report_estimates_all,
     a_config_without_cli_command_stops_commands,
     the_collector_enforces_the_config_on_what_arrives,
     the_config_is_served_with_its_etag,
+    an_app_rule_applies_to_the_endpoints_app,
 );
 
 #[test]
@@ -166,4 +157,26 @@ fn a_config_this_release_cannot_read_or_does_not_know_is_refused_at_start() {
         let e = ServedConfig::new(text.as_bytes().to_vec()).unwrap_err();
         assert!(e.contains(why), "{e}");
     }
+}
+
+/// `apps` rules apply by the endpoint's `?app=`, on the client and the collector alike.
+fn an_app_rule_applies_to_the_endpoints_app(kind: Kind) {
+    let place = Place::new(kind);
+    let collector = start(
+        &place,
+        r#"{"config_version":1,"apps":{"acme":[{"send":["session"]}]}}"#,
+    );
+    let tagged = Acme::with_endpoint(&format!("{}/v1/batch?app=acme", collector.url()));
+    let plain = Acme::new(&collector.url());
+    for acme in [&tagged, &plain] {
+        assert!(acme.run(&["run"]).status.success());
+    }
+    let log = |acme: &Acme| String::from_utf8(acme.run(&["telemetry", "log"]).stdout).unwrap();
+    assert!(!log(&tagged).contains("\"usage\""), "{}", log(&tagged));
+    assert!(log(&plain).contains("\"usage\""), "{}", log(&plain));
+    let acme = collector.report(30, Some("acme")).unwrap();
+    assert_eq!(acme.installations, 1);
+    assert!(common::values(&acme, "metrics").is_empty());
+    let all = collector.report(30, None).unwrap();
+    assert!(!common::values(&all, "metrics").is_empty());
 }

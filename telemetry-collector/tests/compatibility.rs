@@ -4,6 +4,7 @@
 //! runtime writes is accepted; counts at the wire's maximum neither wrap nor break a read;
 //! the JSON Schema is served.
 
+#[macro_use]
 mod common;
 
 use std::path::PathBuf;
@@ -166,17 +167,6 @@ fn every_batch_the_runtime_writes_is_accepted(kind: Kind) {
     let r = collector.report(30, None).unwrap();
     assert_eq!(r.events, events);
     assert_eq!(r.left_out, Default::default());
-}
-
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(super::Kind::Sqlite) } )*
-        }
-        mod clickhouse {
-            $( #[test] fn $name() { super::$name(super::Kind::ClickHouse) } )*
-        }
-    };
 }
 
 on_both_stores!(

@@ -3,6 +3,7 @@
 //! temporary data directory, see `common/mod.rs`). Each test has its own SQLite file or
 //! ClickHouse database.
 
+#[macro_use]
 mod common;
 
 use std::sync::{Arc, Barrier};
@@ -384,17 +385,6 @@ fn health_and_bad_requests(kind: Kind) {
     assert_eq!(post(&format!("{base}/v1/batch"), other.as_bytes()), 200);
     assert_eq!(common::report_json(&collector, "app=acme")["batches"], 1);
     assert_eq!(common::report_json(&collector, "")["batches"], 2);
-}
-
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(super::Kind::Sqlite) } )*
-        }
-        mod clickhouse {
-            $( #[test] fn $name() { super::$name(super::Kind::ClickHouse) } )*
-        }
-    };
 }
 
 on_both_stores!(

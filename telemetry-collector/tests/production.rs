@@ -3,6 +3,7 @@
 //! dated in the future is refused; a deleted id is in no file; a poisoned row never breaks a
 //! read; reads need a key; the command line takes every flag from the environment too.
 
+#[macro_use]
 mod common;
 
 use std::process::{Command, Stdio};
@@ -260,17 +261,6 @@ fn reads_need_the_key(kind: Kind) {
         common::delete(&format!("{base}/v1/installations/{}", common::new_id())),
         204
     );
-}
-
-macro_rules! on_both_stores {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(super::Kind::Sqlite) } )*
-        }
-        mod clickhouse {
-            $( #[test] fn $name() { super::$name(super::Kind::ClickHouse) } )*
-        }
-    };
 }
 
 on_both_stores!(

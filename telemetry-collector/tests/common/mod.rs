@@ -13,6 +13,20 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use telemetry_collector::{Collector, Level, Options, Report, StoreSpec};
 
+/// `on_both_stores!(a, b)`: tests `sqlite::a`, `clickhouse::a`, … calling each function of
+/// the test file with its store's `Kind` (in scope there as `Kind`).
+#[allow(unused_macros)] // the benches include this file too
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Kind::Sqlite) } )*
+        }
+        mod clickhouse {
+            $( #[test] fn $name() { super::$name(super::Kind::ClickHouse) } )*
+        }
+    };
+}
+
 /// Which store a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {

@@ -39,9 +39,10 @@ fn next_batch(config: &Config) -> Option<Preview> {
         .state_dir
         .as_deref()
         .and_then(|d| collection::load(d).kept);
+    let app = collection::app_of(settings.endpoint.as_ref());
     let narrowing = kept
         .as_ref()
-        .map(|k| k.narrowing(config.app(), settings.app_version.as_str()))
+        .map(|k| k.narrowing(&app, settings.app_version.as_str()))
         .unwrap_or_default();
     if let Some(dir) = &settings.spool_dir {
         let pending = Spool::new(dir).waiting();
@@ -50,10 +51,8 @@ fn next_batch(config: &Config) -> Option<Preview> {
             // as written, so the keys keep their order and the content every byte.
             if let Some(json) = Spool::peek(path)
                 .and_then(|b| spool::sendable(b, settings.anonymous()))
+                .and_then(|b| collection::narrowed(b, kept.as_ref(), &app))
                 .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
-                .and_then(|mut json| {
-                    (narrowing.is_everything() || narrowing.narrow(&mut json)).then_some(json)
-                })
             {
                 let more = pending.len() - i - 1;
                 return Some(Preview::Spooled { json, more });

@@ -337,16 +337,18 @@ const COLLECTION_SECTION: &str = "\n## What the collector can leave out\n\n\
     | --- | --- |\n\
     | `config_version` | `1`; a config of another version is ignored |\n\
     | `default` | a rule for every app and version |\n\
-    | `apps` | per app name, a list of rules; the first whose `versions` takes the app's \
-    version overrides `default` key by key |\n\
+    | `apps` | per app (the endpoint's `?app=NAME`), a list of rules; the first whose \
+    `versions` takes the app's version overrides `default` key by key |\n\
     | `versions` | a version range as Cargo reads it (`<0.3.0`, `>=1.2, <2`) |\n\
-    | `sample` | the fraction of installations that send at all, from 0 to 1, decided for \
-    good by each installation's random id |\n\
+    | `sample` | the fraction of installations that send at all, from 0 to 1, decided by \
+    each installation's random id (for good), or by the session's for a host that sends \
+    none |\n\
     | `send` | the event types sent; others are not |\n\
     | `omit` | what is left out: an event type, `metrics.<name>[.<part>]`, \
     `features.<name>`, `integrations[.<name>]`, `errors[.<type>]`, \
     `custom.<event>[.<field>]` |\n\
-    | `interval_secs` | at most one batch that often from a long-running process |\n";
+    | `interval_secs` | at most one batch that often (at most a day) from a long-running \
+    process |\n";
 
 /// Rows for `value` at `path`, descending into objects that are not maps.
 fn leaves(md: &mut String, path: &str, value: &Json) {

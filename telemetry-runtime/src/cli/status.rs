@@ -108,12 +108,16 @@ fn collection_in_force(config: &Config) -> Option<CollectionInForce> {
         return None;
     }
     let kept = collection::load(&config.resolved_config_dir()?).kept?;
+    let endpoint = config
+        .effective_endpoint()
+        .and_then(|e| Endpoint::parse(&e).ok());
+    let app = collection::app_of(endpoint.as_ref());
     Some(CollectionInForce {
         tag: kept.tag(),
         from: kept.from.clone(),
         fetched: kept.fetched.to_string(),
         in_force: kept
-            .narrowing(config.app(), Version::new(config.version()).as_str())
+            .narrowing(&app, Version::new(config.version()).as_str())
             .describe(),
     })
 }

@@ -49,8 +49,6 @@ enum Framing {
 pub(crate) struct Head {
     pub(crate) status: u16,
     pub(crate) retry_after: Option<Duration>,
-    /// `ETag`, if it is short printable ASCII (a collection config's version).
-    pub(crate) etag: Option<String>,
     framing: Framing,
     pub(crate) keep_alive: bool,
 }
@@ -238,7 +236,7 @@ fn chunk_size(line: &[u8]) -> io::Result<u64> {
 fn head_of(response: &httparse::Response<'_, '_>) -> io::Result<Head> {
     let status = response.code.ok_or_else(invalid)?;
     let mut keep_alive = response.version == Some(1);
-    let (mut length, mut chunked, mut retry_after, mut etag) = (None, false, None, None);
+    let (mut length, mut chunked, mut retry_after) = (None, false, None);
     let mut transfer_encoding = false;
     for header in response.headers.iter() {
         let value = std::str::from_utf8(header.value)
@@ -277,7 +275,6 @@ fn head_of(response: &httparse::Response<'_, '_>) -> io::Result<Head> {
                 }
             }
             "retry-after" => retry_after = parse_retry_after(value),
-            "etag" => etag = crate::pipeline::reply::etag_of(value),
             _ => {}
         }
     }
@@ -297,7 +294,6 @@ fn head_of(response: &httparse::Response<'_, '_>) -> io::Result<Head> {
     Ok(Head {
         status,
         retry_after,
-        etag,
         framing,
         keep_alive,
     })

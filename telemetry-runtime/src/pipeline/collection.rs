@@ -4,6 +4,11 @@
 //! config dir as `telemetry_collection.json` (a private file, read back bounded and checked);
 //! and applied to every batch before it is written to the spool (`worker.rs`).
 //!
+//! The request is a plain `GET`: it carries nothing the collector chose before (no
+//! `If-None-Match` with a tag it handed out), so a collector cannot use it to recognise a
+//! client from one day to the next. The tag shown in `status` and `log` is a hash of the
+//! document, worked out here.
+//!
 //! It can only narrow (`wire/collection.rs`). No config, a collector that does not answer, or
 //! a document that does not read leaves batches as the compiled-in schema makes them (or as
 //! the last good config narrowed them): never more.
@@ -15,6 +20,7 @@ use crate::base::calendar::Date;
 use crate::base::paths::COLLECTION_FILE;
 use crate::files::private;
 use crate::files::read;
+use crate::pipeline::endpoint::Endpoint;
 use crate::pipeline::reply::Fetched;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::url::HttpUrl;
@@ -22,8 +28,9 @@ use crate::wire::collection::{CollectionConfig, MAX_CONFIG_BYTES};
 use crate::wire::json::Json;
 use crate::wire::narrowing::Narrowing;
 
-/// Where a collector serves its config, under the origin of the endpoint batches go to.
-pub(crate) const CONFIG_PATH: &str = "/v1/config";
+/// Where a collector serves its config: beside the endpoint, its last path segment
+/// replaced (`…/v1/batch` → `…/v1/config`), as the deletion request is.
+pub(crate) const CONFIG_SEGMENT: &str = "config";
 
 /// The longest a config fetch may take, connecting included.
 const FETCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
@@ -45,8 +52,9 @@ pub(crate) struct Kept {
     pub(crate) config: CollectionConfig,
     /// The document as it was read (its numbers as written), to keep it.
     document: Json,
-    /// Its `ETag`, to ask whether it changed.
-    pub(crate) etag: Option<String>,
+    /// Its tag: `c-` and the FNV-1a hash of its bytes, in hex (what the collector's `ETag`
+    /// says of the same bytes).
+    tag: String,
     /// The URL it came from, without user info or query.
     pub(crate) from: String,
     /// The day it was last fetched (or found unchanged).
@@ -54,22 +62,9 @@ pub(crate) struct Kept {
 }
 
 impl Kept {
-    /// A short name for it, for `log` and `status`: its `ETag` without quotes, at most 40 of
-    /// `[A-Za-z0-9._-]`, or `unversioned`.
+    /// A short name for it, for `log` and `status`: `c-` and a hash of its bytes.
     pub(crate) fn tag(&self) -> String {
-        let tag: String = self
-            .etag
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            .take(40)
-            .collect();
-        if tag.is_empty() {
-            "unversioned".to_owned()
-        } else {
-            tag
-        }
+        self.tag.clone()
     }
 
     /// What it asks of version `app_version` of `app`.
@@ -82,9 +77,7 @@ impl Kept {
             ("fetched", Json::str(self.fetched.to_string())),
             ("from", Json::str(self.from.clone())),
         ];
-        if let Some(etag) = &self.etag {
-            fields.push(("etag", Json::str(etag.clone())));
-        }
+        fields.push(("tag", Json::str(self.tag.clone())));
         fields.push(("config", self.document.clone()));
         fields
     }
@@ -96,7 +89,12 @@ impl Kept {
         Some(Kept {
             config,
             document,
-            etag: text("etag").and_then(crate::pipeline::reply::etag_of),
+            tag: text("tag")
+                .filter(|t| {
+                    t.len() <= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+                .unwrap_or("unversioned")
+                .to_owned(),
             from: text("from")?
                 .chars()
                 .filter(char::is_ascii_graphic)
@@ -138,15 +136,39 @@ fn save(dir: &Path, stored: &Stored) {
     );
 }
 
-/// The config's URL for the endpoint `url`: its origin, [`CONFIG_PATH`].
-pub(crate) fn config_url(url: &HttpUrl) -> HttpUrl {
-    url.with_path(CONFIG_PATH)
+/// The config's URL for the endpoint `url`: beside it, [`CONFIG_SEGMENT`].
+pub(crate) fn config_url(url: &HttpUrl) -> Option<HttpUrl> {
+    HttpUrl::parse(&url.sibling(CONFIG_SEGMENT)).ok()
+}
+
+/// The tag of a document's `bytes`: `c-` and their FNV-1a hash in hex.
+fn tag_of(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("c-{hash:016x}")
+}
+
+/// The app a collection config's `apps` rules are matched by: the endpoint's `?app=NAME`,
+/// as the collector tells apps apart (`""`, no app, without one), so both sides apply the
+/// same rule.
+pub(crate) fn app_of(endpoint: Option<&Endpoint>) -> String {
+    let Some(url) = endpoint.and_then(Endpoint::url) else {
+        return String::new();
+    };
+    let query = url.target.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("app="))
+        .filter(|name| crate::wire::text::is_name(name))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `stored`, brought up to date from the collector if it was not asked on the settings'
-/// today: a new document replaces the config, `304` dates it today, `404` removes it,
-/// anything else (no answer, a document that does not read) leaves it as it was; the day
-/// is recorded whatever the answer. The exchange ends by `deadline`. Nothing is fetched in
+/// today: a new document replaces the config, `404` removes it, anything else (no answer, a
+/// document that does not read) leaves it as it was; the day is recorded whatever the
+/// answer. The exchange ends by `deadline`. Nothing is fetched in
 /// debug mode, for a file endpoint or a host's own transport, or without a config dir.
 pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) -> Stored {
     let today = settings.today.today();
@@ -159,7 +181,9 @@ pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) ->
     ) else {
         return stored;
     };
-    let url = config_url(&url);
+    let Some(url) = config_url(&url) else {
+        return stored;
+    };
     let from = url.to_string();
     let mut sender = settings.transport.sender(
         "GET",
@@ -173,13 +197,8 @@ pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) ->
     let budget = settings.transport.request_timeout.min(FETCH_BUDGET);
     let deadline = deadline.min(Instant::now() + budget);
     let kept = stored.kept;
-    let etag = kept.as_ref().and_then(|k| k.etag.clone());
-    let kept = match sender.fetch(
-        etag.as_deref(),
-        deadline,
-        settings.transport.connect_timeout,
-    ) {
-        Fetched::Document { body, etag } => {
+    let kept = match sender.fetch(deadline, settings.transport.connect_timeout) {
+        Fetched::Document(body) => {
             let read = std::str::from_utf8(&body)
                 .ok()
                 .and_then(Json::parse_with_decimals)
@@ -191,17 +210,13 @@ pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) ->
                 Some((document, config)) => Some(Kept {
                     config,
                     document,
-                    etag,
+                    tag: tag_of(&body),
                     from,
                     fetched: today,
                 }),
                 None => kept,
             }
         }
-        Fetched::NotModified => kept.map(|mut same| {
-            same.fetched = today;
-            same
-        }),
         Fetched::Gone => None,
         Fetched::Failed => kept,
     };
@@ -213,14 +228,15 @@ pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) ->
     fresh
 }
 
-/// A spooled batch's bytes narrowed by `narrowing`; `None` if nothing of it is left.
-pub(crate) fn narrowed(body: Vec<u8>, narrowing: &Narrowing) -> Option<Vec<u8>> {
-    if narrowing.is_everything() {
+/// A spooled batch's bytes narrowed by the config `kept` (for the app `app`); `None` if nothing of
+/// it is left.
+pub(crate) fn narrowed(body: Vec<u8>, kept: Option<&Kept>, app: &str) -> Option<Vec<u8>> {
+    let Some(kept) = kept else {
         return Some(body);
-    }
+    };
     let mut json = Json::parse(std::str::from_utf8(&body).ok()?)?;
-    narrowing
-        .narrow(&mut json)
+    // Each event by its own version's rule: the batch may come from an older release.
+    Narrowing::narrow_each(&mut json, |version| kept.narrowing(app, version))
         .then(|| json.compact().into_bytes())
 }
 
@@ -236,7 +252,7 @@ mod tests {
         let kept = Kept {
             config: CollectionConfig::parse(text.as_bytes()).unwrap(),
             document: Json::parse_with_decimals(text).unwrap(),
-            etag: Some("\"c-1f\"".into()),
+            tag: "c-1f".into(),
             from: "http://127.0.0.1:9/v1/config".into(),
             fetched: "2026-12-04".parse().unwrap(),
         };

@@ -34,25 +34,20 @@ pub(crate) enum Sender {
 }
 
 impl Sender {
-    /// A `GET` (for a sender made for `GET`), conditional on `if_none_match`: what the
-    /// collection config's URL answered. A host's own transport only sends batches.
+    /// A `GET` (for a sender made for `GET`): what the collection config's URL answered.
+    /// A host's own transport only sends batches.
     #[cfg_attr(not(telemetry_client), allow(dead_code))]
-    pub(crate) fn fetch(
-        &mut self,
-        if_none_match: Option<&str>,
-        deadline: Instant,
-        connect_timeout: Duration,
-    ) -> Fetched {
+    pub(crate) fn fetch(&mut self, deadline: Instant, connect_timeout: Duration) -> Fetched {
         match self {
             #[cfg(feature = "https")]
-            Sender::Builtin(client) => match client.get(if_none_match, deadline, connect_timeout) {
-                Ok(answer) => Fetched::of(answer.status, answer.body, answer.etag),
+            Sender::Builtin(client) => match client.get(deadline, connect_timeout) {
+                Ok(answer) => Fetched::of(answer.status, answer.body),
                 Err(_) => Fetched::Failed,
             },
             #[cfg(feature = "ureq")]
-            Sender::Ureq(client) => client.fetch(if_none_match, deadline, connect_timeout),
+            Sender::Ureq(client) => client.fetch(deadline, connect_timeout),
             _ => {
-                let _ = (if_none_match, deadline, connect_timeout);
+                let _ = (deadline, connect_timeout);
                 Fetched::Failed
             }
         }

@@ -33,8 +33,6 @@ pub(crate) struct Answer {
     pub(crate) retry_after: Option<Duration>,
     /// Why a `4xx` refused the request, as its body says (`reason_of`).
     pub(crate) reason: Option<String>,
-    /// `ETag`, if short and printable.
-    pub(crate) etag: Option<String>,
     /// A `2xx` answer's body, if it was read whole (at most 16 KiB).
     pub(crate) body: Option<Vec<u8>>,
 }
@@ -159,33 +157,26 @@ impl Client {
         deadline: Instant,
         connect_timeout: Duration,
     ) -> Result<Answer, Failure> {
-        self.request("", body, deadline, connect_timeout)
+        self.request(body, deadline, connect_timeout)
     }
 
-    /// A `GET` (the client's method, with no body), conditional on `if_none_match` if given.
+    /// A `GET` (the client's method), with no body and nothing of the client's but the
+    /// head every request has.
     pub(crate) fn get(
         &mut self,
-        if_none_match: Option<&str>,
         deadline: Instant,
         connect_timeout: Duration,
     ) -> Result<Answer, Failure> {
-        // The tag is printable ASCII (`reply::etag_of`): it cannot break the head.
-        let extra = if_none_match
-            .and_then(crate::pipeline::reply::etag_of)
-            .map(|tag| format!("If-None-Match: {tag}\r\n"))
-            .unwrap_or_default();
-        self.request(&extra, b"", deadline, connect_timeout)
+        self.request(b"", deadline, connect_timeout)
     }
 
     fn request(
         &mut self,
-        extra_headers: &str,
         body: &[u8],
         deadline: Instant,
         connect_timeout: Duration,
     ) -> Result<Answer, Failure> {
         let mut request = self.head.clone().into_bytes();
-        request.extend_from_slice(extra_headers.as_bytes());
         request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
         request.extend_from_slice(body);
         if let Some(mut stream) = self.idle.take() {
@@ -351,7 +342,6 @@ fn exchange(stream: &mut Stream, request: &[u8], deadline: Instant) -> Exchange 
         status: head.status,
         retry_after: head.retry_after,
         reason,
-        etag: head.etag,
         body: body.filter(|_| (200..300).contains(&head.status)),
     };
     Exchange::Answered(answer, reusable)

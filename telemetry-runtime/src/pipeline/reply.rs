@@ -15,25 +15,12 @@ pub(crate) enum Why {
     ProxyRefused(u16),
 }
 
-/// The longest `ETag` kept; a longer one is as if absent.
-const MAX_ETAG: usize = 128;
-
-/// `value` as an `ETag` worth keeping: 1 to [`MAX_ETAG`] printable ASCII characters (so it
-/// can go back in an `If-None-Match` head as it is).
-pub(crate) fn etag_of(value: &str) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty() && value.len() <= MAX_ETAG && value.bytes().all(|b| b.is_ascii_graphic()))
-        .then(|| value.to_owned())
-}
-
 /// What a `GET` of the collection config brought (`pipeline/collection.rs`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(not(telemetry_client), allow(dead_code))]
 pub(crate) enum Fetched {
-    /// `200`: the document (read whole, at most 16 KiB) and its `ETag`.
-    Document { body: Vec<u8>, etag: Option<String> },
-    /// `304`: the config kept is still the one in force.
-    NotModified,
+    /// `200`: the document (read whole, at most 16 KiB).
+    Document(Vec<u8>),
     /// `404` or `410`: the collector serves none, so no kept config holds any more.
     Gone,
     /// Anything else: no answer, another status, a body over the bound, or a host's own
@@ -42,12 +29,11 @@ pub(crate) enum Fetched {
 }
 
 impl Fetched {
-    /// What an answer of `status`, with `body` (if read whole) and `etag`, means.
+    /// What an answer of `status`, with `body` (if read whole), means.
     #[cfg_attr(not(telemetry_client), allow(dead_code))]
-    pub(crate) fn of(status: u16, body: Option<Vec<u8>>, etag: Option<String>) -> Fetched {
+    pub(crate) fn of(status: u16, body: Option<Vec<u8>>) -> Fetched {
         match (status, body) {
-            (200, Some(body)) => Fetched::Document { body, etag },
-            (304, _) => Fetched::NotModified,
+            (200, Some(body)) => Fetched::Document(body),
             (404 | 410, _) => Fetched::Gone,
             _ => Fetched::Failed,
         }

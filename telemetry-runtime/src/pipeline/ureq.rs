@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 use crate::pipeline::proxy::Proxy;
-use crate::pipeline::reply::{Fetched, Why, etag_of, parse_retry_after, reason_of};
+use crate::pipeline::reply::{Fetched, Why, parse_retry_after, reason_of};
 use crate::pipeline::url::HttpUrl;
 use crate::wire::deliver::Delivery;
 
@@ -160,22 +160,15 @@ impl UreqClient {
 }
 
 impl UreqClient {
-    /// A `GET` of this client's URL, conditional on `if_none_match`, ending by `deadline`.
-    pub(crate) fn fetch(
-        &mut self,
-        if_none_match: Option<&str>,
-        deadline: Instant,
-        connect_timeout: Duration,
-    ) -> Fetched {
+    /// A `GET` of this client's URL, ending by `deadline`.
+    pub(crate) fn fetch(&mut self, deadline: Instant, connect_timeout: Duration) -> Fetched {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Fetched::Failed;
         }
-        let mut request = self.agent.get(&self.url);
-        if let Some(tag) = if_none_match.and_then(etag_of) {
-            request = request.header("If-None-Match", tag);
-        }
-        let Ok(mut response) = request
+        let Ok(mut response) = self
+            .agent
+            .get(&self.url)
             .config()
             .timeout_global(Some(left))
             .timeout_connect(Some(connect_timeout.min(left)))
@@ -185,18 +178,13 @@ impl UreqClient {
             return Fetched::Failed;
         };
         let status = response.status().as_u16();
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .and_then(etag_of);
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
             .ok();
-        Fetched::of(status, body, etag)
+        Fetched::of(status, body)
     }
 }
 

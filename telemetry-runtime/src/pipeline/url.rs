@@ -112,16 +112,6 @@ impl HttpUrl {
         format!("{}{dir}/{segment}", self.origin())
     }
 
-    /// The same origin (scheme, user info, host, port) with `path` (starting with `/`) and
-    /// no query.
-    pub(crate) fn with_path(&self, path: &str) -> HttpUrl {
-        HttpUrl {
-            target: path.to_owned(),
-            path_len: path.len(),
-            ..self.clone()
-        }
-    }
-
     /// `scheme://[userinfo@]host[:port]`.
     fn origin(&self) -> String {
         let scheme = if self.https { "https" } else { "http" };

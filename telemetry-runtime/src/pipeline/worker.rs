@@ -146,13 +146,18 @@ impl Shared {
         })
     }
 
+    /// The collection config in force, if any.
+    fn kept(&self) -> Option<collection::Kept> {
+        let stored = self.collection.lock().unwrap_or_else(|e| e.into_inner());
+        stored.kept.clone()
+    }
+
     /// What the collection config in force asks of this host, and its tag.
     fn narrowing(&self) -> (Narrowing, Option<String>) {
-        let kept = self.collection.lock().unwrap_or_else(|e| e.into_inner());
-        let app = self.settings.config.as_ref().map_or("", |c| c.app());
-        match &kept.kept {
+        let app = collection::app_of(self.settings.endpoint.as_ref());
+        match self.kept() {
             Some(k) => (
-                k.narrowing(app, self.settings.app_version.as_str()),
+                k.narrowing(&app, self.settings.app_version.as_str()),
                 Some(k.tag()),
             ),
             None => (Narrowing::everything(), None),
@@ -458,11 +463,13 @@ impl<'a> Run<'a> {
             let anonymous = self.settings().anonymous();
             // Spooled before the config in force arrived, maybe: narrowed by it now, so a
             // config reaches what waits too. Nothing left of it: not sent.
-            let (narrowing, config) = self.shared.narrowing();
+            let kept = self.shared.kept();
+            let config = kept.as_ref().map(collection::Kept::tag);
+            let app = collection::app_of(self.settings().endpoint.as_ref());
             let Some(body) = claim
                 .read()
                 .and_then(|b| spool::sendable(b, anonymous))
-                .and_then(|b| collection::narrowed(b, &narrowing))
+                .and_then(|b| collection::narrowed(b, kept.as_ref(), &app))
             else {
                 claim.done();
                 continue;

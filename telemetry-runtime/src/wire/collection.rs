@@ -6,9 +6,9 @@
 //! schema allows and its user agreed to. It can leave out event types, fields, metrics,
 //! features, integrations, error types and custom events; keep installations out by
 //! sampling; and make batches rarer. It has no way to add anything: there is no key that
-//! names something to collect, a `sample` above 1 or an interval below the client's own is
-//! refused as malformed, and a malformed or unknown document is no config at all (the
-//! compiled-in schema, as before any config existed).
+//! names something to collect, a `sample` outside 0 to 1 refuses the whole document, an
+//! interval can only lengthen the client's own, and a malformed or unknown document is no
+//! config at all (the compiled-in schema, as before any config existed).
 //!
 //! # Compatibility
 //!
@@ -40,11 +40,16 @@ const MAX_LIST: usize = 256;
 const MAX_PATH: usize = 128;
 /// The longest `versions` range.
 const MAX_RANGE: usize = 64;
-/// The longest `interval_secs`: a month.
-const MAX_INTERVAL_SECS: u64 = 31 * 24 * 3600;
+/// The longest `interval_secs`: a day, the longest interval a worker keeps.
+const MAX_INTERVAL_SECS: u64 = 24 * 3600;
+/// The smallest `sample` other than 0: an estimate scales counts by its inverse.
+const MIN_SAMPLE: f64 = 1e-6;
+/// The deepest nesting a document may have: a config is a few levels deep, and the kept
+/// copy wraps it in one more.
+const MAX_DEPTH: usize = 16;
 
-/// Why a config document was not read: its first problem and where it is (`at`, a path in
-/// the document), never its text.
+/// Why a config document was not read: its first problem and where it is (`at`, the keys
+/// leading to it as the document names them), never a value it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// What is wrong.
@@ -129,6 +134,9 @@ impl CollectionConfig {
         let text = std::str::from_utf8(bytes).map_err(|_| bad("the config is not UTF-8", ""))?;
         let json =
             Json::parse_with_decimals(text).ok_or_else(|| bad("the config is not JSON", ""))?;
+        if depth(&json) > MAX_DEPTH {
+            return Err(bad("the config is nested more than 16 deep", ""));
+        }
         let mut reader = Read::default();
         let top = reader.object(&json, "")?;
         match top.iter().find(|(k, _)| k == "config_version") {
@@ -307,7 +315,7 @@ impl Read {
                     Json::Int(n) if *n <= MAX_INTERVAL_SECS => rule.interval_secs = Some(*n),
                     _ => {
                         return Err(bad(
-                            "interval_secs is a count of seconds, at most a month",
+                            "interval_secs is a count of seconds, at most a day",
                             &here,
                         ));
                     }
@@ -345,10 +353,19 @@ fn fraction(json: &Json, at: &str) -> Result<f64, ConfigError> {
         Json::Decimal(text) => text.parse::<f64>().unwrap_or(f64::NAN),
         _ => f64::NAN,
     };
-    if (0.0..=1.0).contains(&value) {
+    if value == 0.0 || (MIN_SAMPLE..=1.0).contains(&value) {
         Ok(value)
     } else {
-        Err(bad("sample is a fraction from 0 to 1", at))
+        Err(bad("sample is 0, or a fraction from 0.000001 to 1", at))
+    }
+}
+
+/// How deep `json` nests (a scalar is 0 deep).
+fn depth(json: &Json) -> usize {
+    match json {
+        Json::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Json::Object(fields) => 1 + fields.iter().map(|(_, v)| depth(v)).max().unwrap_or(0),
+        _ => 0,
     }
 }
 

@@ -75,6 +75,14 @@ fn what_cannot_narrow_is_refused_whole() {
             "default.interval_secs",
         ),
         (
+            r#"{"config_version":1,"default":{"interval_secs":90000}}"#,
+            "default.interval_secs",
+        ),
+        (
+            r#"{"config_version":1,"default":{"sample":1e-320}}"#,
+            "default.sample",
+        ),
+        (
             r#"{"config_version":1,"default":{"send":"usage"}}"#,
             "default.send",
         ),
@@ -108,6 +116,15 @@ fn what_cannot_narrow_is_refused_whole() {
         vec!["{}"; 300].join(",")
     );
     assert_eq!(error_of(&many).error, "more than 256 app rules");
+    let deep = format!(
+        r#"{{"config_version":1,"x":{}1{}}}"#,
+        "[".repeat(20),
+        "]".repeat(20)
+    );
+    assert_eq!(
+        error_of(&deep).error,
+        "the config is nested more than 16 deep"
+    );
 }
 
 #[test]
@@ -306,4 +323,35 @@ fn any_bytes_read_or_are_refused_without_a_panic() {
         }
     }
     assert!(read > 0, "some mutations still read");
+}
+
+/// A batch spooled by an older release is narrowed event by event, by each event's version.
+#[test]
+fn each_event_is_narrowed_by_its_own_versions_rule() {
+    let c =
+        config(r#"{"config_version":1,"apps":{"acme":[{"versions":"<1.0.0","omit":["usage"]}]}}"#);
+    let mut batch = sample_batch(samples()).to_json();
+    let Json::Object(fields) = &mut batch else {
+        unreachable!()
+    };
+    let (_, Json::Array(events)) = fields.iter_mut().find(|(k, _)| k == "events").unwrap() else {
+        unreachable!()
+    };
+    let usage = events
+        .iter()
+        .position(|e| e.get("event_type").and_then(Json::as_str) == Some("usage"))
+        .unwrap();
+    let mut old = events[usage].clone();
+    if let Json::Object(f) = &mut old {
+        for (k, v) in f.iter_mut() {
+            if k == "app_version" {
+                *v = Json::str("0.9.0");
+            }
+        }
+    }
+    events.push(old);
+    let usages = |b: &Json| b.compact().matches("\"event_type\":\"usage\"").count();
+    assert_eq!(usages(&batch), 2);
+    assert!(Narrowing::narrow_each(&mut batch, |v| c.narrowing("acme", v)));
+    assert_eq!(usages(&batch), 1, "only the 0.9.0 usage event is left out");
 }

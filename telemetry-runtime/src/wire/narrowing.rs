@@ -132,6 +132,36 @@ impl Narrowing {
         !events.is_empty()
     }
 
+    /// `batch` narrowed event by event, each by what `narrowing_of` says for its
+    /// `app_version` (a spooled batch may hold another version's events); `false` if no
+    /// event is left.
+    pub(crate) fn narrow_each(batch: &mut Json, narrowing_of: impl Fn(&str) -> Narrowing) -> bool {
+        let Json::Object(fields) = batch else {
+            return false;
+        };
+        let Some((_, Json::Array(events))) = fields.iter_mut().find(|(k, _)| k == "events") else {
+            return false;
+        };
+        let mut known: Vec<(String, Narrowing)> = Vec::new();
+        events.retain_mut(|event| {
+            let version = event
+                .get("app_version")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let at = match known.iter().position(|(v, _)| *v == version) {
+                Some(at) => at,
+                None => {
+                    let n = narrowing_of(&version);
+                    known.push((version, n));
+                    known.len() - 1
+                }
+            };
+            known[at].1.narrow_event(event)
+        });
+        !events.is_empty()
+    }
+
     fn narrow_event(&self, event: &mut Json) -> bool {
         let text = |key: &str| event.get(key).and_then(Json::as_str).map(str::to_owned);
         let (Some(event_type), Some(session)) = (text("event_type"), text("session_id")) else {
