@@ -95,6 +95,42 @@ impl FromStr for StoreSpec {
     }
 }
 
+/// The bytes of a file an operator names (a certificate, a key, a read key, a collection
+/// config), at most `max` of them: opened without blocking and read only if it is a regular
+/// file, so a FIFO or a device given by mistake stops the start with an error rather than
+/// hanging it, and `/dev/zero` cannot fill the memory.
+///
+/// ```
+/// let dir = std::env::temp_dir();
+/// assert!(telemetry_collector::read_operator_file(&dir, 1024).is_err(), "a folder");
+/// ```
+pub fn read_operator_file(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Sees each accepted batch's bytes (a demo prints them; tests count them).
 pub type Tap = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
@@ -161,14 +197,12 @@ impl ServedConfig {
         if let Some(first) = config.unknown().first() {
             return Err(format!("this release does not know {first}"));
         }
-        // FNV-1a of the bytes: the same document, the same tag, on every collector.
-        let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        });
+        // The same document, the same tag, on every collector and on the clients.
+        let etag = format!("\"{}\"", telemetry_runtime::collection_tag(&bytes));
         Ok(ServedConfig {
             bytes: bytes.into(),
             config,
-            etag: format!("\"c-{hash:016x}\""),
+            etag,
         })
     }
 
@@ -233,5 +267,30 @@ impl fmt::Debug for Options {
                 &self.collection.as_ref().map(ServedConfig::etag),
             )
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod file_tests {
+    use super::read_operator_file;
+
+    #[test]
+    fn a_fifo_a_device_or_a_huge_file_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid, NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(
+            read_operator_file(&fifo, 1024).is_err(),
+            "no writer: not waited for"
+        );
+        assert!(read_operator_file(std::path::Path::new("/dev/zero"), 1024).is_err());
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; 2048]).unwrap();
+        assert!(read_operator_file(&big, 1024).is_err());
+        let ok = dir.path().join("ok");
+        std::fs::write(&ok, b"key").unwrap();
+        assert_eq!(read_operator_file(&ok, 1024).unwrap(), b"key");
     }
 }

@@ -37,8 +37,6 @@ mod wal;
 mod writer;
 
 use std::fmt;
-use std::fs::File;
-use std::io::BufReader;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,7 +47,7 @@ use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
 pub use clock::Today;
-pub use config::{BadStore, Options, ServedConfig, StoreSpec, Tap};
+pub use config::{BadStore, Options, ServedConfig, StoreSpec, Tap, read_operator_file};
 pub use ingest::MAX_BODY;
 pub use log::{Level, Sink};
 pub use report::{ConfigInfo, DayRow, Estimate, LeftOutCounts, OTHER, Report, Row, WindowInfo};
@@ -132,6 +130,9 @@ impl fmt::Debug for Collector {
     }
 }
 
+/// The largest certificate chain or key file read.
+const MAX_PEM: u64 = 1 << 20;
+
 fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, StartError> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -139,18 +140,14 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, StartError> {
     let problem = |path: &Path, e: &dyn fmt::Display| {
         StartError::Tls(format!("cannot read {}: {e}", path.display()))
     };
-    let chain = CertificateDer::pem_reader_iter(BufReader::new(
-        File::open(cert).map_err(|e| problem(cert, &e))?,
-    ))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| problem(cert, &e))?;
+    let read = |path: &Path| read_operator_file(path, MAX_PEM).map_err(|e| problem(path, &e));
+    let chain = CertificateDer::pem_slice_iter(&read(cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| problem(cert, &e))?;
     if chain.is_empty() {
         return Err(problem(cert, &"no certificate in it"));
     }
-    let key = PrivateKeyDer::from_pem_reader(BufReader::new(
-        File::open(key).map_err(|e| problem(key, &e))?,
-    ))
-    .map_err(|e| problem(key, &e))?;
+    let key = PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| problem(key, &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

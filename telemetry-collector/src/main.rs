@@ -3,14 +3,15 @@
 //! (`--read-token-file` as `TELEMETRY_COLLECTOR_READ_TOKEN_FILE`); a flag wins over its
 //! variable.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use telemetry_collector::{
-    Collector, DEFAULT_DAYS, Level, Options, ServedConfig, StoreSpec, Today, report_of,
+    Collector, DEFAULT_DAYS, Level, Options, ServedConfig, StoreSpec, Today, read_operator_file,
+    report_of,
 };
 
 /// Receives, stores and shows the telemetry of programs built with the telemetry crate.
@@ -113,10 +114,9 @@ const MIN_TOKEN: usize = 16;
 
 /// The key in `path`: its first line, at most 4 KiB read.
 fn read_token(path: &Path) -> Result<String, String> {
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_string(&mut text))
+    let bytes = read_operator_file(path, 4096)
         .map_err(|e| format!("cannot read the read token file {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
     let token = text.lines().next().unwrap_or_default().trim().to_owned();
     if token.len() < MIN_TOKEN {
         return Err(format!(
@@ -130,10 +130,9 @@ fn read_token(path: &Path) -> Result<String, String> {
 
 /// The collection config in `path`: read whole (at most 16 KiB), checked.
 fn read_collection_config(path: &Path) -> Result<ServedConfig, String> {
-    let mut bytes = Vec::new();
-    let limit = telemetry_runtime::MAX_CONFIG_BYTES as u64;
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+    // One byte past the bound is read, so a larger file is refused as one.
+    let limit = telemetry_runtime::MAX_CONFIG_BYTES as u64 + 1;
+    let bytes = read_operator_file(path, limit)
         .map_err(|e| format!("cannot read the collection config {}: {e}", path.display()))?;
     ServedConfig::new(bytes)
         .map_err(|e| format!("the collection config {} is refused: {e}", path.display()))

@@ -356,7 +356,12 @@ pub fn add(a: u64, b: u64) -> u64 {
 /// A stable 64-bit hash (FNV-1a) of `s`: how the ClickHouse store keys ids and values, so
 /// it keeps no id in the clear and sorts on numbers.
 pub fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+    hash_bytes(s.as_bytes())
+}
+
+/// [`hash`] of any bytes (the write-ahead log's record checksum).
+pub fn hash_bytes(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

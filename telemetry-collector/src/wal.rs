@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use telemetry_runtime::LeftOut;
 
-use crate::model::{Count, Part, Prepared, static_kind};
+use crate::model::{Count, Part, Prepared, hash_bytes, static_kind};
 
 /// The largest record read back: a prepared batch is far smaller than a 1 MiB body.
 const MAX_RECORD: usize = 8 << 20;
@@ -55,11 +55,15 @@ pub(crate) struct Held {
 /// Locks `dir` for this process: a second collector on the same folder would replay and
 /// delete the segments the first is appending to.
 fn lock(dir: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))?;
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        // A FIFO named `lock` fails to open instead of waiting for a reader.
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(dir.join("lock"))?;
     #[cfg(unix)]
     {
         use std::os::fd::AsRawFd;
@@ -86,7 +90,13 @@ impl Wal {
         let lock = lock(dir)?;
         let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(dir)?
             .filter_map(|e| {
-                let path = e.ok()?.path();
+                let e = e.ok()?;
+                // Segments are regular files we wrote; anything else (a FIFO, a link) is
+                // not one, and opening it could block.
+                if !e.file_type().ok()?.is_file() {
+                    return None;
+                }
+                let path = e.path();
                 let seq = path
                     .file_name()?
                     .to_str()?
@@ -151,7 +161,7 @@ impl Wal {
             let payload = serde_json::to_vec(&encode(batch)).map_err(io::Error::other)?;
             let len = u32::try_from(payload.len()).map_err(io::Error::other)?;
             bytes.extend_from_slice(&len.to_le_bytes());
-            bytes.extend_from_slice(&checksum(&payload).to_le_bytes());
+            bytes.extend_from_slice(&hash_bytes(&payload).to_le_bytes());
             bytes.extend_from_slice(&payload);
         }
         if let Err(e) = self
@@ -201,13 +211,6 @@ impl Wal {
     }
 }
 
-fn checksum(payload: &[u8]) -> u64 {
-    // FNV-1a over the bytes, as `model::hash` does over text.
-    payload.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// The batches the segment at `path` holds, up to the first record that is cut short or
 /// does not match its checksum; and whether that was its end.
 fn read(path: &Path) -> io::Result<(Vec<Prepared>, bool)> {
@@ -226,7 +229,7 @@ fn read(path: &Path) -> io::Result<(Vec<Prepared>, bool)> {
         else {
             break;
         };
-        if checksum(payload) != sum {
+        if hash_bytes(payload) != sum {
             break;
         }
         match serde_json::from_slice::<Value>(payload)

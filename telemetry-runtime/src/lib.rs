@@ -85,7 +85,7 @@ pub use files::store::StateStore;
 // What leaves the machine, as far as a host can name it.
 pub use wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
 pub use wire::collection::{
-    COLLECTION_CONFIG_VERSION, CollectionConfig, ConfigError, MAX_CONFIG_BYTES,
+    COLLECTION_CONFIG_VERSION, CollectionConfig, ConfigError, MAX_CONFIG_BYTES, collection_tag,
 };
 pub use wire::command::{MASK, MaskedCommand};
 pub use wire::custom::{EventField, FieldValue};

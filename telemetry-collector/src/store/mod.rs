@@ -309,13 +309,19 @@ pub const PER_STORE: usize = 2_000;
 /// each was counted, to cap them ([`PER_STORE`]).
 pub(crate) struct Caps {
     retention_days: i64,
-    known: HashMap<(String, &'static str), HashMap<String, i64>>,
+    /// By app, then kind.
+    known: HashMap<String, HashMap<&'static str, Cap>>,
     /// The latest day a batch was of: values last counted before its retention are let go.
     latest: i64,
-    /// Caps found full, and not yet said so (the writer logs them).
+    /// Caps found full, and not yet said so (the writer logs them), as (app, kind).
     newly_full: Vec<(String, &'static str)>,
-    /// Caps said full already.
-    full: HashSet<(String, &'static str)>,
+}
+
+/// One app and kind's values, and whether its filling up was said.
+#[derive(Default)]
+struct Cap {
+    last_day: HashMap<String, i64>,
+    said_full: bool,
 }
 
 impl Caps {
@@ -327,13 +333,12 @@ impl Caps {
             known: HashMap::new(),
             latest: i64::MIN,
             newly_full: Vec::new(),
-            full: HashSet::new(),
         };
         let kinds: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.kind()).collect();
         for (app, kind, key, day) in known {
             if let Some(kind) = kinds.iter().find(|k| **k == kind) {
-                let values = caps.known.entry((app, kind)).or_default();
-                let last = values.entry(key).or_insert(day);
+                let cap = caps.known.entry(app).or_default().entry(kind).or_default();
+                let last = cap.last_day.entry(key).or_insert(day);
                 *last = (*last).max(day);
             }
         }
@@ -347,33 +352,34 @@ impl Caps {
             // the store's rows (the retention deletes it), so its place is free.
             self.latest = batch.day;
             let start = batch.day.saturating_sub(self.retention_days);
-            for keys in self.known.values_mut() {
-                keys.retain(|_, last| *last >= start);
+            for cap in self.known.values_mut().flat_map(HashMap::values_mut) {
+                cap.last_day.retain(|_, last| *last >= start);
+                cap.said_full &= cap.last_day.len() >= PER_STORE;
             }
-            let known = &self.known;
-            self.full
-                .retain(|cap| known.get(cap).is_some_and(|k| k.len() >= PER_STORE));
         }
         let day = batch.day;
-        let app = batch.app.clone();
+        let Caps {
+            known, newly_full, ..
+        } = self;
+        let caps = known.entry(batch.app.clone()).or_default();
         for part in &mut batch.parts {
             part.rekey(|kind, key| {
                 // The stores' own kinds (`*events`, `*usage`…) hold a few fixed keys.
                 if kind.starts_with('*') {
                     return true;
                 }
-                let cap = (app.clone(), kind);
-                let keys = self.known.entry(cap.clone()).or_default();
-                if let Some(last) = keys.get_mut(key) {
+                let cap = caps.entry(kind).or_default();
+                if let Some(last) = cap.last_day.get_mut(key) {
                     *last = (*last).max(day);
                     return true;
                 }
-                if keys.len() < PER_STORE {
-                    keys.insert(key.to_owned(), day);
+                if cap.last_day.len() < PER_STORE {
+                    cap.last_day.insert(key.to_owned(), day);
                     return true;
                 }
-                if self.full.insert(cap.clone()) {
-                    self.newly_full.push(cap);
+                if !cap.said_full {
+                    cap.said_full = true;
+                    newly_full.push((batch.app.clone(), kind));
                 }
                 false
             });
@@ -455,7 +461,7 @@ mod tests {
         let mut later = errors(131, ["new".to_owned()].into_iter());
         caps.apply(&mut later);
         assert_eq!(keys(&later), ["new"]);
-        assert_eq!(caps.known[&(String::new(), "error")].len(), 2);
+        assert_eq!(caps.known[""]["error"].last_day.len(), 2);
         assert_eq!(caps.take_newly_full(), [(String::new(), "error")]);
         assert!(caps.take_newly_full().is_empty(), "said once");
         // Another app has caps of its own.

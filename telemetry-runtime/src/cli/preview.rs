@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::config::Config;
 use crate::consent::rules;
 use crate::pipeline::batch::{Observed, reported};
-use crate::pipeline::collection;
+use crate::pipeline::collection::{self, InForce};
 use crate::pipeline::settings::Settings;
 use crate::pipeline::spool::{self, Spool};
 use crate::process;
@@ -35,15 +35,10 @@ enum Preview {
 fn next_batch(config: &Config) -> Option<Preview> {
     let settings = Settings::from_config(config, process::session()?);
     // What the worker narrows every batch by, spooled or new.
-    let kept = settings
-        .state_dir
-        .as_deref()
-        .and_then(|d| collection::load(d).kept);
+    let stored = settings.state_dir.as_deref().map(collection::load);
+    let in_force = InForce::new(stored.unwrap_or_default(), &settings);
+    let (kept, narrowing) = (in_force.stored.kept.as_ref(), &in_force.narrowing);
     let app = collection::app_of(settings.endpoint.as_ref());
-    let narrowing = kept
-        .as_ref()
-        .map(|k| k.narrowing(&app, settings.app_version.as_str()))
-        .unwrap_or_default();
     if let Some(dir) = &settings.spool_dir {
         let pending = Spool::new(dir).waiting();
         for (i, path) in pending.iter().enumerate() {
@@ -51,7 +46,7 @@ fn next_batch(config: &Config) -> Option<Preview> {
             // as written, so the keys keep their order and the content every byte.
             if let Some(json) = Spool::peek(path)
                 .and_then(|b| spool::sendable(b, settings.anonymous()))
-                .and_then(|b| collection::narrowed(b, kept.as_ref(), &app))
+                .and_then(|b| collection::narrowed(b, kept, &app))
                 .and_then(|b| Json::parse(std::str::from_utf8(&b).ok()?))
             {
                 let more = pending.len() - i - 1;
@@ -66,7 +61,7 @@ fn next_batch(config: &Config) -> Option<Preview> {
     let narrowed = narrowing.is_everything() || narrowing.narrow(&mut json);
     Some(Preview::Example {
         json,
-        narrowed_by: kept.map(|k| k.tag()),
+        narrowed_by: in_force.tag.clone(),
         nothing_left: !narrowed,
     })
 }

@@ -56,7 +56,7 @@ pub(crate) struct SentBatch {
 }
 
 /// Whether `tag` is one a line may hold: 1 to [`MAX_TAG`] of `[A-Za-z0-9._-]`.
-fn is_tag(tag: &str) -> bool {
+pub(crate) fn is_tag(tag: &str) -> bool {
     !tag.is_empty()
         && tag.len() <= MAX_TAG
         && tag

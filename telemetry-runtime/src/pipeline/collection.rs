@@ -20,11 +20,12 @@ use crate::base::calendar::Date;
 use crate::base::paths::COLLECTION_FILE;
 use crate::files::private;
 use crate::files::read;
+use crate::files::sent_log;
 use crate::pipeline::endpoint::Endpoint;
 use crate::pipeline::reply::Fetched;
 use crate::pipeline::settings::Settings;
 use crate::pipeline::url::HttpUrl;
-use crate::wire::collection::{CollectionConfig, MAX_CONFIG_BYTES};
+use crate::wire::collection::{CollectionConfig, MAX_CONFIG_BYTES, collection_tag};
 use crate::wire::json::Json;
 use crate::wire::narrowing::Narrowing;
 
@@ -46,14 +47,43 @@ pub(crate) struct Stored {
     pub(crate) kept: Option<Kept>,
 }
 
+/// The config in force for this host, with what it asks of it worked out once (when it
+/// changes, not for every batch): the worker's, and what `preview` shows.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InForce {
+    pub(crate) stored: Stored,
+    /// What the config asks of this app (the endpoint's `?app=`) and version.
+    pub(crate) narrowing: Narrowing,
+    /// The config's tag, if there is one.
+    pub(crate) tag: Option<String>,
+}
+
+impl InForce {
+    /// What `stored` asks of the host `settings` describe.
+    pub(crate) fn new(stored: Stored, settings: &Settings) -> InForce {
+        let app = app_of(settings.endpoint.as_ref());
+        let (narrowing, tag) = match &stored.kept {
+            Some(k) => (
+                k.narrowing(&app, settings.app_version.as_str()),
+                Some(k.tag()),
+            ),
+            None => (Narrowing::everything(), None),
+        };
+        InForce {
+            stored,
+            narrowing,
+            tag,
+        }
+    }
+}
+
 /// The config in force, and where and when it came from.
 #[derive(Clone, Debug)]
 pub(crate) struct Kept {
     pub(crate) config: CollectionConfig,
     /// The document as it was read (its numbers as written), to keep it.
     document: Json,
-    /// Its tag: `c-` and the FNV-1a hash of its bytes, in hex (what the collector's `ETag`
-    /// says of the same bytes).
+    /// Its tag (`collection_tag`: what the collector's `ETag` says of the same bytes).
     tag: String,
     /// The URL it came from, without user info or query.
     pub(crate) from: String,
@@ -89,10 +119,9 @@ impl Kept {
         Some(Kept {
             config,
             document,
+            // What the log of sent batches could hold of it.
             tag: text("tag")
-                .filter(|t| {
-                    t.len() <= 40 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
+                .filter(|t| sent_log::is_tag(t))
                 .unwrap_or("unversioned")
                 .to_owned(),
             from: text("from")?
@@ -139,14 +168,6 @@ fn save(dir: &Path, stored: &Stored) {
 /// The config's URL for the endpoint `url`: beside it, [`CONFIG_SEGMENT`].
 pub(crate) fn config_url(url: &HttpUrl) -> Option<HttpUrl> {
     HttpUrl::parse(&url.sibling(CONFIG_SEGMENT)).ok()
-}
-
-/// The tag of a document's `bytes`: `c-` and their FNV-1a hash in hex.
-fn tag_of(bytes: &[u8]) -> String {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("c-{hash:016x}")
 }
 
 /// The app a collection config's `apps` rules are matched by: the endpoint's `?app=NAME`,
@@ -210,7 +231,7 @@ pub(crate) fn refresh(settings: &Settings, stored: Stored, deadline: Instant) ->
                 Some((document, config)) => Some(Kept {
                     config,
                     document,
-                    tag: tag_of(&body),
+                    tag: collection_tag(&body),
                     from,
                     fetched: today,
                 }),

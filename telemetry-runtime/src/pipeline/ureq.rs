@@ -96,23 +96,15 @@ impl UreqClient {
             return (Delivery::NoAnswer, None);
         }
         let sent = match self.method {
-            "DELETE" => self
-                .agent
-                .delete(&self.url)
-                .config()
-                .timeout_global(Some(left))
-                .timeout_connect(Some(connect_timeout.min(left)))
-                .build()
-                .call(),
-            _ => self
-                .agent
-                .post(&self.url)
-                .header("Content-Type", "application/json")
-                .config()
-                .timeout_global(Some(left))
-                .timeout_connect(Some(connect_timeout.min(left)))
-                .build()
-                .send(body),
+            "DELETE" => within(self.agent.delete(&self.url), left, connect_timeout).call(),
+            _ => within(
+                self.agent
+                    .post(&self.url)
+                    .header("Content-Type", "application/json"),
+                left,
+                connect_timeout,
+            )
+            .send(body),
         };
         match sent {
             Ok(mut response) => {
@@ -124,13 +116,7 @@ impl UreqClient {
                     .and_then(parse_retry_after);
                 // Read whole (within its bound) so the connection can be reused, and for a
                 // refusal's reason.
-                let body = response
-                    .body_mut()
-                    .with_config()
-                    .limit(MAX_BODY)
-                    .read_to_vec()
-                    .ok();
-                let reason = body
+                let reason = read_body(&mut response)
                     .filter(|_| (400..500).contains(&status))
                     .and_then(|b| reason_of(&b))
                     .map(Why::Reason);
@@ -157,35 +143,43 @@ impl UreqClient {
             Err(_) => (Delivery::NoAnswer, None),
         }
     }
-}
 
-impl UreqClient {
     /// A `GET` of this client's URL, ending by `deadline`.
     pub(crate) fn fetch(&mut self, deadline: Instant, connect_timeout: Duration) -> Fetched {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Fetched::Failed;
         }
-        let Ok(mut response) = self
-            .agent
-            .get(&self.url)
-            .config()
-            .timeout_global(Some(left))
-            .timeout_connect(Some(connect_timeout.min(left)))
-            .build()
-            .call()
+        let Ok(mut response) = within(self.agent.get(&self.url), left, connect_timeout).call()
         else {
             return Fetched::Failed;
         };
         let status = response.status().as_u16();
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .ok();
-        Fetched::of(status, body)
+        Fetched::of(status, read_body(&mut response))
     }
+}
+
+/// `request`, to end within `left`, connecting within `connect_timeout` (cut to `left`).
+fn within<B>(
+    request: ureq::RequestBuilder<B>,
+    left: Duration,
+    connect_timeout: Duration,
+) -> ureq::RequestBuilder<B> {
+    request
+        .config()
+        .timeout_global(Some(left))
+        .timeout_connect(Some(connect_timeout.min(left)))
+        .build()
+}
+
+/// An answer's body, if it is at most [`MAX_BODY`] (a longer one is not read).
+fn read_body(response: &mut ureq::http::Response<ureq::Body>) -> Option<Vec<u8>> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .ok()
 }
 
 /// The status of a proxy's refusal in ureq's `CONNECT proxy failed` text

@@ -20,7 +20,7 @@ use crate::files::sent_log;
 use crate::files::state::How;
 use crate::files::store::StateStore;
 use crate::pipeline::batch::{Observed, add, reported};
-use crate::pipeline::collection::{self, Stored};
+use crate::pipeline::collection::{self, InForce};
 use crate::pipeline::settings::{MAX_INTERVAL_SECS, MIN_SEND_GAP, PERIODIC_SEND_BUDGET, Settings};
 use crate::pipeline::spool::{self, Spool};
 use crate::pipeline::transport::{SendOutcome, Transport};
@@ -49,7 +49,7 @@ struct Shared {
     events: Receiver<Message>,
     /// The collection config in force, and when the collector was last asked
     /// (`collection.rs`).
-    collection: Mutex<Stored>,
+    collection: Mutex<InForce>,
 }
 
 /// A batch as it leaves: built, then narrowed by the collection config.
@@ -66,15 +66,10 @@ impl Worker {
     pub(crate) fn start(settings: Settings) -> Option<Worker> {
         let id = CURRENT_WORKER.fetch_add(1, Relaxed) + 1;
         let (control, commands) = unbounded();
+        let stored = settings.state_dir.as_deref().map(collection::load);
         let shared = Arc::new(Shared {
             spool: settings.spool_dir.clone().map(Spool::new),
-            collection: Mutex::new(
-                settings
-                    .state_dir
-                    .as_deref()
-                    .map(collection::load)
-                    .unwrap_or_default(),
-            ),
+            collection: Mutex::new(InForce::new(stored.unwrap_or_default(), &settings)),
             settings,
             events: queue::receiver(),
         });
@@ -146,30 +141,26 @@ impl Shared {
         })
     }
 
-    /// The collection config in force, if any.
-    fn kept(&self) -> Option<collection::Kept> {
-        let stored = self.collection.lock().unwrap_or_else(|e| e.into_inner());
-        stored.kept.clone()
+    fn in_force(&self) -> std::sync::MutexGuard<'_, InForce> {
+        self.collection.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// What the collection config in force asks of this host, and its tag.
     fn narrowing(&self) -> (Narrowing, Option<String>) {
-        let app = collection::app_of(self.settings.endpoint.as_ref());
-        match self.kept() {
-            Some(k) => (
-                k.narrowing(&app, self.settings.app_version.as_str()),
-                Some(k.tag()),
-            ),
-            None => (Narrowing::everything(), None),
-        }
+        let in_force = self.in_force();
+        (in_force.narrowing.clone(), in_force.tag.clone())
+    }
+
+    /// The config's `interval_secs`, if it sets one.
+    fn asked_interval(&self) -> Option<Duration> {
+        let secs = self.in_force().narrowing.interval_secs()?;
+        Some(Duration::from_secs(secs.min(MAX_INTERVAL_SECS)))
     }
 
     /// The longest of the host's batch interval and the config's `interval_secs`.
     fn interval(&self) -> Duration {
-        let asked = self.narrowing().0.interval_secs().unwrap_or(0);
-        self.settings
-            .batch_interval
-            .max(Duration::from_secs(asked.min(MAX_INTERVAL_SECS)))
+        let asked = self.asked_interval().unwrap_or_default();
+        self.settings.batch_interval.max(asked)
     }
 }
 
@@ -216,18 +207,9 @@ impl<'a> Run<'a> {
             return;
         }
         self.config_asked = Some(today);
-        let stored = self
-            .shared
-            .collection
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let stored = self.shared.in_force().stored.clone();
         let fresh = collection::refresh(self.settings(), stored, deadline);
-        *self
-            .shared
-            .collection
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = fresh;
+        *self.shared.in_force() = InForce::new(fresh, self.settings());
     }
 
     fn settings(&self) -> &Settings {
@@ -260,10 +242,7 @@ impl<'a> Run<'a> {
                         reported.pending_events >= self.settings().batch_size
                     };
                     // A config's `interval_secs` holds for full batches too.
-                    let gap = match self.shared.narrowing().0.interval_secs() {
-                        Some(secs) => MIN_SEND_GAP.max(Duration::from_secs(secs)),
-                        None => MIN_SEND_GAP,
-                    };
+                    let gap = MIN_SEND_GAP.max(self.shared.asked_interval().unwrap_or_default());
                     let gap_ok = self.last_send.is_none_or(|t| t.elapsed() >= gap);
                     if full && gap_ok {
                         if !self.send_pending(later(PERIODIC_SEND_BUDGET)) {
@@ -463,8 +442,10 @@ impl<'a> Run<'a> {
             let anonymous = self.settings().anonymous();
             // Spooled before the config in force arrived, maybe: narrowed by it now, so a
             // config reaches what waits too. Nothing left of it: not sent.
-            let kept = self.shared.kept();
-            let config = kept.as_ref().map(collection::Kept::tag);
+            let (kept, config) = {
+                let in_force = self.shared.in_force();
+                (in_force.stored.kept.clone(), in_force.tag.clone())
+            };
             let app = collection::app_of(self.settings().endpoint.as_ref());
             let Some(body) = claim
                 .read()

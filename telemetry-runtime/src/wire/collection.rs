@@ -48,6 +48,20 @@ const MIN_SAMPLE: f64 = 1e-6;
 /// copy wraps it in one more.
 const MAX_DEPTH: usize = 16;
 
+/// A config document's tag: `c-` and the FNV-1a hash of its bytes, in hex. The collector
+/// sends it as its `ETag` (quoted); the client shows it in `status` and `log` (worked out
+/// from the bytes it got, never sent back).
+///
+/// ```
+/// assert_eq!(telemetry_runtime::collection_tag(b""), "c-cbf29ce484222325");
+/// ```
+pub fn collection_tag(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("c-{hash:016x}")
+}
+
 /// Why a config document was not read: its first problem and where it is (`at`, the keys
 /// leading to it as the document names them), never a value it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]

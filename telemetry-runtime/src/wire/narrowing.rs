@@ -122,14 +122,7 @@ impl Narrowing {
     /// removed, paths left out removed, and every event removed if its installation is not
     /// in the sample. `false` if no event is left.
     pub(crate) fn narrow(&self, batch: &mut Json) -> bool {
-        let Json::Object(fields) = batch else {
-            return false;
-        };
-        let Some((_, Json::Array(events))) = fields.iter_mut().find(|(k, _)| k == "events") else {
-            return false;
-        };
-        events.retain_mut(|event| self.narrow_event(event));
-        !events.is_empty()
+        Narrowing::narrow_each(batch, |_| self.clone())
     }
 
     /// `batch` narrowed event by event, each by what `narrowing_of` says for its
