@@ -8,7 +8,7 @@
 // Expansion:
 async fn nightly() -> Result<(), PipelineError> {
     ::telemetry::__private::callsite!(Flow, "nightly", [ASYNC, RETRIES, RETRY_DELAY]);
-    let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
+    let __telemetry_call = ::telemetry::__private::enter_async(&__TELEMETRY_CALLSITE);
     let __telemetry_result = {
         let mut __telemetry_retries = ::telemetry::__private::Retries::new(2u32, 500u64);
         loop {

@@ -7,7 +7,7 @@
 // Expansion:
 async fn load(&mut self, id: u32) -> Result<&mut Record, LoadError> {
     ::telemetry::__private::callsite!(Task, "load", [ASYNC, METHOD]);
-    let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
+    let __telemetry_call = ::telemetry::__private::enter_async(&__TELEMETRY_CALLSITE);
     let __telemetry_result =
         ::telemetry::__private::typed::<Result<&mut Record, LoadError>, _>(async move {
             self.fetch(id).await

@@ -132,8 +132,11 @@ pub mod __private {
     pub use crate::options::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
     pub use crate::options::retry::{Retries, RetryOutcome, retry, run, typed};
     pub use crate::options::sleep::Sleep;
+    pub use crate::record::call::{
+        AsyncCall, Call, CallOf, Scope, ScopeOf, Site, enter, enter_async, scope, scope_async,
+    };
     pub use crate::record::callsite::Callsite;
-    pub use crate::record::counters::{Call, Scope, enter, scope};
+    pub use crate::record::counters::Slot;
     pub use crate::record::outcome::{
         CallOutcome, KnownErrOutcome, NotResultOutcome, OtherErrOutcome, Probe,
     };

@@ -121,10 +121,12 @@ fn callsite(kind: Kind, t: &Target) -> TokenStream {
     };
     let name = t.func.sig.ident.to_string();
     let flags = features(t);
-    let start = if t.shape == Shape::InPlace {
-        quote!(scope)
-    } else {
-        quote!(enter)
+    // An async call may end on another thread than it starts on.
+    let start = match (t.shape == Shape::InPlace, t.func.sig.asyncness.is_some()) {
+        (true, false) => quote!(scope),
+        (true, true) => quote!(scope_async),
+        (false, false) => quote!(enter),
+        (false, true) => quote!(enter_async),
     };
     quote! {
         #p::callsite!(#kind, #name, [#(#flags),*]);

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::options::sleep::Sleep;
-use crate::record::counters::Call;
+use crate::record::call::{Call, CallOf, Site};
 
 /// The return types `retries` accepts: `Result` (under any path or alias).
 #[diagnostic::on_unimplemented(
@@ -65,7 +65,7 @@ impl Retries {
 
     /// Whether another attempt should run after `result`; counts it if so.
     #[inline(always)]
-    pub fn again<R: RetryOutcome>(&mut self, result: &R, call: &Call) -> bool {
+    pub fn again<R: RetryOutcome, S: Site>(&mut self, result: &R, call: &CallOf<S>) -> bool {
         if self.left == 0 || !result.should_retry() {
             return false;
         }

@@ -7,27 +7,29 @@
 //! by the peak number of threads that made annotated calls, not by how many ever existed.
 //! Counters only grow; whoever reads them takes differences between snapshots.
 //!
-//! Each shard also counts the calls in flight on its thread (flows and tasks), raised when a
-//! call starts and lowered when it ends (on the thread it ends on: an async call may move,
-//! so one shard's count can go "below zero", while the sum over shards is right). The coarse
-//! clock's thread sums them every tick and keeps the peak, which the next batch takes
-//! ([`take_peaks`]). And it counts the error types its calls returned, by the number
-//! `error_types` gives each type: a failing call costs one more increment, never a channel.
+//! A call counts as little as it can and readers derive the rest (docs/performance.md,
+//! "Peak concurrency"): it counts itself *started* as it begins and ok, `Err` or panicked
+//! as it ends, and its duration only when it lasted a second or more; calls under a second
+//! are the ended calls no longer bucket counts. The calls in flight are the started ones
+//! not ended yet: the coarse clock's thread sums them over every shard each tick and keeps
+//! the peak, which the next batch takes ([`take_peaks`]). An async call may end on another
+//! thread than it started on; sums over every shard are right all the same. Each shard also
+//! counts the error types its calls returned, by the number `error_types` gives each type:
+//! a failing call costs one more increment, never a channel.
 
 use std::cell::Cell;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-
-use crate::wire::features::Kind;
 use std::sync::{Mutex, PoisonError};
 
 use crate::process;
 use crate::record::callsite::Callsite;
 use crate::record::clock;
 use crate::record::error_types::{self, KINDS};
-use crate::record::outcome::CallOutcome;
 use crate::record::registry::{self, slot_of};
 use crate::wire::buckets::DurationBucket;
 use crate::wire::errors::ErrorType;
+use crate::wire::features::Kind;
 
 /// Turns the call-path counters on or off for the whole process.
 ///
@@ -58,40 +60,48 @@ pub fn is_recording() -> bool {
     process::recording()
 }
 
-/// The counters of one callsite in one shard.
+/// The counters of one callsite in one shard. Generated code holds a reference to one for
+/// the length of a call (`Call`); only the runtime reads or writes it.
+#[doc(hidden)]
 #[derive(Default)]
 #[repr(align(128))] // two threads' slots never share a cache line (nor its prefetch pair)
-pub(crate) struct Slot {
-    ok: AtomicU64,
-    err: AtomicU64,
-    panics: AtomicU64,
-    retries: AtomicU64,
-    cache_hits: AtomicU64,
-    cache_misses: AtomicU64,
-    durations: [AtomicU64; DurationBucket::COUNT],
+pub struct Slot {
+    pub(crate) started: AtomicU64,
+    pub(crate) ok: AtomicU64,
+    pub(crate) err: AtomicU64,
+    pub(crate) panics: AtomicU64,
+    /// Async calls dropped before they completed: ended, though not calls that completed.
+    pub(crate) abandoned: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    /// Per duration bucket, except the first (under a second), which readers derive.
+    pub(crate) durations: [AtomicU64; DurationBucket::COUNT],
+}
+
+impl Slot {
+    /// Calls that started and have not ended, in this shard (wrapping: a call may start in
+    /// one shard and end in another).
+    pub(crate) fn in_flight(&self) -> u64 {
+        let ended = [&self.ok, &self.err, &self.panics, &self.abandoned]
+            .iter()
+            .fold(0u64, |sum, c| sum.wrapping_add(c.load(Relaxed)));
+        self.started.load(Relaxed).wrapping_sub(ended)
+    }
 }
 
 /// Adds one to a counter that only the current thread writes.
 #[inline(always)]
-fn bump(counter: &AtomicU64) {
+pub(crate) fn bump(counter: &AtomicU64) {
     counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
-}
-
-/// Takes one from a counter that only the current thread writes (wrapping: see the
-/// module docs on calls in flight).
-#[inline(always)]
-fn unbump(counter: &AtomicU64) {
-    counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
 }
 
 /// One thread's counters.
 pub(crate) struct ShardData {
     /// One per callsite, at the callsite's slot.
     slots: Box<[Slot]>,
-    /// Flows and tasks in flight.
-    in_flight: [AtomicU64; 2],
-    /// Errors per error type number; the last counts types past the table (`other`).
-    errors: [AtomicU64; KINDS + 1],
+    /// Errors per error type number (`error_types`).
+    errors: [AtomicU64; KINDS],
 }
 
 type Shard = &'static ShardData;
@@ -101,8 +111,11 @@ static ALL_SHARDS: Mutex<Vec<Shard>> = Mutex::new(Vec::new());
 static FREE_SHARDS: Mutex<Vec<Shard>> = Mutex::new(Vec::new());
 
 thread_local! {
-    // `const` and without a destructor: reading it is a plain thread-local load.
+    // `const` and without a destructor: reading them is a plain thread-local load. The
+    // shard's slots are kept apart from the shard, so the call path finds a slot with no
+    // load in between; empty until the thread's first counted call.
     static SHARD: Cell<Option<Shard>> = const { Cell::new(None) };
+    static SLOTS: Cell<&'static [Slot]> = const { Cell::new(&[]) };
     // Hands the shard back when the thread exits.
     static RELEASE: Release = const { Release(Cell::new(None)) };
 }
@@ -115,6 +128,7 @@ impl Drop for Release {
             // Calls made by later thread-local destructors find no shard and are not counted,
             // rather than writing into a shard another thread may already own.
             SHARD.with(|s| s.set(None));
+            SLOTS.with(|s| s.set(&[]));
             lock(&FREE_SHARDS).push(shard);
         }
     }
@@ -133,14 +147,14 @@ fn acquire_shard() -> Option<Shard> {
             let shard = lock(&FREE_SHARDS).pop().unwrap_or_else(|| {
                 let shard: Shard = Box::leak(Box::new(ShardData {
                     slots: (0..registry::slots()).map(|_| Slot::default()).collect(),
-                    in_flight: Default::default(),
-                    errors: [const { AtomicU64::new(0) }; KINDS + 1],
+                    errors: [const { AtomicU64::new(0) }; KINDS],
                 }));
                 lock(&ALL_SHARDS).push(shard);
                 shard
             });
             release.0.set(Some(shard));
             SHARD.with(|s| s.set(Some(shard)));
+            SLOTS.with(|s| s.set(&shard.slots));
             shard
         })
         .ok()
@@ -155,35 +169,35 @@ fn shard() -> Option<Shard> {
     }
 }
 
-/// Runs `f` on this thread's slot for `callsite`; does nothing if there is none.
+/// This thread's slot for `callsite`; none while the thread exits, or where callsites are
+/// not gathered.
 #[inline(always)]
-fn with_slot(callsite: &'static Callsite, f: impl FnOnce(&Slot)) {
-    let Some(shard) = shard() else {
-        return;
-    };
-    if let Some(slot) = slot_of(callsite).and_then(|i| shard.slots.get(i)) {
-        f(slot);
+pub(crate) fn here(callsite: &'static Callsite) -> Option<&'static Slot> {
+    let slot = slot_of(callsite);
+    match SLOTS.with(Cell::get).get(slot) {
+        Some(slot) => Some(slot),
+        None => here_first(slot),
     }
 }
 
-/// Counts one `error` in `shard`.
-#[inline(always)]
-fn count_error(shard: Shard, error: ErrorType) {
-    bump(&shard.errors[error_types::index_of(error).unwrap_or(KINDS)]);
+/// [`here`] on a thread with no shard yet (or for a callsite not in the section).
+#[cold]
+#[inline(never)]
+fn here_first(slot: usize) -> Option<&'static Slot> {
+    shard()?.slots.get(slot)
 }
 
-/// A call of `callsite` ends on this thread: one look-up of the shard, which lowers the
-/// calls in flight and gives the callsite's slot for whatever else the ending counts.
+/// Counts one `error` in this thread's shard.
 #[inline(always)]
-fn end_call(callsite: &'static Callsite) -> Option<(Shard, Option<&'static Slot>)> {
-    let shard = shard()?;
-    unbump(&shard.in_flight[in_flight_index(callsite.kind)]);
-    Some((shard, slot_of(callsite).and_then(|i| shard.slots.get(i))))
+pub(crate) fn count_error(error: ErrorType) {
+    if let Some(count) = shard().and_then(|shard| shard.errors.get(error_types::index_of(error))) {
+        bump(count);
+    }
 }
 
 /// Errors per type since the process started, summed over every shard.
 pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
-    let mut totals = [0u64; KINDS + 1];
+    let mut totals = [0u64; KINDS];
     for shard in lock(&ALL_SHARDS).iter() {
         for (total, count) in totals.iter_mut().zip(&shard.errors) {
             *total += count.load(Relaxed);
@@ -200,25 +214,35 @@ pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
     out
 }
 
-/// Where calls of `kind` in flight are counted in a shard.
-#[inline(always)]
-fn in_flight_index(kind: Kind) -> usize {
-    match kind {
-        Kind::Flow => 0,
-        Kind::Task => 1,
-    }
-}
-
 /// The most flows and tasks seen in flight since [`take_peaks`] last ran.
 static PEAKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
-/// The flows and tasks in flight now, summed over every shard; `None` for a sum read while
-/// a call moved between threads (a "negative" total, for an instant: not a count).
+/// The kind of the callsite in each slot (`None` for linker padding), found once.
+fn kinds() -> &'static [Option<Kind>] {
+    static KINDS_OF: OnceLock<Box<[Option<Kind>]>> = OnceLock::new();
+    KINDS_OF.get_or_init(|| {
+        let mut kinds = vec![None; registry::slots()];
+        for (slot, cs) in registry::numbered() {
+            kinds[slot] = Some(cs.kind);
+        }
+        kinds.into_boxed_slice()
+    })
+}
+
+/// The flows and tasks in flight now, summed over every slot of every shard; `None` for a
+/// sum read while a call moved between threads (a "negative" total, for an instant: not a
+/// count).
 fn in_flight_now() -> [Option<u64>; 2] {
+    let kinds = kinds();
     let (mut flows, mut tasks) = (0u64, 0u64);
     for shard in lock(&ALL_SHARDS).iter() {
-        flows = flows.wrapping_add(shard.in_flight[0].load(Relaxed));
-        tasks = tasks.wrapping_add(shard.in_flight[1].load(Relaxed));
+        for (slot, kind) in shard.slots.iter().zip(kinds) {
+            match kind {
+                Some(Kind::Flow) => flows = flows.wrapping_add(slot.in_flight()),
+                Some(Kind::Task) => tasks = tasks.wrapping_add(slot.in_flight()),
+                None => {}
+            }
+        }
     }
     [flows, tasks].map(|n| (n <= i64::MAX as u64).then_some(n))
 }
@@ -247,189 +271,6 @@ pub(crate) fn peaks() -> (u64, u64) {
         PEAKS[0].load(Relaxed).max(flows.unwrap_or(0)),
         PEAKS[1].load(Relaxed).max(tasks.unwrap_or(0)),
     )
-}
-
-/// One call of an annotated fn in progress. Generated code only.
-///
-/// When recording is off it holds nothing and every method is an untaken branch.
-#[doc(hidden)]
-pub struct Call {
-    callsite: Option<&'static Callsite>,
-    start: u32,
-}
-
-/// Starts a call: the only thing an annotated fn does before its body.
-#[doc(hidden)]
-#[inline(always)]
-pub fn enter(callsite: &'static Callsite) -> Call {
-    if process::recording() {
-        Call {
-            callsite: Some(callsite),
-            start: record_enter(callsite),
-        }
-    } else {
-        Call::OFF
-    }
-}
-
-impl Call {
-    /// A call that records nothing.
-    pub const OFF: Call = Call {
-        callsite: None,
-        start: 0,
-    };
-
-    // Each method looks up the slot of the thread it runs on: an async call may finish on
-    // another thread than it started on, and a shard has exactly one writer.
-
-    /// One more attempt is about to run after an `Err`.
-    #[inline(always)]
-    pub fn retried(&self) {
-        if let Some(cs) = self.callsite {
-            record_retry(cs);
-        }
-    }
-
-    /// The result came from the cache; the call is over.
-    #[inline(always)]
-    pub fn cache_hit(mut self) {
-        if let Some(cs) = self.callsite.take() {
-            record_cache_hit(cs);
-        }
-    }
-
-    /// The cache had no entry; the body runs.
-    #[inline(always)]
-    pub fn cache_miss(&self) {
-        if let Some(cs) = self.callsite {
-            record_cache_miss(cs);
-        }
-    }
-
-    /// The body returned a value that cannot be an `Err`.
-    #[inline(always)]
-    pub fn done(self) {
-        self.finish(CallOutcome::Ok);
-    }
-
-    /// The body returned, and this is how the call ended.
-    #[inline(always)]
-    pub fn finish(mut self, outcome: CallOutcome) {
-        if let Some(cs) = self.callsite.take() {
-            record_finish(cs, self.start, outcome);
-        }
-    }
-}
-
-// What a call records while telemetry is on, out of line: one copy in the runtime rather
-// than one per annotated fn, which keeps annotating cheap to compile (docs/performance.md,
-// "Compile time"). The call path with telemetry off stays the inline check of `callsite` above.
-
-/// Counts the call in flight; returns when it started.
-#[inline(never)]
-fn record_enter(cs: &'static Callsite) -> u32 {
-    if let Some(shard) = shard() {
-        bump(&shard.in_flight[in_flight_index(cs.kind)]);
-    }
-    clock::ticks()
-}
-
-#[inline(never)]
-fn record_finish(cs: &'static Callsite, start: u32, outcome: CallOutcome) {
-    finish_call(cs, start, outcome);
-}
-
-#[inline(always)]
-fn finish_call(cs: &'static Callsite, start: u32, outcome: CallOutcome) {
-    let bucket = DurationBucket::of_tenths(clock::ticks().wrapping_sub(start));
-    let Some((shard, slot)) = end_call(cs) else {
-        return;
-    };
-    if let Some(s) = slot {
-        bump(if outcome.is_err() { &s.err } else { &s.ok });
-        bump(&s.durations[bucket.index()]);
-    }
-    if let CallOutcome::Err(error) = outcome {
-        count_error(shard, error);
-    }
-}
-
-#[inline(never)]
-fn record_retry(cs: &'static Callsite) {
-    with_slot(cs, |s| bump(&s.retries));
-}
-
-#[inline(never)]
-fn record_cache_hit(cs: &'static Callsite) {
-    if let Some((_, Some(s))) = end_call(cs) {
-        bump(&s.cache_hits);
-        bump(&s.ok);
-        bump(&s.durations[DurationBucket::Under1s.index()]);
-    }
-}
-
-#[inline(never)]
-fn record_cache_miss(cs: &'static Callsite) {
-    with_slot(cs, |s| bump(&s.cache_misses));
-}
-
-/// A call whose result is not looked at (the fn returns `impl Trait` or `!`, so it cannot
-/// be an `Err`): the body runs in place, where it was written, and the call ends when this is
-/// dropped: as ok, or, while unwinding, as a panic. Generated code only.
-#[doc(hidden)]
-pub struct Scope(Call);
-
-/// Starts a call that ends with its scope.
-#[doc(hidden)]
-#[inline(always)]
-pub fn scope(callsite: &'static Callsite) -> Scope {
-    Scope(enter(callsite))
-}
-
-impl Drop for Scope {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // Only the check is inline: what ending the call records, and telling a return
-        // from a panic, is one copy in the runtime (docs/performance.md, "Compile time").
-        if let Some(cs) = self.0.callsite.take() {
-            record_scope_end(cs, self.0.start);
-        }
-    }
-}
-
-#[inline(never)]
-fn record_scope_end(cs: &'static Callsite, start: u32) {
-    if std::thread::panicking() {
-        record_unfinished(cs);
-    } else {
-        finish_call(cs, start, CallOutcome::Ok);
-    }
-}
-
-impl Drop for Call {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // Still holding the callsite means neither `finish` nor `cache_hit` ran: the body
-        // panicked, or an async call was dropped before completing (not counted).
-        if let Some(cs) = self.callsite {
-            record_unfinished(cs);
-        }
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn record_unfinished(cs: &'static Callsite) {
-    // Ended either way: a panic, or an async call dropped before it completed.
-    let Some((shard, slot)) = end_call(cs) else {
-        return;
-    };
-    if std::thread::panicking() {
-        if let Some(s) = slot {
-            bump(&s.panics);
-        }
-        count_error(shard, ErrorType::Panic);
-    }
 }
 
 /// Counters of one callsite, summed over every thread.
@@ -471,10 +312,16 @@ pub(crate) fn totals(callsites: usize) -> Vec<Counts> {
             total.retries += slot.retries.load(Relaxed);
             total.cache_hits += slot.cache_hits.load(Relaxed);
             total.cache_misses += slot.cache_misses.load(Relaxed);
-            for (t, d) in total.durations.iter_mut().zip(&slot.durations) {
+            for (t, d) in total.durations.iter_mut().zip(&slot.durations).skip(1) {
                 *t += d.load(Relaxed);
             }
         }
+    }
+    // Every call that returned (ok or `Err`) is in one duration bucket; only those of a
+    // second or more were counted in theirs. Saturating: the shards are read while they move.
+    for total in &mut totals {
+        let longer: u64 = total.durations[1..].iter().sum();
+        total.durations[0] = (total.ok + total.err).saturating_sub(longer);
     }
     totals
 }

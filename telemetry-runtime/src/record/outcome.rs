@@ -20,6 +20,7 @@ pub trait KnownError {
 macro_rules! known {
     ($($ty:ty => $variant:ident,)*) => {
         $(impl KnownError for $ty {
+            #[inline]
             fn error_type(&self) -> ErrorType {
                 ErrorType::$variant
             }
@@ -52,6 +53,9 @@ known! {
 }
 
 impl KnownError for std::io::Error {
+    // Inline, with `IoKind::of`: the type is then built in registers at the call site, not
+    // in memory a failing call reads back piecewise (docs/performance.md, "The call path").
+    #[inline]
     fn error_type(&self) -> ErrorType {
         ErrorType::Io(IoKind::of(self.kind()))
     }

@@ -10,14 +10,13 @@ pub(crate) fn slots() -> usize {
     section::slots().1
 }
 
-/// The slot of `callsite`; `None` if it is not in the section (a platform where callsites
-/// are not gathered).
+/// The slot of `callsite`, unchecked: a position past [`slots`] for a callsite not in the
+/// section (a platform where callsites are not gathered), which every shard's slice of
+/// slots refuses.
 #[inline(always)]
-pub(crate) fn slot_of(callsite: &'static Callsite) -> Option<usize> {
-    let (start, len) = section::slots();
-    let offset = (callsite as *const Callsite as usize).wrapping_sub(start as usize);
-    let slot = offset / size_of::<Callsite>();
-    (slot < len).then_some(slot)
+pub(crate) fn slot_of(callsite: &'static Callsite) -> usize {
+    let (start, _) = section::slots();
+    (callsite as *const Callsite as usize).wrapping_sub(start as usize) / size_of::<Callsite>()
 }
 
 /// Every callsite in the section, with its slot, in section order; slots the linker padded

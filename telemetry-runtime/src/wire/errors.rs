@@ -79,6 +79,7 @@ impl IoKind {
     ];
 
     /// Maps a kind onto the named set.
+    #[inline]
     pub fn of(kind: std::io::ErrorKind) -> IoKind {
         use std::io::ErrorKind as K;
         match kind {
