@@ -76,7 +76,8 @@ def written_out(name, flags, how, body, ret, part):
         run = f"{P}::run(move || -> {ret} {{\n    {body}\n    }})"
     else:
         run = f"{P}::typed::<{ret}, _>(async move {{\n    {body}\n    }}).await"
-    return (f"{site}let __telemetry_call = {P}::enter({cs});\n    let __telemetry_result = {run};\n"
+    enter = "enter" if how == "closure" else "enter_async"
+    return (f"{site}let __telemetry_call = {P}::{enter}({cs});\n    let __telemetry_result = {run};\n"
             f"    __telemetry_call.finish({outcome});\n    __telemetry_result")
 
 

@@ -299,10 +299,9 @@ fn select_readable(timeout: Duration) -> io::Result<bool> {
 /// `Some("")`, a No). After a timeout the thread stays blocked on stdin (see module docs).
 #[cfg(not(unix))]
 fn read_answer(timeout: Duration) -> Option<String> {
-    use std::sync::mpsc;
     use std::thread;
 
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = crossbeam_channel::bounded(1);
     let spawned = thread::Builder::new()
         .name("telemetry-prompt".into())
         .spawn(move || {

@@ -153,7 +153,7 @@ impl StateStore {
             .filter(|n| n.starts_with(CORRUPT_PREFIX))
             .collect();
         // `…-DATE` < `…-DATE-2` < … < `…-DATE-10` in time: order by date, then number.
-        names.sort_by_key(|n| {
+        names.sort_unstable_by_key(|n| {
             let rest = &n[CORRUPT_PREFIX.len()..];
             let (date, num) = match rest.get(10..) {
                 Some(tail) if tail.starts_with('-') => {

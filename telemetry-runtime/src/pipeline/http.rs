@@ -17,7 +17,6 @@
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::pipeline::answer::{MAX_HEADS, Reader, Timed};
@@ -241,7 +240,7 @@ fn connect_tcp(
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
-            let (tx, rx) = mpsc::channel();
+            let (tx, rx) = crossbeam_channel::bounded(1);
             let name = (host.to_owned(), port);
             std::thread::Builder::new()
                 .name("telemetry-resolve".into())

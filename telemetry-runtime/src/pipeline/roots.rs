@@ -11,7 +11,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -99,7 +98,9 @@ pub(crate) fn system_roots(vars: &StoreVars, wait: Duration) -> Arc<Vec<Vec<u8>>
     if let Some(roots) = cached(vars) {
         return roots;
     }
-    let (done, read) = mpsc::channel();
+    // One channel type in the whole runtime (crossbeam's, as the worker's): std's would be
+    // a second copy of the same code in every host.
+    let (done, read) = crossbeam_channel::bounded(1);
     let for_thread = vars.clone();
     let spawned = std::thread::Builder::new()
         .name("telemetry-roots".into())

@@ -180,7 +180,7 @@ impl Spool {
                 Some((meta.modified().ok()?, e.path()))
             })
             .collect();
-        files.sort();
+        files.sort_unstable(); // paths are unique: no tie to keep stable
         files.into_iter().map(|(_, path)| path).collect()
     }
 

@@ -36,6 +36,6 @@ fn every() -> impl Iterator<Item = (usize, &'static Callsite)> {
 /// Every callsite with its slot, in a stable order (module, name, kind) for display.
 pub(crate) fn numbered() -> Vec<(usize, &'static Callsite)> {
     let mut all: Vec<(usize, &'static Callsite)> = every().collect();
-    all.sort_by_key(|(_, cs)| (cs.module_path, cs.name, cs.kind));
+    all.sort_unstable_by_key(|&(slot, cs)| (cs.module_path, cs.name, cs.kind, slot));
     all
 }
