@@ -146,7 +146,7 @@ impl<S: Site> CallOf<S> {
         if let Some(site) = self.site.take() {
             match outcome {
                 CallOutcome::Ok => site.ok(self.start),
-                CallOutcome::Err(error) => record_err(site.slot(), self.start, error),
+                CallOutcome::Err(error) => record_err(site.slot(), self.start, &error),
             }
         }
     }
@@ -250,7 +250,7 @@ fn record_finish_async(cs: &'static Callsite, start: u32) {
 
 /// A call that returned an `Err`: counted, with its duration and its error's type.
 #[inline(never)]
-fn record_err(slot: Option<&'static Slot>, start: u32, error: ErrorType) {
+fn record_err(slot: Option<&'static Slot>, start: u32, error: &ErrorType) {
     let Some(slot) = slot else {
         return;
     };
@@ -292,7 +292,7 @@ fn record_unfinished(slot: Option<&'static Slot>) {
     // Ended either way: a panic, or an async call dropped before it completed.
     if std::thread::panicking() {
         bump(&slot.panics);
-        count_error(ErrorType::Panic);
+        count_error(&ErrorType::Panic);
     } else {
         bump(&slot.abandoned);
     }

@@ -189,7 +189,7 @@ fn here_first(slot: usize) -> Option<&'static Slot> {
 
 /// Counts one `error` in this thread's shard.
 #[inline(always)]
-pub(crate) fn count_error(error: ErrorType) {
+pub(crate) fn count_error(error: &ErrorType) {
     if let Some(count) = shard().and_then(|shard| shard.errors.get(error_types::index_of(error))) {
         bump(count);
     }

@@ -24,10 +24,12 @@ pub(crate) const KINDS: usize = FIXED + NAMED;
 static TYPES: [OnceLock<ErrorType>; NAMED] = [const { OnceLock::new() }; NAMED];
 
 /// The fixed number of a type this crate names; `None` for a host's own.
+// By reference, from the caller's memory: a failing call's error type is read a byte at a
+// time where it was written a byte at a time (a copy of it whole would stall on the store).
 #[inline(always)]
-fn fixed(error: ErrorType) -> Option<usize> {
+fn fixed(error: &ErrorType) -> Option<usize> {
     const IO: usize = IoKind::ALL.len();
-    Some(match error {
+    Some(match *error {
         ErrorType::Io(kind) => kind as usize,
         ErrorType::ParseInt => IO,
         ErrorType::ParseFloat => IO + 1,
@@ -47,10 +49,10 @@ fn fixed(error: ErrorType) -> Option<usize> {
 
 /// The number of `error`, below [`KINDS`]; a host's type is given one the first time.
 #[inline]
-pub(crate) fn index_of(error: ErrorType) -> usize {
+pub(crate) fn index_of(error: &ErrorType) -> usize {
     match fixed(error) {
         Some(i) => i,
-        None => named_index(error),
+        None => named_index(*error),
     }
 }
 
@@ -64,13 +66,13 @@ fn named_index(error: ErrorType) -> usize {
             return FIXED + i;
         }
     }
-    index_of(ErrorType::Other)
+    index_of(&ErrorType::Other)
 }
 
 /// The error type numbered `i`, if it has been seen.
 pub(crate) fn type_at(i: usize) -> Option<ErrorType> {
     match i.checked_sub(FIXED) {
-        None => ErrorType::all().find(|&e| fixed(e) == Some(i)),
+        None => ErrorType::all().find(|e| fixed(e) == Some(i)),
         Some(named) => TYPES.get(named).and_then(|slot| slot.get().copied()),
     }
 }
@@ -81,17 +83,17 @@ mod tests {
 
     #[test]
     fn a_type_keeps_its_number() {
-        let a = index_of(ErrorType::Io(IoKind::Interrupted));
-        let b = index_of(ErrorType::named("tests::Odd"));
+        let a = index_of(&ErrorType::Io(IoKind::Interrupted));
+        let b = index_of(&ErrorType::named("tests::Odd"));
         assert_ne!(a, b);
-        assert_eq!(index_of(ErrorType::Io(IoKind::Interrupted)), a);
+        assert_eq!(index_of(&ErrorType::Io(IoKind::Interrupted)), a);
         assert_eq!(type_at(b), Some(ErrorType::named("tests::Odd")));
         assert_eq!(type_at(a), Some(ErrorType::Io(IoKind::Interrupted)));
     }
 
     #[test]
     fn every_type_of_ours_has_its_own_number_below_the_table() {
-        let mut numbers: Vec<usize> = ErrorType::all().map(index_of).collect();
+        let mut numbers: Vec<usize> = ErrorType::all().map(|e| index_of(&e)).collect();
         assert_eq!(numbers.len(), FIXED);
         for (n, error) in numbers.iter().zip(ErrorType::all()) {
             assert_eq!(type_at(*n), Some(error));
