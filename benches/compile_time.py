@@ -41,11 +41,11 @@ def shapes():
     # A fifth of the fns are methods, inside one impl block (marked by `self`).
     for i in range(0, N, 5):
         yield (f"pub fn get_{i}(&mut self, key: u64) -> Option<&String>", f"get_{i}", ["METHOD"],
-               "in_place", f"self.hits += 1;\n    self.items.get(&(key ^ {i}))", "Option<&String>")
+               "inline", f"self.hits += 1;\n    self.items.get(&(key ^ {i}))", "Option<&String>")
     for i in range(N):
         kind = i % 5
         if kind == 1:
-            yield (f"pub fn add_{i}(a: u64, b: u64) -> u64", f"add_{i}", [], "in_place",
+            yield (f"pub fn add_{i}(a: u64, b: u64) -> u64", f"add_{i}", [], "inline",
                    f"a.wrapping_mul({i}).wrapping_add(b).rotate_left(3)", "u64")
         elif kind == 2:
             yield (f"pub fn parse_{i}(text: &str) -> Result<u64, Error>", f"parse_{i}", [], "closure",
@@ -69,8 +69,13 @@ def written_out(name, flags, how, body, ret, part):
     own = part not in ("no descriptor", "guard only")
     site = f'{P}::callsite!(Task, "{name}", [{", ".join(flags)}]);\n    ' if own else ""
     cs = "&__TELEMETRY_CALLSITE" if own else "&SHARED"
-    if how == "in_place" or part == "guard only":
+    if part == "guard only":
         return f"{site}let __telemetry_call = {P}::scope({cs});\n    {body}"
+    if how == "in_place":
+        return f"{site}let __telemetry_call = {P}::scope({cs});\n    {body}"
+    if how == "inline":
+        return (f"{site}let __telemetry_call = {P}::enter({cs});\n    let __telemetry_result: {ret} = {{\n    {body}\n    }};\n"
+                f"    #[allow(unreachable_code)]\n    __telemetry_call.done();\n    __telemetry_result")
     outcome = f"{P}::CallOutcome::Ok" if part == "no classification" else f"{P}::outcome!(__telemetry_result)"
     if how == "closure":
         run = f"{P}::run(move || -> {ret} {{\n    {body}\n    }})"

@@ -7,6 +7,9 @@
 // Expansion:
 fn add(a: u32, b: u32) -> u32 {
     ::telemetry::__private::callsite!(Task, "add", []);
-    let __telemetry_call = ::telemetry::__private::scope(&__TELEMETRY_CALLSITE);
-    a + b
+    let __telemetry_call = ::telemetry::__private::enter(&__TELEMETRY_CALLSITE);
+    let __telemetry_result: u32 = { a + b };
+    #[allow(unreachable_code)]
+    __telemetry_call.done();
+    __telemetry_result
 }

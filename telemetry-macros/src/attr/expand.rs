@@ -2,11 +2,12 @@
 //!
 //! The shapes (see `snapshots/`, and [`Shape`] for which fn gets which):
 //!
-//! - **In place.** A fn whose value cannot be an `Err` (it returns `u32`, `Option<T>`,
-//!   `impl Trait`, `!`, …): the body stays where it was written, after a guard that ends the
-//!   call when it is dropped ([`callsite`], then the body).
-//! - **Inline.** The same for an `async fn` that cannot end early: its value is kept, and the
-//!   call ends after it (a future dropped half-way is not a call that completed).
+//! - **Inline.** A fn whose value cannot be an `Err` (it returns `u32`, `Option<T>`, …) and
+//!   whose body cannot end early: the body stays where it was written, its value is kept,
+//!   and the call ends after it (a future dropped half-way is not a call that completed).
+//! - **In place.** The same when the body may end early (`return`, `?`) or the return type
+//!   cannot be named (`impl Trait`, `!`): the body stays where it was written, after a guard
+//!   that ends the call when it is dropped ([`callsite`], then the body).
 //! - **Wrapped.** Otherwise the body runs as a `move` closure called once (an `async move`
 //!   block, awaited, in an `async fn`), so that `return` and `?` end the body and the value
 //!   can be looked at: [`sync_attempt`], [`async_attempt`], then [`finish`]. `move` hands the
@@ -89,8 +90,11 @@ pub(crate) fn instrumented(
                 quote!(: #ret)
             });
             let call = &t.call;
+            // A body that never completes (`todo!()`, `loop {}`) leaves what follows it
+            // unreachable: the host's code is not to blame, so rustc is told not to say so.
             body.extend(quote! {
                 let __telemetry_result #ty = #block;
+                #[allow(unreachable_code)]
                 #call.done();
                 __telemetry_result
             });

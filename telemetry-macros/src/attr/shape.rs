@@ -14,12 +14,14 @@ use crate::attr::options::Options;
 /// How the body is run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shape {
-    /// Where it was written, after a guard that ends the call when dropped: a sync fn whose
-    /// value cannot be an `Err` (or an `async fn` returning `impl Trait` or `!`).
+    /// Where it was written, after a guard that ends the call when dropped: a fn whose value
+    /// cannot be an `Err` but whose body may end early (`return`, `?`), or whose return type
+    /// cannot be named (`impl Trait`, `!`).
     InPlace,
-    /// Where it was written, its value kept and the call ended after it: an `async fn` whose
-    /// value cannot be an `Err` and whose body cannot end early (no `return`, no `?`, no macro
-    /// that might hide one), so reaching the end is completing.
+    /// Where it was written, its value kept and the call ended after it: a fn whose value
+    /// cannot be an `Err` and whose body cannot end early (no `return`, no `?`, no macro
+    /// that might hide one), so reaching the end is completing. Cheaper to compile than a
+    /// guard: only a panic runs the end out of line.
     Inline,
     /// As a closure called once (an `async move` block awaited once), so that `return` and
     /// `?` end the body and its value can be looked at.
@@ -41,10 +43,11 @@ impl Shape {
             ),
         };
         let cannot_err = output.is_none_or(|ty| cannot_be_err(ty, &func.sig.generics));
-        match (func.sig.asyncness.is_some(), cannot_err) {
-            (false, true) => Shape::InPlace,
-            (true, _) if unnameable => Shape::InPlace,
-            (true, true) if !may_end_early(func.body.stream()) => Shape::Inline,
+        let is_async = func.sig.asyncness.is_some();
+        match cannot_err {
+            _ if unnameable && (is_async || cannot_err) => Shape::InPlace,
+            true if !may_end_early(func.body.stream()) => Shape::Inline,
+            true if !is_async => Shape::InPlace,
             _ => Shape::Wrapped,
         }
     }
@@ -166,20 +169,21 @@ mod tests {
     #[test]
     fn only_what_might_be_an_err_is_wrapped() {
         for item in [
-            "fn f() {}",
-            "fn f(a: u32) -> u32 { a }",
-            "fn f(&mut self) -> &mut u32 { &mut self.0 }",
-            "fn f<T>(t: T) -> T { t }",
             "fn f() -> Option<u8> { let x = g()?; Some(x) }",
             "fn f() -> std::string::String { return String::new(); }",
             "fn f() -> impl Fn(&u8) -> u8 { |x| *x }",
             "fn f() -> ! { loop {} }",
-            "fn f() -> (u8, Result<u8, E>) { todo!() }",
+            "fn f() -> u8 { bail!(1) }",
             "async fn f() -> impl Future<Output = u8> { async { 1 } }",
         ] {
             assert_eq!(shape(item), Shape::InPlace, "{item}");
         }
         for item in [
+            "fn f() {}",
+            "fn f(a: u32) -> u32 { a }",
+            "fn f(&mut self) -> &mut u32 { &mut self.0 }",
+            "fn f<T>(t: T) -> T { t }",
+            "fn f() -> (u8, Result<u8, E>) { todo!() }",
             "async fn f() -> u32 { g().await + 1 }",
             "async fn f() { println!(\"{}\", 1); }",
         ] {

@@ -66,8 +66,8 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
         assert!(!telemetry::introspect::is_recording());
     } else {
         assert_eq!(sites.len(), ANNOTATED);
-        assert_eq!(telemetry::introspect::flows_defined(), 3);
-        assert_eq!(telemetry::introspect::tasks_defined(), ANNOTATED - 3);
+        assert_eq!(telemetry::introspect::flows_defined(), 4);
+        assert_eq!(telemetry::introspect::tasks_defined(), ANNOTATED - 4);
         let get = |name: &str| sites.iter().find(|s| s.name == name).unwrap().counts;
         let c = get("fails_twice_then_ok");
         assert_eq!((c.ok, c.err, c.retries), (1, 0, 2));
