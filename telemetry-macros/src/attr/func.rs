@@ -40,7 +40,8 @@ impl Func {
             TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => g,
             _ => return None,
         };
-        let head: TokenStream = tokens.into_iter().collect();
+        let (inner, body) = hoist_inner_attributes(body);
+        let head: TokenStream = inner.into_iter().chain(tokens).collect();
         let sig = syn::parse2::<Head>(head.clone()).ok()?.sig;
         Some(Func { sig, body, head })
     }
@@ -50,4 +51,37 @@ impl Func {
         let head = &self.head;
         quote!(#head { #body })
     }
+}
+
+/// The body's inner attributes (`#![allow(…)]` at its start), as outer attributes of the fn,
+/// and the body without them. They mean the same there (an inner attribute of a fn's body
+/// is the fn's), and the body can then go where rustc takes no inner attribute: a closure,
+/// an `async` block, a `let`'s value.
+fn hoist_inner_attributes(body: Group) -> (Vec<TokenTree>, Group) {
+    let tokens: Vec<TokenTree> = body.stream().into_iter().collect();
+    let mut outer = Vec::new();
+    let mut rest = tokens.as_slice();
+    while let [
+        TokenTree::Punct(hash),
+        TokenTree::Punct(bang),
+        TokenTree::Group(attr),
+        tail @ ..,
+    ] = rest
+    {
+        if hash.as_char() != '#' || bang.as_char() != '!' || attr.delimiter() != Delimiter::Bracket
+        {
+            break;
+        }
+        outer.extend([
+            TokenTree::Punct(hash.clone()),
+            TokenTree::Group(attr.clone()),
+        ]);
+        rest = tail;
+    }
+    if outer.is_empty() {
+        return (outer, body);
+    }
+    let mut stripped = Group::new(Delimiter::Brace, rest.iter().cloned().collect());
+    stripped.set_span(body.span());
+    (outer, stripped)
 }

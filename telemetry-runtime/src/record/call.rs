@@ -8,6 +8,8 @@
 //! it holds its callsite and finds the slot of the thread it is on at each step
 //! ([`AsyncCall`]), as a shard has exactly one writer.
 
+use std::sync::atomic::AtomicU64;
+
 use crate::process;
 use crate::record::callsite::Callsite;
 use crate::record::clock;
@@ -44,9 +46,10 @@ impl Site for &'static Slot {
     // Inline: one increment and a look at the clock, the whole end of most calls.
     #[inline(always)]
     fn ok(self, start: u32) {
-        bump(&self.ok);
-        if clock::ticks().wrapping_sub(start) >= SECOND {
-            record_long(self, start);
+        if clock::ticks().wrapping_sub(start) < SECOND {
+            bump(&self.ok);
+        } else {
+            record_long(self, start, &self.ok);
         }
     }
 }
@@ -236,10 +239,25 @@ const SECOND: u32 = 10;
 /// A call that lasted a second or more: its duration bucket.
 #[cold]
 #[inline(never)]
-fn record_long(slot: &'static Slot, start: u32) {
+fn record_long(slot: &'static Slot, start: u32, ended: &AtomicU64) {
     let ticks = clock::ticks().wrapping_sub(start);
-    bump(&slot.durations[DurationBucket::of_tenths(ticks).index()]);
+    let bucket = &slot.durations[DurationBucket::of_tenths(ticks).index()];
+    // Both counts move together for a reader (`Slot::write`): the calls under a second are
+    // derived from them, and must not see one without the other.
+    slot.write(|| {
+        bump(ended);
+        bump(bucket);
+    });
 }
+
+// The first bucket is the one readers derive: a call of `SECOND` ticks or more must fall in
+// another.
+const _: () = assert!(
+    matches!(
+        DurationBucket::of_tenths(SECOND - 1),
+        DurationBucket::Under1s
+    ) && !matches!(DurationBucket::of_tenths(SECOND), DurationBucket::Under1s)
+);
 
 #[inline(never)]
 fn record_finish_async(cs: &'static Callsite, start: u32) {
@@ -254,9 +272,10 @@ fn record_err(slot: Option<&'static Slot>, start: u32, error: &ErrorType) {
     let Some(slot) = slot else {
         return;
     };
-    bump(&slot.err);
-    if clock::ticks().wrapping_sub(start) >= SECOND {
-        record_long(slot, start);
+    if clock::ticks().wrapping_sub(start) < SECOND {
+        bump(&slot.err);
+    } else {
+        record_long(slot, start, &slot.err);
     }
     count_error(error);
 }

@@ -19,7 +19,9 @@
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64, Ordering, Ordering::Acquire, Ordering::Relaxed, fence,
+};
 use std::sync::{Mutex, PoisonError};
 
 use crate::process;
@@ -77,9 +79,58 @@ pub struct Slot {
     pub(crate) cache_misses: AtomicU64,
     /// Per duration bucket, except the first (under a second), which readers derive.
     pub(crate) durations: [AtomicU64; DurationBucket::COUNT],
+    /// Odd while a call of a second or more is being counted ([`Slot::write`]).
+    seq: AtomicU64,
 }
 
 impl Slot {
+    /// Runs `write`, which moves counters a reader must see together (a long call's end and
+    /// its duration bucket): a sequence lock, whose writer is the slot's one thread. Only
+    /// calls of a second or more take it; the others move one counter.
+    pub(crate) fn write(&self, write: impl FnOnce()) {
+        let seq = self.seq.load(Relaxed);
+        self.seq.store(seq.wrapping_add(1), Relaxed);
+        fence(Ordering::Release);
+        write();
+        self.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// The slot's counts, read as [`Slot::write`] left them. A reader waits out a writer
+    /// caught half-way (a few instructions, unless its thread was descheduled there); after
+    /// many tries it takes what it read, off by one call for one read at worst.
+    fn read(&self) -> Counts {
+        let mut tries = 0u32;
+        loop {
+            let before = self.seq.load(Acquire);
+            let counts = Counts {
+                ok: self.ok.load(Relaxed),
+                err: self.err.load(Relaxed),
+                panics: self.panics.load(Relaxed),
+                retries: self.retries.load(Relaxed),
+                cache_hits: self.cache_hits.load(Relaxed),
+                cache_misses: self.cache_misses.load(Relaxed),
+                durations: std::array::from_fn(|i| {
+                    if i == 0 {
+                        0
+                    } else {
+                        self.durations[i].load(Relaxed)
+                    }
+                }),
+            };
+            fence(Acquire);
+            let settled = before.is_multiple_of(2) && self.seq.load(Relaxed) == before;
+            tries += 1;
+            if settled || tries > 1000 {
+                return counts;
+            }
+            if tries.is_multiple_of(16) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
     /// Calls that started and have not ended, in this shard (wrapping: a call may start in
     /// one shard and end in another).
     pub(crate) fn in_flight(&self) -> u64 {
@@ -136,6 +187,12 @@ impl Drop for Release {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Every shard, copied out from under the lock: readers walk them without holding up a new
+/// thread's first call (a shard is never freed, so the copy stays valid).
+fn shards() -> Vec<Shard> {
+    lock(&ALL_SHARDS).clone()
 }
 
 /// The first counted call on a thread: take a free shard or make one.
@@ -198,7 +255,7 @@ pub(crate) fn count_error(error: &ErrorType) {
 /// Errors per type since the process started, summed over every shard.
 pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
     let mut totals = [0u64; KINDS];
-    for shard in lock(&ALL_SHARDS).iter() {
+    for shard in shards() {
         for (total, count) in totals.iter_mut().zip(&shard.errors) {
             *total += count.load(Relaxed);
         }
@@ -235,7 +292,7 @@ fn kinds() -> &'static [Option<Kind>] {
 fn in_flight_now() -> [Option<u64>; 2] {
     let kinds = kinds();
     let (mut flows, mut tasks) = (0u64, 0u64);
-    for shard in lock(&ALL_SHARDS).iter() {
+    for shard in shards() {
         for (slot, kind) in shard.slots.iter().zip(kinds) {
             match kind {
                 Some(Kind::Flow) => flows = flows.wrapping_add(slot.in_flight()),
@@ -250,16 +307,31 @@ fn in_flight_now() -> [Option<u64>; 2] {
 /// Sums the calls in flight over every shard and keeps the peak: the coarse clock's thread
 /// calls it every tick while recording.
 pub(crate) fn sample_in_flight() {
+    // The walk reads every slot of every shard: with many threads and callsites it is kept
+    // to about 1% of the clock thread's time by skipping ticks (docs/performance.md, "Peak
+    // concurrency").
+    if SKIP.load(Relaxed) > 0 {
+        SKIP.fetch_sub(1, Relaxed);
+        return;
+    }
+    let started = std::time::Instant::now();
     for (peak, now) in PEAKS.iter().zip(in_flight_now()) {
         if let Some(now) = now {
             peak.fetch_max(now, Relaxed);
         }
     }
+    let took = started.elapsed().as_micros();
+    let skip = took.saturating_mul(100) / clock::TICK.as_micros();
+    SKIP.store(u32::try_from(skip).unwrap_or(u32::MAX), Relaxed);
 }
+
+/// Ticks the next samples skip, after a walk that took long (see [`sample_in_flight`]).
+static SKIP: AtomicU32 = AtomicU32::new(0);
 
 /// The peak numbers of flows and tasks in flight since the last call, counting those in
 /// flight now, resetting them.
 pub(crate) fn take_peaks() -> (u64, u64) {
+    SKIP.store(0, Relaxed);
     sample_in_flight();
     (PEAKS[0].swap(0, Relaxed), PEAKS[1].swap(0, Relaxed))
 }
@@ -304,21 +376,22 @@ impl Counts {
 /// Sums every shard, one `Counts` per registered callsite.
 pub(crate) fn totals(callsites: usize) -> Vec<Counts> {
     let mut totals = vec![Counts::default(); callsites];
-    for shard in lock(&ALL_SHARDS).iter() {
+    for shard in shards() {
         for (total, slot) in totals.iter_mut().zip(shard.slots.iter()) {
-            total.ok += slot.ok.load(Relaxed);
-            total.err += slot.err.load(Relaxed);
-            total.panics += slot.panics.load(Relaxed);
-            total.retries += slot.retries.load(Relaxed);
-            total.cache_hits += slot.cache_hits.load(Relaxed);
-            total.cache_misses += slot.cache_misses.load(Relaxed);
-            for (t, d) in total.durations.iter_mut().zip(&slot.durations).skip(1) {
-                *t += d.load(Relaxed);
+            let c = slot.read();
+            total.ok += c.ok;
+            total.err += c.err;
+            total.panics += c.panics;
+            total.retries += c.retries;
+            total.cache_hits += c.cache_hits;
+            total.cache_misses += c.cache_misses;
+            for (t, d) in total.durations.iter_mut().zip(c.durations) {
+                *t += d;
             }
         }
     }
     // Every call that returned (ok or `Err`) is in one duration bucket; only those of a
-    // second or more were counted in theirs. Saturating: the shards are read while they move.
+    // second or more were counted in theirs, together with their end (`Slot::read`).
     for total in &mut totals {
         let longer: u64 = total.durations[1..].iter().sum();
         total.durations[0] = (total.ok + total.err).saturating_sub(longer);

@@ -138,7 +138,7 @@ pub fn one_expression(n: u32) -> u32 {
 }
 
 /// The number of annotated fns in this file.
-pub const ANNOTATED: usize = 17;
+pub const ANNOTATED: usize = 21;
 
 /// Bodies that never complete: what follows them in the expansion is unreachable, and must
 /// not be reported as the host's (`unreachable_code` is denied above).
@@ -158,4 +158,35 @@ pub async fn not_yet_async(n: u32) -> u64 {
 pub fn spins() -> u8 {
     #[allow(clippy::empty_loop)]
     loop {}
+}
+
+/// Bodies that start with inner attributes, in every shape: the attributes are the fn's, and
+/// the body still compiles where the expansion puts it (a `let`'s value, a closure, an
+/// `async` block).
+#[task]
+pub fn narrows(n: u64) -> u32 {
+    #![allow(clippy::cast_possible_truncation)]
+    n as u32
+}
+
+#[task]
+pub fn narrows_or_fails(n: u64) -> Result<u32, Failed> {
+    #![allow(clippy::cast_possible_truncation)]
+    //! Documents the fn, as an inner doc comment in a body does.
+    if n > 10 {
+        return Err(Failed(n as u32));
+    }
+    Ok(n as u32)
+}
+
+#[task]
+pub async fn narrows_later(n: u64) -> Result<u32, Failed> {
+    #![allow(clippy::cast_possible_truncation)]
+    Ok(n as u32)
+}
+
+#[task]
+pub async fn narrows_inline(n: u64) -> u32 {
+    #![allow(clippy::cast_possible_truncation)]
+    n as u32
 }
