@@ -11,8 +11,11 @@
 //! cost over `plain` is what the attribute adds to a call.
 
 use std::hint::black_box;
+#[cfg(not(telemetry_disabled))]
 use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(not(telemetry_disabled))]
+use std::time::Instant;
 
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
 use telemetry::task;
@@ -120,6 +123,7 @@ fn poll_ready<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> F::Outpu
 /// start-up is not included; a thread held up by the scheduler is, so a sample never looks
 /// faster than a truly simultaneous run). Each thread's loop runs inside `on_thread`, which
 /// may set up per-thread state (a tracing dispatcher).
+#[cfg(not(telemetry_disabled))] // the two-thread rows need telemetry compiled in
 fn two_threads(
     iters: u64,
     f: &(impl Fn(u64) -> u64 + Sync),
@@ -150,10 +154,12 @@ fn one(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, f: impl Fn(u64) -> u64) {
     g.bench_function(id, |b| b.iter(|| f(black_box(7))));
 }
 
+#[cfg(not(telemetry_disabled))] // the two-thread rows need telemetry compiled in
 fn two(g: &mut BenchmarkGroup<'_, WallTime>, id: &str, f: impl Fn(u64) -> u64 + Sync) {
     two_in(g, id, f, |body| body());
 }
 
+#[cfg(not(telemetry_disabled))] // the two-thread rows need telemetry compiled in
 fn two_in(
     g: &mut BenchmarkGroup<'_, WallTime>,
     id: &str,
