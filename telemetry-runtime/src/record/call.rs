@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 use crate::process;
 use crate::record::callsite::Callsite;
 use crate::record::clock;
-use crate::record::counters::{Slot, bump, count_error, here};
+use crate::record::counters::{Slot, bump, count_error, ended_without_slot, here};
 use crate::record::outcome::CallOutcome;
 use crate::wire::buckets::DurationBucket;
 use crate::wire::errors::ErrorType;
@@ -29,6 +29,12 @@ pub trait Site: Copy + sealed::Sealed {
     /// The call that started at `start` returned something other than an `Err`.
     #[doc(hidden)]
     fn ok(self, start: u32);
+
+    /// The slot of the thread the call ends on. An async call may end on a thread with no
+    /// slot left (its thread-locals torn down at exit): it is then counted as ended all the
+    /// same, for the calls in flight (`counters::ended_without_slot`).
+    #[doc(hidden)]
+    fn ending(self) -> Option<&'static Slot>;
 }
 
 mod sealed {
@@ -40,6 +46,11 @@ mod sealed {
 impl Site for &'static Slot {
     #[inline(always)]
     fn slot(self) -> Option<&'static Slot> {
+        Some(self)
+    }
+
+    #[inline(always)]
+    fn ending(self) -> Option<&'static Slot> {
         Some(self)
     }
 
@@ -64,6 +75,15 @@ impl Site for &'static Callsite {
     #[inline(always)]
     fn ok(self, start: u32) {
         record_finish_async(self, start);
+    }
+
+    #[inline(never)]
+    fn ending(self) -> Option<&'static Slot> {
+        let slot = here(self);
+        if slot.is_none() {
+            ended_without_slot(self.kind);
+        }
+        slot
     }
 }
 
@@ -125,7 +145,7 @@ impl<S: Site> CallOf<S> {
     #[inline(always)]
     pub fn cache_hit(mut self) {
         if let Some(site) = self.site.take() {
-            record_cache_hit(site.slot());
+            record_cache_hit(site.ending());
         }
     }
 
@@ -149,7 +169,7 @@ impl<S: Site> CallOf<S> {
         if let Some(site) = self.site.take() {
             match outcome {
                 CallOutcome::Ok => site.ok(self.start),
-                CallOutcome::Err(error) => record_err(site.slot(), self.start, &error),
+                CallOutcome::Err(error) => record_err(site.ending(), self.start, &error),
             }
         }
     }
@@ -161,7 +181,7 @@ impl<S: Site> Drop for CallOf<S> {
         // Still holding the site means neither `finish` nor `cache_hit` ran: the body
         // panicked, or an async call was dropped before completing (not a completed call).
         if let Some(site) = self.site {
-            record_unfinished(site.slot());
+            record_unfinished(site.ending());
         }
     }
 }
@@ -195,7 +215,7 @@ impl<S: Site> Drop for ScopeOf<S> {
     fn drop(&mut self) {
         if let Some(site) = self.0.site.take() {
             if std::thread::panicking() {
-                record_unfinished(site.slot());
+                record_unfinished(site.ending());
             } else {
                 site.ok(self.0.start);
             }
@@ -261,8 +281,9 @@ const _: () = assert!(
 
 #[inline(never)]
 fn record_finish_async(cs: &'static Callsite, start: u32) {
-    if let Some(slot) = here(cs) {
-        slot.ok(start);
+    match here(cs) {
+        Some(slot) => slot.ok(start),
+        None => ended_without_slot(cs.kind),
     }
 }
 

@@ -274,6 +274,21 @@ pub(crate) fn error_totals() -> Vec<(ErrorType, u64)> {
 /// The most flows and tasks seen in flight since [`take_peaks`] last ran.
 static PEAKS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
+/// Async calls, per kind (flows, tasks), that ended on a thread with no slot left: counted
+/// as started in one slot and ended in none, they are taken off the calls in flight here.
+static ENDED_WITHOUT_SLOT: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Counts an async call of `kind` that ended where no slot could count it (rare: a
+/// thread's last moments, so a shared atomic is fine).
+#[cold]
+pub(crate) fn ended_without_slot(kind: Kind) {
+    let i = match kind {
+        Kind::Flow => 0,
+        Kind::Task => 1,
+    };
+    ENDED_WITHOUT_SLOT[i].fetch_add(1, Relaxed);
+}
+
 /// The kind of the callsite in each slot (`None` for linker padding), found once.
 fn kinds() -> &'static [Option<Kind>] {
     static KINDS_OF: OnceLock<Box<[Option<Kind>]>> = OnceLock::new();
@@ -301,6 +316,8 @@ fn in_flight_now() -> [Option<u64>; 2] {
             }
         }
     }
+    flows = flows.wrapping_sub(ENDED_WITHOUT_SLOT[0].load(Relaxed));
+    tasks = tasks.wrapping_sub(ENDED_WITHOUT_SLOT[1].load(Relaxed));
     [flows, tasks].map(|n| (n <= i64::MAX as u64).then_some(n))
 }
 
@@ -397,4 +414,55 @@ pub(crate) fn totals(callsites: usize) -> Vec<Counts> {
         total.durations[0] = (total.ok + total.err).saturating_sub(longer);
     }
     totals
+}
+
+#[cfg(all(test, not(telemetry_disabled)))]
+mod tests {
+    use super::*;
+    use crate::record::call::{AsyncCall, enter_async};
+
+    thread_local! {
+        // Dropped at thread exit, with whatever call it holds.
+        static LATE: Cell<Option<AsyncCall>> = const { Cell::new(None) };
+    }
+
+    #[test]
+    fn an_async_call_ending_after_its_threads_slots_is_still_out_of_flight() {
+        crate::__callsite!(Flow, "late", []);
+        let _process = crate::process::test_lock();
+        set_recording(true);
+        let lost_before = ENDED_WITHOUT_SLOT[0].load(Relaxed);
+        std::thread::spawn(|| {
+            // `LATE` first, the shard after: thread-locals are torn down in the reverse
+            // order, so (where the platform keeps that order) the call ends with no slot.
+            LATE.with(|late| late.set(None));
+            late_call_site();
+            LATE.with(|late| late.set(Some(enter_async(&__TELEMETRY_CALLSITE))));
+        })
+        .join()
+        .unwrap();
+        let slot = slot_of(&__TELEMETRY_CALLSITE);
+        let sum = |count: fn(&Slot) -> &AtomicU64| -> u64 {
+            shards()
+                .iter()
+                .map(|s| count(&s.slots[slot]).load(Relaxed))
+                .sum()
+        };
+        let lost = ENDED_WITHOUT_SLOT[0].load(Relaxed) - lost_before;
+        assert_eq!(sum(|s| &s.started), 2);
+        assert_eq!(sum(|s| &s.ok) + sum(|s| &s.abandoned) + lost, 2);
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                lost, 1,
+                "the call ended after the thread's shard was handed back"
+            );
+        }
+        set_recording(false);
+
+        /// A first counted call on the thread: it takes a shard.
+        fn late_call_site() {
+            let call = crate::record::call::enter(&__TELEMETRY_CALLSITE);
+            call.done();
+        }
+    }
 }
