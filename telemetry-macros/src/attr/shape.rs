@@ -135,8 +135,10 @@ fn may_end_early(body: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     tokens.iter().enumerate().any(|(i, t)| match t {
         TokenTree::Ident(id) if id == "return" => true,
+        // A macro call is `name ! (…)`; `a != b` is a comparison, not a call of `a!`.
         TokenTree::Ident(id) => {
             matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
+                && matches!(tokens.get(i + 2), Some(TokenTree::Group(_)))
                 && !PLAIN_MACROS.contains(&id.to_string().as_str())
         }
         TokenTree::Punct(p) => p.as_char() == '?',
@@ -184,6 +186,7 @@ mod tests {
             "fn f(&mut self) -> &mut u32 { &mut self.0 }",
             "fn f<T>(t: T) -> T { t }",
             "fn f() -> (u8, Result<u8, E>) { todo!() }",
+            "fn f(a: u8, b: u8) -> bool { a != b }",
             "async fn f() -> u32 { g().await + 1 }",
             "async fn f() { println!(\"{}\", 1); }",
         ] {
