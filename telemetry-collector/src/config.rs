@@ -96,39 +96,16 @@ impl FromStr for StoreSpec {
 }
 
 /// The bytes of a file an operator names (a certificate, a key, a read key, a collection
-/// config), at most `max` of them: opened without blocking and read only if it is a regular
-/// file, so a FIFO or a device given by mistake stops the start with an error rather than
-/// hanging it, and `/dev/zero` cannot fill the memory.
+/// config), at most `max` of them: the runtime's own reader (`telemetry_runtime::
+/// read_regular_file`), so a FIFO or a device given by mistake stops the start with an
+/// error rather than hanging it, and `/dev/zero` cannot fill the memory.
 ///
 /// ```
 /// let dir = std::env::temp_dir();
 /// assert!(telemetry_collector::read_operator_file(&dir, 1024).is_err(), "a folder");
 /// ```
 pub fn read_operator_file(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {max} bytes"),
-        ));
-    }
-    Ok(bytes)
+    telemetry_runtime::read_regular_file(path, max)
 }
 
 /// Sees each accepted batch's bytes (a demo prints them; tests count them).

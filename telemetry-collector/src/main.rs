@@ -173,23 +173,20 @@ fn serve(args: Serve) -> ExitCode {
     options.public = args.public;
     options.wal_dir = Some(args.wal_dir);
     // A file it cannot use stops it at start, as a store it cannot open does.
-    if let Some(path) = &args.read_token_file {
-        match read_token(path) {
-            Ok(token) => options.read_token = Some(token),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-    }
-    if let Some(path) = &args.collection_config {
-        match read_collection_config(path) {
-            Ok(served) => options.collection = Some(served),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    let files = (|| -> Result<(), String> {
+        options.read_token = args
+            .read_token_file
+            .as_deref()
+            .map(read_token)
+            .transpose()?;
+        options.collection = (args.collection_config.as_deref())
+            .map(read_collection_config)
+            .transpose()?;
+        Ok(())
+    })();
+    if let Err(e) = files {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     let say = options.log_level >= Level::Info;
     let collector = match Collector::start(options) {

@@ -82,6 +82,9 @@ pub use files::lock::LOCK_TIMEOUT;
 pub use files::state::{How, State, StateError};
 pub use files::store::StateStore;
 
+// For the collector, which reads its operator's files as the runtime reads its own.
+pub use files::read::read_regular_file;
+
 // What leaves the machine, as far as a host can name it.
 pub use wire::buckets::{Bucket, ConcurrencyBucket, DurationBucket};
 pub use wire::collection::{

@@ -178,6 +178,16 @@ impl Pieces {
                 .find(|(k, v, _)| k == kind && v == key)
                 .map_or(0, |r| r.2)
         };
+        // Every key of `kind` with its count, sorted by key.
+        let all_of = |rows: &[(String, String, u64)], kind: &str| {
+            let mut of: Vec<(String, u64)> = rows
+                .iter()
+                .filter(|(k, _, _)| k == kind)
+                .map(|(_, key, n)| (key.clone(), *n))
+                .collect();
+            of.sort();
+            of
+        };
         let mut a = Aggregates {
             installations: find(&self.installations, EVENTS, ""),
             usage_installations: find(&self.installations, USAGE, ""),
@@ -186,22 +196,10 @@ impl Pieces {
             batches: self.batches,
             per_day: self.per_day,
             groups: Vec::new(),
-            left_out: self
-                .totals
-                .iter()
-                .filter(|(kind, _, _)| kind == LEFT_OUT)
-                .map(|(_, key, n)| (key.clone(), *n))
-                .collect(),
+            left_out: all_of(&self.totals, LEFT_OUT),
             skipped_rows: 0,
-            sampled: self
-                .installations
-                .iter()
-                .filter(|(kind, _, _)| kind == SAMPLED)
-                .map(|(_, key, n)| (key.clone(), *n))
-                .collect(),
+            sampled: all_of(&self.installations, SAMPLED),
         };
-        a.sampled.sort();
-        a.left_out.sort();
         a.per_day.sort_by_key(|d| d.day);
         // Each value's total, and which values an installation sent, looked up by key
         // rather than along the lists: a report has one row per value.

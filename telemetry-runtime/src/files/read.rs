@@ -32,9 +32,29 @@ pub(crate) fn read(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
 
 /// [`read`], following symlinks to the file they name: for a file the user (or the system)
 /// named, such as a CA bundle. Still never blocking, a regular file only, bounded.
-#[cfg_attr(not(telemetry_client), allow(dead_code))]
 pub(crate) fn read_named(path: &Path, max: u64) -> Result<Vec<u8>, ReadError> {
     read_opened(open(path, true), max)
+}
+
+/// The bytes of the regular file at `path` (a symlink followed), at most `max` of them,
+/// read as the runtime reads every file a person names: opened without blocking, so a FIFO
+/// or a device given by mistake is refused at once rather than waited on, and never more
+/// than `max` bytes, so `/dev/zero` cannot fill the memory. For the collector, which reads
+/// its operator's files (a certificate, a key, a read key, a collection config) so.
+///
+/// ```
+/// let dir = std::env::temp_dir();
+/// let err = telemetry_runtime::read_regular_file(&dir, 1024).unwrap_err();
+/// assert_eq!(err.to_string(), "it is not a regular file");
+/// ```
+pub fn read_regular_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    read_named(path, max).map_err(|e| match e {
+        ReadError::Missing => io::Error::from(io::ErrorKind::NotFound),
+        ReadError::Io(kind) => io::Error::from(kind),
+        ReadError::Problem(problem) => {
+            io::Error::new(io::ErrorKind::InvalidInput, problem.to_string())
+        }
+    })
 }
 
 fn read_opened(opened: io::Result<File>, max: u64) -> Result<Vec<u8>, ReadError> {

@@ -240,15 +240,11 @@ fn record_enter(cs: &'static Callsite) -> Call {
 
 #[inline(never)]
 fn record_enter_async(cs: &'static Callsite) -> AsyncCall {
-    match here(cs) {
-        Some(slot) => {
-            bump(&slot.started);
-            AsyncCall {
-                site: Some(cs),
-                start: clock::ticks(),
-            }
-        }
-        None => AsyncCall::OFF,
+    // As a sync call starts; it then holds its callsite rather than this thread's slot.
+    let mut call = record_enter(cs);
+    AsyncCall {
+        site: call.site.take().map(|_| cs),
+        start: call.start,
     }
 }
 
