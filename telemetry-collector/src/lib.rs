@@ -25,10 +25,12 @@
 mod clock;
 mod config;
 mod dashboard;
+mod export;
 mod ingest;
 mod log;
 mod model;
 mod parse;
+mod query;
 mod report;
 mod server;
 mod state;
@@ -50,8 +52,11 @@ pub use clock::Today;
 pub use config::{BadStore, Options, ServedConfig, StoreSpec, Tap, read_operator_file};
 pub use ingest::MAX_BODY;
 pub use log::{Level, Sink};
-pub use report::{ConfigInfo, DayRow, Estimate, LeftOutCounts, OTHER, Report, Row, WindowInfo};
-pub use server::DEFAULT_DAYS;
+pub use query::DEFAULT_DAYS;
+pub use report::{
+    ConfigInfo, DayRow, ErrorRate, Estimate, Every, FailureRow, Failures, LeftOutCounts, OTHER,
+    Outcomes, PreviousInfo, Report, Row, Share, Trend, TrendRow, Trends, WindowInfo,
+};
 pub use store::StoreError;
 
 use crate::log::Log;
@@ -295,12 +300,13 @@ impl Collector {
     pub fn report(&self, days: u32, app: Option<&str>) -> Result<Report, StoreError> {
         self.flush();
         let today = self.today.day();
-        let window = Window {
-            from: today - i64::from(days.max(1)) + 1,
-            to: today,
-            app: app.map(str::to_owned),
-        };
-        report::build(&*self.store, &window, self.min_installations)
+        let window = Window::last_days(today, days, app);
+        report::build(
+            &*self.store,
+            &window,
+            self.min_installations,
+            report::Every::Day,
+        )
     }
 
     /// Stops accepting, lets open requests finish, writes every queued batch and returns.
@@ -375,10 +381,6 @@ pub fn report_of(
     }
     let store = store::open(spec)?;
     let day = today.day();
-    let window = Window {
-        from: day - i64::from(days.max(1)) + 1,
-        to: day,
-        app: app.map(str::to_owned),
-    };
-    report::build(&*store, &window, min_installations)
+    let window = Window::last_days(day, days, app);
+    report::build(&*store, &window, min_installations, report::Every::Day)
 }

@@ -28,10 +28,30 @@ pub const SAMPLED: &str = "*sampled";
 pub const PER_BATCH: usize = 256;
 /// Installations in one batch, at most: a runtime's batch holds one.
 pub const MAX_INSTALLATIONS: usize = 16;
+/// Run outcomes and errors by the app version the events were sent from, keyed
+/// `VERSION OUTCOME` ([`OUTCOMES`]): what failure rates per release are read from.
+pub const BY_VERSION: &str = "by_version";
+/// The same by operating system, keyed `OS OUTCOME`.
+pub const BY_OS: &str = "by_os";
+/// What [`BY_VERSION`] and [`BY_OS`] count: the usage metrics of runs and their ends, and
+/// `errors` (every error type's occurrences, summed).
+pub const OUTCOMES: [&str; 7] = [
+    "flow_runs.calls",
+    "flow_runs.err",
+    "flow_runs.panics",
+    "task_runs.calls",
+    "task_runs.err",
+    "task_runs.panics",
+    "errors",
+];
+/// The usage metrics that describe an installation rather than count what it did: each
+/// counted as a kind of its own, keyed by a range of its value ([`described`]), so a report
+/// shows how installations are spread over them instead of a sum over batches.
+pub const DESCRIBED: [&str; 2] = ["flows_defined", "tasks_defined"];
 
 /// Every kind of count a [`Part`] holds, as `&'static str`: what a count read back (the
 /// write-ahead log, `wal.rs`) is matched against.
-const KINDS: [&str; 16] = [
+const KINDS: [&str; 20] = [
     "app_version",
     "sdk_version",
     "rust_version",
@@ -46,6 +66,10 @@ const KINDS: [&str; 16] = [
     "command",
     "custom",
     "custom_field",
+    "flows_defined",
+    "tasks_defined",
+    BY_VERSION,
+    BY_OS,
     USAGE,
     LEFT_OUT,
 ];
@@ -290,14 +314,30 @@ pub fn prepare(
                 for (path, n) in metrics {
                     let mut segments = vec!["metrics"];
                     segments.extend(path.split('.'));
-                    if *n > 0 && keep(&segments) {
+                    if !keep(&segments) {
+                        continue;
+                    }
+                    if let Some(kind) = DESCRIBED.iter().copied().find(|k| *k == path.as_str()) {
+                        part.push(kind, described(*n), 1);
+                    }
+                    if *n > 0 {
                         part.push("metric", path, *n);
+                        if OUTCOMES.contains(&path.as_str()) {
+                            part.push(BY_VERSION, &format!("{} {path}", e.app_version), *n);
+                            part.push(BY_OS, &format!("{} {path}", e.os), *n);
+                        }
                     }
                 }
             }
             ReceivedBody::Error { types } => {
+                let mut errors = 0;
                 for (name, n) in types.iter().filter(|(t, _)| keep(&["errors", t])) {
                     part.push("error", name, *n);
+                    errors = add(errors, *n);
+                }
+                if errors > 0 {
+                    part.push(BY_VERSION, &format!("{} errors", e.app_version), errors);
+                    part.push(BY_OS, &format!("{} errors", e.os), errors);
                 }
             }
             ReceivedBody::Heartbeat { .. } => {}
@@ -345,6 +385,19 @@ pub fn prepare(
     prepared
 }
 
+/// The range a [`DESCRIBED`] metric's value `n` falls in: what is stored of it.
+pub fn described(n: u64) -> &'static str {
+    match n {
+        0 => "0",
+        1 => "1",
+        2..=4 => "2-4",
+        5..=16 => "5-16",
+        17..=64 => "17-64",
+        65..=256 => "65-256",
+        _ => ">256",
+    }
+}
+
 /// The largest scaled-up estimate a report shows: [`MAX_COUNT`], as a float.
 pub const MAX_SCALED: f64 = MAX_COUNT as f64;
 
@@ -361,7 +414,12 @@ pub fn hash(s: &str) -> u64 {
 
 /// [`hash`] of any bytes (the write-ahead log's record checksum).
 pub fn hash_bytes(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+    hash_of(bytes.iter().copied())
+}
+
+/// [`hash`] of bytes as they come, so pieces can be hashed as one without being joined.
+pub fn hash_of(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

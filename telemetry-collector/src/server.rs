@@ -21,12 +21,11 @@ use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::dashboard;
 use crate::ingest::{self, MAX_BODY};
 use crate::log::Log;
-use crate::report;
-use crate::state::{Ctx, Shared, app_of, busy, plain, query_param, unauthorized};
+use crate::state::{Ctx, Shared, busy, plain, unauthorized};
 use crate::store::Window;
+use crate::{dashboard, export, query, report};
 
 /// Connections served at once, at most (fewer if the process may not open that many
 /// files); more wait in the kernel's backlog. Many, so that slow clients holding some do not
@@ -40,16 +39,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections still open this long after a shutdown began are closed.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// The longest window a report covers.
-const MAX_DAYS: u32 = 3660;
-/// The default window of a report.
-pub const DEFAULT_DAYS: u32 = 30;
 
 /// The routes.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/batch", post(ingest::batch))
         .route("/v1/report", get(report_json))
+        .route("/v1/report/{chart}", get(export_chart))
         .route("/v1/schema", get(schema))
         .route("/v1/config", get(collection_config))
         .route("/v1/installations/{id}", delete(delete_installation))
@@ -82,26 +78,11 @@ async fn flushed(s: &Shared) -> Result<(), Response> {
     }
 }
 
-/// The window `?days=&app=` asks for, or why it is refused.
-fn window_of(query: Option<&str>, today: i64) -> Result<(Window, u32), &'static str> {
-    let days = match query_param(query, "days") {
-        None | Some("") => DEFAULT_DAYS,
-        Some(d) => d
-            .parse::<u32>()
-            .ok()
-            .filter(|d| (1..=MAX_DAYS).contains(d))
-            .ok_or("`days` is a number of days from 1 to 3660\n")?,
-    };
-    let app = app_of(query).ok_or("`app` is not a name\n")?;
-    let window = Window {
-        from: today - i64::from(days) + 1,
-        to: today,
-        app: (!app.is_empty()).then_some(app),
-    };
-    Ok((window, days))
-}
-
-async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report, Response> {
+async fn build_report(
+    s: &Arc<Shared>,
+    window: Window,
+    every: report::Every,
+) -> Result<report::Report, Response> {
     // Everything acknowledged before this request is in the report.
     flushed(s).await?;
     // A few reads at once; each holds its slot until its thread is done, even past the
@@ -115,7 +96,7 @@ async fn build_report(s: &Arc<Shared>, window: Window) -> Result<report::Report,
         READ_WAIT,
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            report::build(&*shared.store, &window, shared.min_installations)
+            report::build(&*shared.store, &window, shared.min_installations, every)
         }),
     )
     .await;
@@ -161,11 +142,11 @@ async fn report_json(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMa
     if !s.readers.allow(&headers) {
         return unauthorized();
     }
-    let (window, _) = match window_of(query.as_deref(), s.today.day()) {
-        Ok(w) => w,
-        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    let q = match query::read(query.as_deref(), s.today.day()) {
+        Ok(q) => q,
+        Err(why) => return bad_request(why),
     };
-    match build_report(&s, window).await {
+    match build_report(&s, q.window, q.every).await {
         Ok(report) => {
             let json = serde_json::to_string_pretty(&report).unwrap_or_default();
             (
@@ -181,15 +162,74 @@ async fn report_json(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMa
     }
 }
 
+fn bad_request(why: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        why,
+    )
+        .into_response()
+}
+
+/// `GET /v1/report/CHART.csv` or `.json`: one chart's data, with the report's query.
+async fn export_chart(
+    State(s): Ctx,
+    Path(chart): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if !s.readers.allow(&headers) {
+        return unauthorized();
+    }
+    let q = match query::read(query.as_deref(), s.today.day()) {
+        Ok(q) => q,
+        Err(why) => return bad_request(why),
+    };
+    let (name, csv) = match (chart.strip_suffix(".csv"), chart.strip_suffix(".json")) {
+        (Some(name), _) => (name, true),
+        (_, Some(name)) => (name, false),
+        _ => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                "a chart is CHART.csv or CHART.json\n",
+            );
+        }
+    };
+    let report = match build_report(&s, q.window, q.every).await {
+        Ok(report) => report,
+        Err(response) => return response,
+    };
+    let (body, kind) = if csv {
+        (
+            export::csv(&report, name),
+            "text/csv; charset=utf-8; header=present",
+        )
+    } else {
+        (export::json(&report, name), "application/json")
+    };
+    match body {
+        Some(body) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => plain(StatusCode::NOT_FOUND, "no such chart\n"),
+    }
+}
+
 async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     if !s.readers.allow(&headers) {
         return unauthorized();
     }
-    let (window, days) = match window_of(query.as_deref(), s.today.day()) {
-        Ok(w) => w,
-        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    let q = match query::read(query.as_deref(), s.today.day()) {
+        Ok(q) => q,
+        Err(why) => return bad_request(why),
     };
-    match build_report(&s, window).await {
+    let (days, every) = (q.days, q.every);
+    match build_report(&s, q.window, every).await {
         Ok(report) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -201,7 +241,7 @@ async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery, headers: Heade
                 ),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
-            dashboard::render(&report, days),
+            dashboard::render(&report, days, every),
         )
             .into_response(),
         Err(response) => response,
@@ -416,16 +456,11 @@ pub(crate) async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn query_parameters_are_checked() {
+    fn the_app_of_a_batch_is_a_name() {
+        use crate::state::app_of;
         assert_eq!(app_of(Some("app=acme")).as_deref(), Some("acme"));
         assert_eq!(app_of(None).as_deref(), Some(""));
         assert_eq!(app_of(Some("app=a%20b")), None);
-        let (w, days) = window_of(Some("days=7&app=acme"), 100).unwrap();
-        assert_eq!((w.from, w.to, days), (94, 100, 7));
-        assert!(window_of(Some("days=0"), 100).is_err());
-        assert!(window_of(Some("days=x"), 100).is_err());
     }
 }

@@ -13,8 +13,12 @@
 //!
 //! No table has a column for anything of the request: no address, no header.
 
+mod caps;
 mod clickhouse;
 mod sqlite;
+
+pub(crate) use caps::Caps;
+pub use caps::PER_STORE;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -27,7 +31,7 @@ use crate::model::{EVENTS, LEFT_OUT, Prepared, SAMPLED, USAGE};
 ///
 /// Distinct installations are those seen from `from` on: the stores keep, per value, the
 /// last day each installation sent it, which answers "the last N days" exactly.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Window {
     /// First day, included (days since 1970-01-01).
     pub from: i64,
@@ -35,6 +39,28 @@ pub struct Window {
     pub to: i64,
     /// Only this app's batches, if set.
     pub app: Option<String>,
+    /// Only the installations that match every one of these: for a dimension an
+    /// installation can move along ([`Dimension::moves`]), its latest value in the window;
+    /// for the others, a value it sent in the window.
+    pub filters: Vec<(Dimension, String)>,
+}
+
+impl Window {
+    /// The window of the last `days` days up to `today`, for `app` if given.
+    pub fn last_days(today: i64, days: u32, app: Option<&str>) -> Window {
+        Window {
+            from: today - i64::from(days.max(1)) + 1,
+            to: today,
+            app: app.map(str::to_owned),
+            filters: Vec::new(),
+        }
+    }
+
+    /// The first day of the period as long as this one just before it: what a trend is
+    /// compared with.
+    pub fn previous_from(&self) -> i64 {
+        self.from - (self.to - self.from + 1)
+    }
 }
 
 /// What a breakdown is by.
@@ -54,11 +80,18 @@ pub enum Dimension {
     Custom,
     CustomField,
     Metric,
+    FlowsDefined,
+    TasksDefined,
+    /// Run outcomes and errors by app version (`model::BY_VERSION`): read for failure
+    /// rates, not a breakdown of its own.
+    ByVersion,
+    /// The same by operating system.
+    ByOs,
 }
 
 impl Dimension {
     /// Every dimension, in the order the report lists them.
-    pub const ALL: [Dimension; 14] = [
+    pub const ALL: [Dimension; 18] = [
         Dimension::AppVersion,
         Dimension::SdkVersion,
         Dimension::RustVersion,
@@ -73,7 +106,41 @@ impl Dimension {
         Dimension::Custom,
         Dimension::CustomField,
         Dimension::Metric,
+        Dimension::FlowsDefined,
+        Dimension::TasksDefined,
+        Dimension::ByVersion,
+        Dimension::ByOs,
     ];
+
+    /// Whether an installation can move from one value to another (upgrade, change OS):
+    /// each is then counted once, at the latest value it sent in the window.
+    pub fn moves(self) -> bool {
+        matches!(
+            self,
+            Dimension::AppVersion
+                | Dimension::SdkVersion
+                | Dimension::RustVersion
+                | Dimension::Os
+                | Dimension::Arch
+                | Dimension::Environment
+                | Dimension::Interactive
+                | Dimension::FlowsDefined
+                | Dimension::TasksDefined
+        )
+    }
+
+    /// Whether it is a breakdown of the report (and so a filter); the two of failure rates
+    /// are not.
+    pub fn is_breakdown(self) -> bool {
+        !matches!(self, Dimension::ByVersion | Dimension::ByOs)
+    }
+
+    /// The breakdown named `name` (as in the report), if there is one.
+    pub fn named(name: &str) -> Option<Dimension> {
+        Dimension::ALL
+            .into_iter()
+            .find(|d| d.is_breakdown() && d.name() == name)
+    }
 
     /// Its name in the report.
     pub fn name(self) -> &'static str {
@@ -92,6 +159,10 @@ impl Dimension {
             Dimension::Custom => "custom_events",
             Dimension::CustomField => "custom_fields",
             Dimension::Metric => "metrics",
+            Dimension::FlowsDefined => "flows_defined",
+            Dimension::TasksDefined => "tasks_defined",
+            Dimension::ByVersion => "by_version",
+            Dimension::ByOs => "by_os",
         }
     }
 
@@ -112,6 +183,10 @@ impl Dimension {
             Dimension::Custom => "custom",
             Dimension::CustomField => "custom_field",
             Dimension::Metric => "metric",
+            Dimension::FlowsDefined => "flows_defined",
+            Dimension::TasksDefined => "tasks_defined",
+            Dimension::ByVersion => crate::model::BY_VERSION,
+            Dimension::ByOs => crate::model::BY_OS,
         }
     }
 }
@@ -157,6 +232,26 @@ pub struct Aggregates {
     /// Installations in a collection config's sample, by the sample (`0.5`): what the
     /// report's estimates scale up by.
     pub sampled: Vec<(String, u64)>,
+    /// For each dimension an installation can move along ([`Dimension::moves`]): every
+    /// installation counted once, at the latest value it sent in the window.
+    pub latest: Vec<(Dimension, Vec<(String, u64)>)>,
+    /// Each value's total per day of the window, by dimension, as (value, day, total).
+    pub series: Vec<(Dimension, Vec<DayTotal>)>,
+    /// The same period just before the window ([`Window::previous_from`]).
+    pub previous: Previous,
+}
+
+/// A value's total on one day: (value, day, total).
+pub type DayTotal = (String, i64, u64);
+
+/// What the period before a window held: to compare with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Previous {
+    pub installations: u64,
+    pub sessions: u64,
+    pub events: u64,
+    /// Each value's total over the period, by dimension.
+    pub totals: Vec<(Dimension, Vec<(String, u64)>)>,
 }
 
 /// What a store reads for a report, before it is sorted into [`Aggregates`].
@@ -169,10 +264,33 @@ pub(crate) struct Pieces {
     pub(crate) sessions: u64,
     pub(crate) batches: u64,
     pub(crate) per_day: Vec<DayCount>,
+    /// Installations at their latest value, per kind and key, for the kinds that move.
+    pub(crate) latest: Vec<(String, String, u64)>,
+    /// Totals per kind, key and day, from the previous period's first day to the window's
+    /// last (with `*events`).
+    pub(crate) day_totals: Vec<(String, String, i64, u64)>,
+    /// Distinct installations and sessions of the previous period.
+    pub(crate) previous_installations: u64,
+    pub(crate) previous_sessions: u64,
+}
+
+/// The id of a value (its kind and key hashed together): how ClickHouse keys it, and what
+/// breaks a tie between two latest values of one day in both stores ([`later`]).
+pub(crate) fn value_id(kind: &str, key: &str) -> u64 {
+    // The hash of `kind`, U+001F and `key` written one after the other, without writing
+    // them: a report takes the id of every value of every installation.
+    crate::model::hash_of(kind.bytes().chain([0x1f]).chain(key.bytes()))
+}
+
+/// Whether value `(day, id)` is later than `than`: by day, then, within one day (the
+/// stores keep days, not hours), by the high half of the value's id, the same order
+/// ClickHouse's `argMax` is given, so both stores pick the same value.
+pub(crate) fn later(day: i64, id: u64, than: Option<(i64, u64)>) -> bool {
+    than.is_none_or(|(d, i)| (day, id >> 32) > (d, i >> 32))
 }
 
 impl Pieces {
-    pub(crate) fn assemble(self) -> Aggregates {
+    pub(crate) fn assemble(self, window: &Window) -> Aggregates {
         let find = |rows: &[(String, String, u64)], kind: &str, key: &str| {
             rows.iter()
                 .find(|(k, v, _)| k == kind && v == key)
@@ -199,7 +317,41 @@ impl Pieces {
             left_out: all_of(&self.totals, LEFT_OUT),
             skipped_rows: 0,
             sampled: all_of(&self.installations, SAMPLED),
+            ..Aggregates::default()
         };
+        a.previous.installations = self.previous_installations;
+        a.previous.sessions = self.previous_sessions;
+        let mut series: HashMap<&str, Vec<DayTotal>> = HashMap::new();
+        let mut previous: HashMap<(&str, &str), u64> = HashMap::new();
+        for (kind, key, day, n) in &self.day_totals {
+            if *day >= window.from {
+                series
+                    .entry(kind.as_str())
+                    .or_default()
+                    .push((key.clone(), *day, *n));
+            } else if *day >= window.previous_from() {
+                let p = previous.entry((kind.as_str(), key.as_str())).or_default();
+                *p = crate::model::add(*p, *n);
+            }
+        }
+        a.previous.events = previous.get(&(EVENTS, "")).copied().unwrap_or(0);
+        for dimension in Dimension::ALL {
+            let kind = dimension.kind();
+            if let Some(mut rows) = series.remove(kind) {
+                rows.sort();
+                a.series.push((dimension, rows));
+            }
+            let mut before: Vec<(String, u64)> = previous
+                .iter()
+                .filter(|((k, _), _)| *k == kind)
+                .map(|((_, key), n)| ((*key).to_owned(), *n))
+                .collect();
+            before.sort();
+            a.previous.totals.push((dimension, before));
+            if dimension.moves() {
+                a.latest.push((dimension, all_of(&self.latest, kind)));
+            }
+        }
         a.per_day.sort_by_key(|d| d.day);
         // Each value's total, and which values an installation sent, looked up by key
         // rather than along the lists: a report has one row per value.
@@ -295,101 +447,6 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// Distinct values of one kind (error types, commands, versions…) a store takes for one app
-/// within the retention, at most: values past it count under [`OVERFLOW`], so no client can
-/// grow a breakdown, the report's time or the collector's memory without bound. A value not
-/// counted for the whole retention frees its place, so a product's new values of next year
-/// are not shut out by this year's; and each app has caps of its own, so batches sent for
-/// one cannot fill another's.
-pub const PER_STORE: usize = 2_000;
-
-/// The values a store keeps of each app and kind within the retention, with the last day
-/// each was counted, to cap them ([`PER_STORE`]).
-pub(crate) struct Caps {
-    retention_days: i64,
-    /// By app, then kind.
-    known: HashMap<String, HashMap<&'static str, Cap>>,
-    /// The latest day a batch was of: values last counted before its retention are let go.
-    latest: i64,
-    /// Caps found full, and not yet said so (the writer logs them), as (app, kind).
-    newly_full: Vec<(String, &'static str)>,
-}
-
-/// One app and kind's values, and whether its filling up was said.
-#[derive(Default)]
-struct Cap {
-    last_day: HashMap<String, i64>,
-    said_full: bool,
-}
-
-impl Caps {
-    /// Caps with `known` (app, kind, key, last day) already kept, for a retention of
-    /// `retention_days`.
-    pub(crate) fn new(known: Vec<(String, String, String, i64)>, retention_days: u32) -> Caps {
-        let mut caps = Caps {
-            retention_days: i64::from(retention_days),
-            known: HashMap::new(),
-            latest: i64::MIN,
-            newly_full: Vec::new(),
-        };
-        let kinds: Vec<&'static str> = Dimension::ALL.iter().map(|d| d.kind()).collect();
-        for (app, kind, key, day) in known {
-            if let Some(kind) = kinds.iter().find(|k| **k == kind) {
-                let cap = caps.known.entry(app).or_default().entry(kind).or_default();
-                let last = cap.last_day.entry(key).or_insert(day);
-                *last = (*last).max(day);
-            }
-        }
-        caps
-    }
-
-    /// `batch` with every value past its app and kind's cap counted under [`OVERFLOW`].
-    pub(crate) fn apply(&mut self, batch: &mut Prepared) {
-        if batch.day > self.latest {
-            // A new day: what was last counted before the retention's start is gone from
-            // the store's rows (the retention deletes it), so its place is free.
-            self.latest = batch.day;
-            let start = batch.day.saturating_sub(self.retention_days);
-            for cap in self.known.values_mut().flat_map(HashMap::values_mut) {
-                cap.last_day.retain(|_, last| *last >= start);
-                cap.said_full &= cap.last_day.len() >= PER_STORE;
-            }
-        }
-        let day = batch.day;
-        let Caps {
-            known, newly_full, ..
-        } = self;
-        let caps = known.entry(batch.app.clone()).or_default();
-        for part in &mut batch.parts {
-            part.rekey(|kind, key| {
-                // The stores' own kinds (`*events`, `*usage`…) hold a few fixed keys.
-                if kind.starts_with('*') {
-                    return true;
-                }
-                let cap = caps.entry(kind).or_default();
-                if let Some(last) = cap.last_day.get_mut(key) {
-                    *last = (*last).max(day);
-                    return true;
-                }
-                if cap.last_day.len() < PER_STORE {
-                    cap.last_day.insert(key.to_owned(), day);
-                    return true;
-                }
-                if !cap.said_full {
-                    cap.said_full = true;
-                    newly_full.push((batch.app.clone(), kind));
-                }
-                false
-            });
-        }
-    }
-
-    /// The caps that filled since the last call, as (app, kind).
-    pub(crate) fn take_newly_full(&mut self) -> Vec<(String, &'static str)> {
-        std::mem::take(&mut self.newly_full)
-    }
-}
-
 /// Opens (and creates) the store `spec` names.
 pub fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, StoreError> {
     match spec {
@@ -407,65 +464,9 @@ pub fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Count, Part};
-
-    /// A batch of day `day` counting error types `names`.
-    fn errors(day: i64, names: impl Iterator<Item = String>) -> Prepared {
-        Prepared {
-            batch_id: String::new(),
-            app: String::new(),
-            day,
-            parts: vec![Part {
-                install: "i".into(),
-                sessions: vec!["s".into()],
-                events: 1,
-                counts: names
-                    .map(|key| Count {
-                        kind: "error",
-                        key,
-                        value: 1,
-                    })
-                    .collect(),
-            }],
-            too_old: 0,
-            narrowed_away: 0,
-            left_out: Default::default(),
-        }
-    }
-
-    fn keys(batch: &Prepared) -> Vec<&str> {
-        batch.parts[0]
-            .counts
-            .iter()
-            .map(|c| c.key.as_str())
-            .collect()
-    }
 
     #[test]
-    fn a_cap_holds_within_the_retention_and_frees_what_it_outlives() {
-        let mut caps = Caps::new(vec![("".into(), "error".into(), "kept".into(), 100)], 30);
-        // The store's value plus 1,999 new ones fill the cap; the rest are one overflow.
-        let mut first = errors(100, (0..2_100).map(|n| format!("a{n}")));
-        caps.apply(&mut first);
-        assert_eq!(first.parts[0].counts.len(), 1_999 + 1);
-        let overflow = first.parts[0].counts.last().unwrap();
-        assert_eq!((overflow.key.as_str(), overflow.value), (OVERFLOW, 101));
-        // A value already kept is still taken; a new one is not.
-        let mut again = errors(120, ["kept".to_owned(), "new".to_owned()].into_iter());
-        caps.apply(&mut again);
-        assert_eq!(keys(&again), ["kept", OVERFLOW]);
-        // 31 days after day 100 only "kept" (counted on day 120) is still within the
-        // retention: the other places are free again.
-        let mut later = errors(131, ["new".to_owned()].into_iter());
-        caps.apply(&mut later);
-        assert_eq!(keys(&later), ["new"]);
-        assert_eq!(caps.known[""]["error"].last_day.len(), 2);
-        assert_eq!(caps.take_newly_full(), [(String::new(), "error")]);
-        assert!(caps.take_newly_full().is_empty(), "said once");
-        // Another app has caps of its own.
-        let mut other = errors(131, ["fresh".to_owned()].into_iter());
-        other.app = "other".into();
-        caps.apply(&mut other);
-        assert_eq!(keys(&other), ["fresh"]);
+    fn a_value_id_is_the_hash_of_its_kind_and_key() {
+        assert_eq!(value_id("os", "linux"), crate::model::hash("os\u{1f}linux"));
     }
 }

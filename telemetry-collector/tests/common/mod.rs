@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use telemetry_collector::{Collector, Level, Options, Report, StoreSpec};
 
+mod batches;
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use batches::*;
+
 /// `on_both_stores!(a, b)`: tests `sqlite::a`, `clickhouse::a`, … calling each function of
 /// the test file with its store's `Kind` (in scope there as `Kind`).
 #[allow(unused_macros)] // the benches include this file too
@@ -356,88 +360,6 @@ pub fn real_batch() -> &'static str {
         assert_eq!(got.len(), 1, "acme sends one batch per run");
         String::from_utf8(got[0].clone()).unwrap()
     })
-}
-
-/// A fresh random-looking UUID v4 (a counter: unique within the test binary).
-pub fn new_id() -> String {
-    let n = unique();
-    format!(
-        "{:08x}-0000-4000-8000-{:012x}",
-        std::process::id(),
-        n & 0xffff_ffff_ffff
-    )
-}
-
-/// A variant of `batch`: every id replaced by a fresh one (the installation id by
-/// `install`), every `"os"` by `os` and every hour by `hour` (`YYYY-MM-DDTHH`) if given.
-pub fn variant(batch: &str, install: &str, os: Option<&str>, hour: Option<&str>) -> String {
-    let json: Value = serde_json::from_str(batch).unwrap();
-    let old_install = json["events"][0]["installation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut out = batch.replace(&old_install, install);
-    // Every other id: the batch's, each event's, the session's.
-    let mut ids = vec![json["batch_id"].as_str().unwrap().to_owned()];
-    for e in json["events"].as_array().unwrap() {
-        for key in ["event_id", "session_id"] {
-            let id = e[key].as_str().unwrap().to_owned();
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    for id in ids {
-        out = out.replace(&id, &new_id());
-    }
-    if let Some(os) = os {
-        out = out.replace("\"os\":\"linux\"", &format!("\"os\":\"{os}\""));
-    }
-    if let Some(hour) = hour {
-        let mut rewritten = String::new();
-        let mut rest = out.as_str();
-        while let Some(at) = rest.find("\"timestamp\":\"") {
-            let start = at + "\"timestamp\":\"".len();
-            rewritten.push_str(&rest[..start]);
-            rewritten.push_str(hour);
-            rest = &rest[start + hour.len()..];
-        }
-        rewritten.push_str(rest);
-        out = rewritten;
-    }
-    out
-}
-
-/// A batch of `real_batch()`'s session event and `events` error events, each naming
-/// `per_event` error types no other batch names (`tag` keeps them apart): what a client
-/// flooding the store with distinct values sends.
-pub fn names_batch(tag: &str, events: usize, per_event: usize) -> String {
-    let mut template: Value = serde_json::from_str(real_batch()).unwrap();
-    let session = template["events"][0].clone();
-    let mut evs = vec![session.clone()];
-    for e in 0..events {
-        let mut error = session.clone();
-        let obj = error.as_object_mut().unwrap();
-        for key in ["interactive", "environment", "integrations"] {
-            obj.remove(key);
-        }
-        obj.insert("event_type".into(), "error".into());
-        let names: serde_json::Map<String, Value> = (0..per_event)
-            .map(|n| (format!("acme::E{tag}x{e}x{n}"), Value::from(1)))
-            .collect();
-        obj.insert(
-            "errors".into(),
-            serde_json::json!({ "exception_types": names }),
-        );
-        evs.push(error);
-    }
-    template["events"] = Value::Array(evs);
-    variant(
-        &serde_json::to_string(&template).unwrap(),
-        &new_id(),
-        None,
-        None,
-    )
 }
 
 /// Every file under `dir` whose bytes contain `needle`.

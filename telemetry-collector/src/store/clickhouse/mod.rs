@@ -22,7 +22,7 @@ use telemetry_runtime::MAX_COUNT;
 mod read;
 
 use crate::model::{EVENTS, Prepared, hash};
-use crate::store::{Store, StoreError, Window};
+use crate::store::{Store, StoreError, Window, value_id as key_id};
 
 /// Rows of a partition are merged together; a month of days keeps partitions few.
 const TABLES: [&str; 8] = [
@@ -123,11 +123,6 @@ fn ids(v: &Value) -> Vec<u64> {
     v.as_array()
         .map(|a| a.iter().map(id).collect())
         .unwrap_or_default()
-}
-
-/// The id of a value: its kind and key, hashed together.
-fn key_id(kind: &str, key: &str) -> u64 {
-    hash(&format!("{kind}\u{1f}{key}"))
 }
 
 fn array(values: impl Iterator<Item = u64>) -> String {

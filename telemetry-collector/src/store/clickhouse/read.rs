@@ -8,9 +8,13 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use std::fmt::Write as _;
+
 use super::{ClickHouse, id, ids, number, numbers, quote};
 use crate::model::{self, EVENTS};
-use crate::store::{Aggregates, DayCount, Pieces, StoreError, Window, new_day};
+use crate::store::{
+    Aggregates, DayCount, Dimension, Pieces, StoreError, Window, new_day, value_id,
+};
 
 /// Per day: the events, the batches, and each value's total.
 type DayTotals = HashMap<i64, (u64, u64, HashMap<u64, u64>)>;
@@ -37,16 +41,78 @@ fn add_totals(into: &mut DayTotals, r: &Value, times: u64, add: bool) {
     }
 }
 
+/// Which of a value's rows is the latest, as one number: its day, then the high half of
+/// its id (`store::later`, the same order the SQLite store uses).
+const RANK: &str = "bitOr(bitShiftLeft(toUInt64(last_day), 32), bitShiftRight(key, 32))";
+
+/// ` AND install IN (…)` for each of the window's filters (nothing without one): the
+/// installations whose latest value of a kind that moves is the one asked for, or that sent
+/// the value asked for, on or after the window's first day.
+fn only(db: &str, w: &Window) -> String {
+    let app = w
+        .app
+        .as_ref()
+        .map(|a| format!(" AND app = {}", quote(a)))
+        .unwrap_or_default();
+    let mut sql = String::new();
+    for (d, value) in &w.filters {
+        let id = value_id(d.kind(), value);
+        let from = w.from;
+        if d.moves() {
+            let _ = write!(
+                sql,
+                " AND install IN (SELECT install FROM {db}.latest WHERE key IN \
+                 (SELECT id FROM {db}.keys WHERE kind = {kind}) AND last_day >= {from}{app} \
+                 GROUP BY install HAVING argMax(key, {RANK}) = {id})",
+                kind = quote(d.kind()),
+            );
+        } else {
+            let _ = write!(
+                sql,
+                " AND install IN (SELECT install FROM {db}.latest WHERE key = {id} \
+                 AND last_day >= {from}{app})"
+            );
+        }
+    }
+    sql
+}
+
 /// What a report over `w` is made of.
 pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, StoreError> {
     let db = &ch.db;
-    let win = ch.window(w);
+    let only = only(db, w);
+    let filtered = !w.filters.is_empty();
+    // The window, and the window with the period before it, of the chosen installations.
+    let win = format!("{}{only}", ch.window(w));
+    let both = format!(
+        "{}{only}",
+        ch.window(&Window {
+            from: w.previous_from(),
+            ..w.clone()
+        })
+    );
+    let before = format!(
+        "{}{only}",
+        ch.window(&Window {
+            from: w.previous_from(),
+            to: w.from - 1,
+            ..w.clone()
+        })
+    );
     let app = w
         .app
         .as_ref()
         .map(|a| format!(" AND app = {}", quote(a)))
         .unwrap_or_default();
     let from = w.from;
+    let moving: Vec<String> = Dimension::ALL
+        .iter()
+        .filter(|d| d.moves())
+        .map(|d| quote(d.kind()))
+        .collect();
+    let moving = moving.join(", ");
+    // What the retention kept of a day has no id: a filtered report cannot use it.
+    let unfiltered = if filtered { " AND 0" } else { "" };
     // The queries are independent: run at once, they share the server's cores.
     let queries = [
         format!(
@@ -54,23 +120,27 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
             "SELECT day, e, b, tupleElement(m, 1) AS k, tupleElement(m, 2) AS t FROM \
              (SELECT day, sumMap(keys, arrayMap(x -> toFloat64(x), totals)) AS m, \
              sum(events) AS e, sum(first) AS b \
-             FROM {db}.batches WHERE {win} GROUP BY day)"
+             FROM {db}.batches WHERE {both} GROUP BY day)"
         ),
         format!(
             // Copies are rare: find them on the two id columns alone, then read only
             // theirs (grouping every row with its arrays costs ten times as much).
             "SELECT day, count() AS c, any(first) AS b, any(events) AS e, any(keys) AS k, \
-             any(totals) AS t FROM {db}.batches WHERE {win} AND (batch, install) IN \
-             (SELECT batch, install FROM {db}.batches WHERE {win} GROUP BY batch, install \
+             any(totals) AS t FROM {db}.batches WHERE {both} AND (batch, install) IN \
+             (SELECT batch, install FROM {db}.batches WHERE {both} GROUP BY batch, install \
              HAVING count() > 1) GROUP BY day, batch, install"
         ),
         format!(
             "SELECT day, events AS e, batches AS b, keys AS k, totals AS t \
-             FROM {db}.kept FINAL WHERE {win}"
+             FROM {db}.kept FINAL WHERE {}{unfiltered}",
+            ch.window(&Window {
+                from: w.previous_from(),
+                ..w.clone()
+            })
         ),
         format!(
             "SELECT key, uniqExact(install) AS n FROM {db}.latest \
-             WHERE last_day >= {from}{app} GROUP BY key"
+             WHERE last_day >= {from}{app}{only} GROUP BY key"
         ),
         format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {win}"),
         format!(
@@ -81,8 +151,18 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         ),
         format!(
             "SELECT day, sum(installations) AS i, sum(sessions) AS s FROM {db}.daily FINAL \
-             WHERE {win} GROUP BY day"
+             WHERE {}{unfiltered} GROUP BY day",
+            ch.window(w)
         ),
+        format!(
+            // Each installation once per kind that moves, at its latest value.
+            "SELECT v AS key, count() AS n FROM (SELECT install, kind, \
+             argMax(key, {RANK}) AS v FROM {db}.latest ANY INNER JOIN \
+             (SELECT id AS key, kind FROM {db}.keys WHERE kind IN ({moving})) USING key \
+             WHERE last_day >= {from}{app}{only} GROUP BY install, kind) GROUP BY v"
+        ),
+        format!("SELECT uniqExact(install) AS n FROM {db}.day_installs WHERE {before}"),
+        format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {before}"),
     ];
     let (answers, names) = std::thread::scope(|scope| {
         let running: Vec<_> = queries
@@ -112,6 +192,7 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         next()?,
         next()?,
     );
+    let (at_latest, installs_before, sessions_before) = (next()?, next()?, next()?);
 
     let day_of = |r: &Value| r["day"].as_i64().unwrap_or_default();
     let mut totals: DayTotals = HashMap::new();
@@ -130,21 +211,38 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         }
     }
     let text = |id: &u64| names.get(id).cloned();
-    let mut pieces = Pieces {
-        installations: latest
-            .iter()
+    let per_key = |rows: &[Value]| -> Vec<(String, String, u64)> {
+        rows.iter()
             .filter_map(|r| {
                 let (kind, key) = text(&id(&r["key"]))?;
                 Some((kind, key, number(&r["n"])))
             })
-            .collect(),
-        sessions: sessions.first().map_or(0, |r| number(&r["n"])),
+            .collect()
+    };
+    let first = |rows: &[Value]| rows.first().map_or(0, |r| number(&r["n"]));
+    let mut pieces = Pieces {
+        installations: per_key(&latest),
+        latest: per_key(&at_latest),
+        sessions: first(&sessions),
+        previous_installations: first(&installs_before),
+        previous_sessions: first(&sessions_before),
         ..Pieces::default()
     };
     let mut by_value: HashMap<u64, u64> = HashMap::new();
     let mut per_day: HashMap<i64, DayCount> = HashMap::new();
     let mut events = 0;
     for (day, (e, b, values)) in &totals {
+        for (k, t) in values {
+            if let Some((kind, key)) = text(k) {
+                pieces.day_totals.push((kind, key, *day, *t));
+            }
+        }
+        pieces
+            .day_totals
+            .push((EVENTS.to_owned(), String::new(), *day, *e));
+        if *day < w.from {
+            continue;
+        }
         events = model::add(events, *e);
         pieces.batches = model::add(pieces.batches, *b);
         for (k, t) in values {
@@ -178,5 +276,5 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         .into_values()
         .filter(|d| d.events > 0 || d.installations > 0)
         .collect();
-    Ok(pieces.assemble())
+    Ok(pieces.assemble(w))
 }

@@ -1,5 +1,7 @@
 //! The report's reads: the aggregate tables, never every batch, so a report costs what
-//! the number of installations and values does, not of events.
+//! the number of installations and values does, not of events. A filtered report is the
+//! exception: the totals of some installations are in their batches' rows alone, so it
+//! reads the rows of the window (`docs/collector.md`, "Filters").
 
 use std::collections::{HashMap, HashSet};
 
@@ -7,45 +9,211 @@ use rusqlite::{Connection, params};
 
 use super::{BATCHES, IN_WINDOW, Sqlite, decode, err, lock, stored_count};
 use crate::model::{EVENTS, add};
-use crate::store::{Aggregates, DayCount, Pieces, StoreError, Window, new_day};
+use crate::store::{
+    Aggregates, DayCount, Dimension, Pieces, StoreError, Window, later, new_day, value_id,
+};
 
-/// Distinct installations per kind and key, seen on or after the window's first day: read
-/// from each installation's record.
-fn installations(conn: &Connection, w: &Window) -> Result<Vec<(String, String, u64)>, StoreError> {
+/// What each installation's record (`installs`) says over a window.
+#[derive(Default)]
+struct Installations {
+    /// Distinct installations per kind and key, seen on or after the window's first day.
+    per_value: HashMap<(String, String), u64>,
+    /// Installations at their latest value, per kind and key, for the kinds that move.
+    latest: HashMap<(String, String), u64>,
+    /// With filters: the installations that match them all.
+    matching: Option<HashSet<String>>,
+}
+
+/// One installation's values in the window, and the latest of each kind that moves.
+#[derive(Default)]
+struct OneInstall {
+    values: HashSet<(String, String)>,
+    /// By kind: the latest key, with its day and id.
+    latest: HashMap<String, (String, i64, u64)>,
+}
+
+impl OneInstall {
+    fn matches(&self, filters: &[(Dimension, String)]) -> bool {
+        filters.iter().all(|(d, value)| {
+            let kind = d.kind();
+            if d.moves() {
+                self.latest.get(kind).is_some_and(|l| l.0 == *value)
+            } else {
+                self.values.contains(&(kind.to_owned(), value.clone()))
+            }
+        })
+    }
+}
+
+/// Read from each installation's record.
+fn installations(conn: &Connection, w: &Window) -> Result<Installations, StoreError> {
     let read = err("cannot read");
+    let moving: HashSet<&str> = Dimension::ALL
+        .iter()
+        .filter(|d| d.moves())
+        .map(|d| d.kind())
+        .collect();
     let mut stmt = conn
         .prepare(
             "SELECT install, seen FROM installs WHERE (?1 IS NULL OR app = ?1) ORDER BY install",
         )
         .map_err(&read)?;
     let mut rows = stmt.query([&w.app]).map_err(&read)?;
-    let mut counts: HashMap<(String, String), u64> = HashMap::new();
+    let mut out = Installations {
+        matching: (!w.filters.is_empty()).then(HashSet::new),
+        ..Installations::default()
+    };
     // Rows come by installation: one installation under two apps counts once.
     let mut current = String::new();
-    let mut values: HashSet<(String, String)> = HashSet::new();
-    let mut flush = |values: &mut HashSet<(String, String)>| {
-        for v in values.drain() {
-            *counts.entry(v).or_default() += 1;
+    let mut one = OneInstall::default();
+    let mut flush = |install: &str, one: &mut OneInstall| {
+        let one = std::mem::take(one);
+        if one.values.is_empty() {
+            return;
+        }
+        if let Some(matching) = &mut out.matching {
+            if !one.matches(&w.filters) {
+                return;
+            }
+            matching.insert(install.to_owned());
+        }
+        for v in one.values {
+            *out.per_value.entry(v).or_default() += 1;
+        }
+        for (kind, (key, _, _)) in one.latest {
+            *out.latest.entry((kind, key)).or_default() += 1;
         }
     };
     while let Some(row) = rows.next().map_err(&read)? {
         let install: String = row.get(0).map_err(&read)?;
         if install != current {
-            flush(&mut values);
+            flush(&current, &mut one);
             current = install;
         }
         let seen: String = row.get(1).map_err(&read)?;
         for (kind, key, day) in decode::<i64>(&seen) {
-            if day >= w.from {
-                values.insert((kind.to_owned(), key.to_owned()));
+            if day < w.from {
+                continue;
+            }
+            one.values.insert((kind.to_owned(), key.to_owned()));
+            if moving.contains(kind) {
+                let id = value_id(kind, key);
+                let held = one.latest.get(kind).map(|l| (l.1, l.2));
+                if later(day, id, held) {
+                    one.latest
+                        .insert(kind.to_owned(), (key.to_owned(), day, id));
+                }
             }
         }
     }
-    flush(&mut values);
-    Ok(counts
-        .into_iter()
-        .map(|((kind, key), n)| (kind, key, n))
-        .collect())
+    flush(&current, &mut one);
+    Ok(out)
+}
+
+fn triples(map: HashMap<(String, String), u64>) -> Vec<(String, String, u64)> {
+    map.into_iter().map(|((k, v), n)| (k, v, n)).collect()
+}
+
+/// Totals by kind, key and day.
+type Totals = HashMap<(String, String, i64), u64>;
+
+/// Totals per kind, key and day from day `from` to the window's last, summed here: SQL's
+/// `SUM` fails past 2^63 and `TOTAL` is inexact, while these sums saturate at `MAX_COUNT`.
+/// From `sums`, or, for the installations `only`, from their batches' rows. With the rows
+/// skipped as holding no valid count.
+fn day_totals(
+    conn: &Connection,
+    w: &Window,
+    from: i64,
+    only: Option<&HashSet<String>>,
+) -> Result<(Totals, u64), StoreError> {
+    let read = err("cannot read");
+    let mut totals: Totals = HashMap::new();
+    let mut skipped = 0;
+    let mut put = |kind: &str, key: &str, day: i64, n: u64| {
+        let t = totals
+            .entry((kind.to_owned(), key.to_owned(), day))
+            .or_default();
+        *t = add(*t, n);
+    };
+    let p = params![from, w.to, w.app];
+    if let Some(only) = only {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT install, day, counts FROM batches WHERE {IN_WINDOW}"
+            ))
+            .map_err(&read)?;
+        let mut rows = stmt.query(p).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let install: String = row.get(0).map_err(&read)?;
+            if !only.contains(&install) {
+                continue;
+            }
+            let day: i64 = row.get(1).map_err(&read)?;
+            let counts: String = row.get(2).map_err(&read)?;
+            for (kind, key, n) in decode::<u64>(&counts) {
+                put(kind, key, day, n);
+            }
+        }
+        return Ok((totals, skipped));
+    }
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT kind, key, day, total FROM sums WHERE {IN_WINDOW}"
+        ))
+        .map_err(&read)?;
+    let mut rows = stmt.query(p).map_err(&read)?;
+    while let Some(row) = rows.next().map_err(&read)? {
+        let (Ok(kind), Ok(key), Ok(day), Some(n)) = (
+            row.get::<_, String>(0),
+            row.get::<_, String>(1),
+            row.get::<_, i64>(2),
+            row.get_ref(3).ok().and_then(stored_count),
+        ) else {
+            skipped += 1;
+            continue;
+        };
+        put(&kind, &key, day, n);
+    }
+    Ok((totals, skipped))
+}
+
+/// `(day, install)` of each row of `table` (`day_installs`, `day_sessions`) from day `from`
+/// to the window's last, counted per day, of the installations `only` if given; with how
+/// many distinct ones (`install` or `session`, column `distinct`) there were before the
+/// window.
+fn per_day_of(
+    conn: &Connection,
+    w: &Window,
+    table: &str,
+    distinct: &str,
+    only: Option<&HashSet<String>>,
+) -> Result<(HashMap<i64, u64>, u64), StoreError> {
+    let read = err("cannot read");
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT day, install, {distinct} FROM {table} WHERE {IN_WINDOW}"
+        ))
+        .map_err(&read)?;
+    let mut rows = stmt
+        .query(params![w.previous_from(), w.to, w.app])
+        .map_err(&read)?;
+    let mut days: HashMap<i64, u64> = HashMap::new();
+    let mut before: HashSet<String> = HashSet::new();
+    while let Some(row) = rows.next().map_err(&read)? {
+        let day: i64 = row.get(0).map_err(&read)?;
+        let install: String = row.get(1).map_err(&read)?;
+        if only.is_some_and(|only| !only.contains(&install)) {
+            continue;
+        }
+        if day >= w.from {
+            // Rows are unique per app, day and id: an id belongs to one app.
+            *days.entry(day).or_default() += 1;
+        } else {
+            before.insert(row.get(2).map_err(&read)?);
+        }
+    }
+    Ok((days, before.len() as u64))
 }
 
 /// What a report over `w` is made of.
@@ -53,83 +221,53 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
     let conn = lock(&sqlite.reader);
     let read = err("cannot read");
     let p = params![w.from, w.to, w.app];
-    let mut skipped = 0u64;
-    // Totals per kind and key, and events per day, summed here: SQL's `SUM` fails past
-    // 2^63 and `TOTAL` is inexact, while these sums saturate at `MAX_COUNT`.
-    let mut totals: HashMap<(String, String), u64> = HashMap::new();
-    let mut day_events: HashMap<i64, u64> = HashMap::new();
-    {
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT kind, key, day, total FROM sums WHERE {IN_WINDOW}"
-            ))
-            .map_err(&read)?;
-        let mut rows = stmt.query(p).map_err(&read)?;
-        while let Some(row) = rows.next().map_err(&read)? {
-            let (Ok(kind), Ok(key), Ok(day), Some(n)) = (
-                row.get::<_, String>(0),
-                row.get::<_, String>(1),
-                row.get::<_, i64>(2),
-                row.get_ref(3).ok().and_then(stored_count),
-            ) else {
-                skipped += 1;
-                continue;
-            };
+    let found = installations(&conn, w)?;
+    let only = found.matching.as_ref();
+    let (totals, mut skipped) = day_totals(&conn, w, w.previous_from(), only)?;
+    let mut sums: HashMap<(String, String), u64> = HashMap::new();
+    let mut days: HashMap<i64, DayCount> = HashMap::new();
+    let mut day_totals = Vec::with_capacity(totals.len());
+    for ((kind, key, day), n) in totals {
+        if day >= w.from {
             if kind == EVENTS {
-                let e = day_events.entry(day).or_default();
-                *e = add(*e, n);
+                let d = new_day(&mut days, day);
+                d.events = add(d.events, n);
             }
-            let t = totals.entry((kind, key)).or_default();
+            let t = sums.entry((kind.clone(), key.clone())).or_default();
             *t = add(*t, n);
         }
+        day_totals.push((kind, key, day, n));
     }
-    let mut pieces = Pieces {
-        installations: installations(&conn, w)?,
-        totals: totals
-            .into_iter()
-            .map(|((kind, key), n)| (kind, key, n))
-            .collect(),
-        // Seen on or after the first day of the window (which ends today).
-        sessions: conn
-            .query_row(
-                "SELECT COUNT(*) FROM sessions \
+    let sessions = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT install FROM sessions \
                  WHERE last_day >= ?1 AND ?2 = ?2 AND (?3 IS NULL OR app = ?3)",
-                p,
-                |r| r.get::<_, i64>(0),
             )
-            .map_err(&read)? as u64,
-        ..Pieces::default()
-    };
-    pieces.batches = pieces
-        .totals
-        .iter()
-        .find(|(k, _, _)| k == BATCHES)
-        .map_or(0, |t| t.2);
-    let pairs = |sql: &str| -> Result<Vec<(i64, u64)>, StoreError> {
-        let mut stmt = conn.prepare(sql).map_err(&read)?;
-        stmt.query_map(p, |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
-            .and_then(Iterator::collect)
-            .map_err(&read)
+            .map_err(&read)?;
+        let mut rows = stmt.query(p).map_err(&read)?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let install: String = row.get(0).map_err(&read)?;
+            n += u64::from(only.is_none_or(|only| only.contains(&install)));
+        }
+        n
     };
     // Per day: who was seen (or, for days the retention emptied, what was kept), and
     // the events, whose totals carry no id and are kept.
-    let mut days: HashMap<i64, DayCount> = HashMap::new();
-    for (d, n) in pairs(&format!(
-        "SELECT day, COUNT(*) FROM day_installs WHERE {IN_WINDOW} GROUP BY app, day"
-    ))? {
-        // An installation id belongs to one app: per-app counts add up.
-        new_day(&mut days, d).installations += n;
+    let (installs_per_day, installs_before) =
+        per_day_of(&conn, w, "day_installs", "install", only)?;
+    let (sessions_per_day, sessions_before) =
+        per_day_of(&conn, w, "day_sessions", "session", only)?;
+    for (d, n) in installs_per_day {
+        new_day(&mut days, d).installations = n;
     }
-    for (d, n) in pairs(&format!(
-        "SELECT day, COUNT(*) FROM day_sessions WHERE {IN_WINDOW} GROUP BY app, day"
-    ))? {
-        new_day(&mut days, d).sessions += n;
+    for (d, n) in sessions_per_day {
+        new_day(&mut days, d).sessions = n;
     }
-    for (d, n) in day_events {
-        new_day(&mut days, d).events = n;
-    }
-    let mut kept: HashMap<i64, (u64, u64)> = HashMap::new();
-    {
+    // What the retention kept of a day has no id: a filtered report cannot use it.
+    if only.is_none() {
+        let mut kept: HashMap<i64, (u64, u64)> = HashMap::new();
         let mut stmt = conn
             .prepare(&format!(
                 "SELECT day, installations, sessions FROM daily WHERE {IN_WINDOW}"
@@ -148,19 +286,33 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
             let k = kept.entry(day).or_default();
             *k = (add(k.0, i), add(k.1, s));
         }
-    }
-    for (d, (installations, sessions)) in kept {
-        let entry = new_day(&mut days, d);
-        if entry.installations == 0 {
-            entry.installations = installations;
-            entry.sessions = sessions;
+        for (d, (installations, sessions)) in kept {
+            let entry = new_day(&mut days, d);
+            if entry.installations == 0 {
+                entry.installations = installations;
+                entry.sessions = sessions;
+            }
         }
     }
-    pieces.per_day = days
-        .into_values()
-        .filter(|d| d.events > 0 || d.installations > 0)
-        .collect();
-    let mut aggregates = pieces.assemble();
+    let batches = sums
+        .get(&(BATCHES.to_owned(), String::new()))
+        .copied()
+        .unwrap_or(0);
+    let pieces = Pieces {
+        installations: triples(found.per_value),
+        latest: triples(found.latest),
+        totals: triples(sums),
+        sessions,
+        batches,
+        per_day: days
+            .into_values()
+            .filter(|d| d.events > 0 || d.installations > 0)
+            .collect(),
+        day_totals,
+        previous_installations: installs_before,
+        previous_sessions: sessions_before,
+    };
+    let mut aggregates = pieces.assemble(w);
     aggregates.skipped_rows = skipped;
     Ok(aggregates)
 }

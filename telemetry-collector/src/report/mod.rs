@@ -2,10 +2,15 @@
 //! than K installations folded into `other`. The dashboard draws it, `GET /v1/report` and
 //! `telemetry-collector report` print it as JSON.
 
+mod answers;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use self::answers::{
+    ErrorRate, Every, FailureRow, Failures, Outcomes, Share, Trend, TrendRow, Trends,
+};
 use crate::clock::date;
 use crate::store::{Aggregates, Dimension, Group, Store, StoreError, Window};
 
@@ -29,8 +34,25 @@ pub struct Report {
     pub events: u64,
     /// Installations, sessions and events of each day with data.
     pub per_day: Vec<DayRow>,
-    /// Each breakdown by its name (`app_versions`, `os`, `features`, `errors`, …).
+    /// Each breakdown by its name (`app_versions`, `os`, `features`, `errors`, …): the
+    /// installations that sent each value at any time in the window.
     pub breakdowns: BTreeMap<&'static str, Vec<Row>>,
+    /// For the breakdowns an installation can move along (versions, OS, environment…, and
+    /// `flows_defined`, `tasks_defined`): each installation once, at its latest value.
+    pub adoption: BTreeMap<&'static str, Vec<Share>>,
+    /// Each breakdown's totals over the window, day by day or week by week, beside the
+    /// period before.
+    pub trends: Trends,
+    /// The same period just before the window.
+    pub previous: PreviousInfo,
+    /// Failed and panicked runs per run, per release and OS; error types per 1,000 runs.
+    pub failures: Failures,
+    /// The filters the report is narrowed by, as (breakdown, value).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub filters: BTreeMap<&'static str, String>,
+    /// Set when the filters match fewer than K installations: then nothing is shown.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub below_k: bool,
     /// What batches held that this collector's release does not know: counted, left out
     /// (docs/compatibility.md, "What a collector does").
     pub left_out: LeftOutCounts,
@@ -78,6 +100,21 @@ pub struct LeftOutCounts {
     pub values: u64,
 }
 
+/// The period before the window of a [`Report`], as long as it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PreviousInfo {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`, included: the day before the window.
+    pub to: String,
+    /// Distinct installations seen in it.
+    pub installations: u64,
+    /// Distinct sessions seen in it.
+    pub sessions: u64,
+    /// Events of its days.
+    pub events: u64,
+}
+
 /// The window of a [`Report`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WindowInfo {
@@ -118,21 +155,32 @@ pub struct Row {
     pub share: Option<f64>,
 }
 
-/// Builds the report of `window` from `store`, with K = `min_installations`.
+/// Builds the report of `window` from `store`, with K = `min_installations`, its trends
+/// grouped `every` day or week.
 pub fn build(
     store: &dyn Store,
     window: &Window,
     min_installations: u64,
+    every: Every,
 ) -> Result<Report, StoreError> {
-    Ok(from_aggregates(
-        store.aggregates(window)?,
-        window,
-        min_installations,
-    ))
+    let mut a = store.aggregates(window)?;
+    // Filters narrower than K installations would show what few of them did.
+    let below_k = !window.filters.is_empty() && a.installations < min_installations;
+    if below_k {
+        a = Aggregates::default();
+    }
+    let mut report = from_aggregates(a, window, min_installations, every);
+    report.below_k = below_k;
+    Ok(report)
 }
 
 /// The report of aggregates `a` over `window`.
-pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -> Report {
+pub fn from_aggregates(
+    a: Aggregates,
+    window: &Window,
+    min_installations: u64,
+    every: Every,
+) -> Report {
     let left_out = |key: &str| {
         a.left_out
             .iter()
@@ -145,9 +193,12 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
         values: left_out("values"),
     };
     let mut breakdowns = BTreeMap::new();
-    for (dimension, groups) in a.groups {
-        let mut rows = fold(groups, min_installations);
-        if dimension == Dimension::Feature && a.usage_installations > 0 {
+    for (dimension, groups) in &a.groups {
+        if !dimension.is_breakdown() {
+            continue;
+        }
+        let mut rows = fold(groups.clone(), min_installations);
+        if *dimension == Dimension::Feature && a.usage_installations > 0 {
             for row in rows.iter_mut().filter(|r| r.value != OTHER) {
                 let share = row.installations as f64 / a.usage_installations as f64;
                 // Three decimals: a share, not a count in disguise.
@@ -157,6 +208,18 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
         breakdowns.insert(dimension.name(), rows);
     }
     let estimate = estimate_of(a.installations, &a.sampled);
+    // Every dimension that moves has its chart, empty or not.
+    let adoption = Dimension::ALL
+        .into_iter()
+        .filter(|d| d.moves())
+        .map(|d| {
+            let latest = a.latest.iter().find(|(l, _)| *l == d);
+            let rows = latest.map(|(_, l)| answers::adoption(l.clone(), min_installations));
+            (d.name(), rows.unwrap_or_default())
+        })
+        .collect();
+    let trends = answers::trends(&a, window, every, &breakdowns);
+    let failures = answers::failures(&a, &breakdowns, min_installations);
     let report = Report {
         window: WindowInfo {
             from: date(window.from),
@@ -179,6 +242,22 @@ pub fn from_aggregates(a: Aggregates, window: &Window, min_installations: u64) -
             })
             .collect(),
         breakdowns,
+        adoption,
+        trends,
+        previous: PreviousInfo {
+            from: date(window.previous_from()),
+            to: date(window.from - 1),
+            installations: a.previous.installations,
+            sessions: a.previous.sessions,
+            events: a.previous.events,
+        },
+        failures,
+        filters: window
+            .filters
+            .iter()
+            .map(|(d, v)| (d.name(), v.clone()))
+            .collect(),
+        below_k: false,
         left_out,
         skipped_rows: a.skipped_rows,
         estimate: None,
@@ -231,6 +310,37 @@ fn scaled(mut report: Report, estimate: Estimate) -> Report {
             up(&mut r.installations);
             up(&mut r.total);
         }
+    }
+    for rows in report.adoption.values_mut() {
+        for r in rows {
+            up(&mut r.installations);
+        }
+    }
+    for trend in report.trends.breakdowns.values_mut() {
+        for r in &mut trend.rows {
+            r.per_period.iter_mut().for_each(&up);
+            up(&mut r.total);
+            up(&mut r.previous);
+        }
+    }
+    let p = &mut report.previous;
+    for n in [&mut p.installations, &mut p.sessions, &mut p.events] {
+        up(n);
+    }
+    let f = &mut report.failures;
+    for r in std::iter::once(&mut f.all)
+        .chain(&mut f.by_version)
+        .chain(&mut f.by_os)
+    {
+        for o in [&mut r.flows, &mut r.tasks] {
+            up(&mut o.runs);
+            up(&mut o.failed);
+            up(&mut o.panicked);
+        }
+        up(&mut r.errors);
+    }
+    for r in &mut f.error_types {
+        up(&mut r.occurrences);
     }
     report.estimate = Some(estimate);
     report
@@ -314,12 +424,8 @@ mod tests {
             groups: vec![(Dimension::Feature, vec![group("retries", 6, 6)])],
             ..Aggregates::default()
         };
-        let w = Window {
-            from: 0,
-            to: 0,
-            app: None,
-        };
-        let report = from_aggregates(a, &w, 5);
+        let w = Window::default();
+        let report = from_aggregates(a, &w, 5, Every::Day);
         assert_eq!(report.breakdowns["features"][0].share, Some(0.75));
     }
 }
