@@ -293,14 +293,7 @@ fn names(kind: Kind) {
 }
 
 fn store_of(place: &common::Place) -> String {
-    match &place.spec {
-        telemetry_collector::StoreSpec::Sqlite(path) => format!("sqlite:{}", path.display()),
-        telemetry_collector::StoreSpec::ClickHouse {
-            host,
-            port,
-            database,
-        } => format!("clickhouse://{host}:{port}/{database}"),
-    }
+    place.spec.to_string()
 }
 
 fn run(kind: Kind) {

@@ -24,6 +24,50 @@ pub enum StoreSpec {
         /// The database; created on start, with its tables.
         database: String,
     },
+    /// `clickhouse://HOST:PORT,HOST:PORT/DATABASE?cluster=NAME`: ClickHouse shards, each
+    /// holding the collector's tables as local tables under `Distributed` tables over the
+    /// cluster `NAME` of their configuration (`docs/collector.md`, "A sharded ClickHouse").
+    /// The collector reads and writes through the first; it creates the tables, deletes and
+    /// applies the retention on each.
+    ClickHouseCluster {
+        /// Every shard's host and HTTP port, the first the one the collector goes through.
+        shards: Vec<(String, u16)>,
+        /// The database, on every shard.
+        database: String,
+        /// The cluster, as the shards' `remote_servers` name it.
+        cluster: String,
+    },
+}
+
+impl fmt::Display for StoreSpec {
+    /// The spec as `--store` takes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreSpec::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreSpec::ClickHouse {
+                host,
+                port,
+                database,
+            } => write!(f, "clickhouse://{host}:{port}/{database}"),
+            StoreSpec::ClickHouseCluster {
+                shards,
+                database,
+                cluster,
+            } => {
+                let shards: Vec<String> = shards.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+                write!(
+                    f,
+                    "clickhouse://{}/{database}?cluster={cluster}",
+                    shards.join(",")
+                )
+            }
+        }
+    }
+}
+
+/// Whether `s` can name a database or a cluster: ASCII letters, digits and `_`.
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Why a `--store` was refused.
@@ -41,13 +85,19 @@ impl std::error::Error for BadStore {}
 impl FromStr for StoreSpec {
     type Err = BadStore;
 
-    /// `sqlite:PATH` or `clickhouse://HOST:PORT/DATABASE`.
+    /// `sqlite:PATH`, `clickhouse://HOST:PORT/DATABASE`, or
+    /// `clickhouse://HOST:PORT,HOST:PORT/DATABASE?cluster=NAME` for shards.
     ///
     /// ```
     /// use telemetry_collector::StoreSpec;
     ///
     /// assert!(matches!("sqlite:telemetry.db".parse(), Ok(StoreSpec::Sqlite(_))));
     /// assert!(matches!("clickhouse://127.0.0.1:8123/telemetry".parse(), Ok(StoreSpec::ClickHouse { .. })));
+    /// let sharded = "clickhouse://ch1:8123,ch2:8123/telemetry?cluster=shards";
+    /// let spec: StoreSpec = sharded.parse().unwrap();
+    /// assert!(matches!(&spec, StoreSpec::ClickHouseCluster { shards, .. } if shards.len() == 2));
+    /// assert_eq!(spec.to_string(), sharded);
+    /// assert!("clickhouse://ch1:8123,ch2:8123/telemetry".parse::<StoreSpec>().is_err());
     /// assert!("mysql://x".parse::<StoreSpec>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<StoreSpec, BadStore> {
@@ -63,30 +113,56 @@ impl FromStr for StoreSpec {
             let usage = || {
                 BadStore(
                     "a ClickHouse store is `clickhouse://HOST:PORT/DATABASE`, like \
-                     `clickhouse://127.0.0.1:8123/telemetry`"
+                     `clickhouse://127.0.0.1:8123/telemetry`, or for shards \
+                     `clickhouse://HOST:PORT,HOST:PORT/DATABASE?cluster=NAME`"
                         .into(),
                 )
             };
-            let (host_port, database) = rest.split_once('/').ok_or_else(usage)?;
-            let (host, port) = host_port.rsplit_once(':').ok_or_else(usage)?;
-            let port = port
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(usage)?;
-            let valid_db = !database.is_empty()
-                && database.len() <= 64
-                && database
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-            if host.is_empty() || !valid_db {
+            let (hosts, rest) = rest.split_once('/').ok_or_else(usage)?;
+            let (database, cluster) = match rest.split_once('?') {
+                Some((database, query)) => {
+                    let cluster = query.strip_prefix("cluster=").ok_or_else(usage)?;
+                    (database, Some(cluster))
+                }
+                None => (rest, None),
+            };
+            let mut shards = Vec::new();
+            for host_port in hosts.split(',') {
+                let (host, port) = host_port.rsplit_once(':').ok_or_else(usage)?;
+                let port = port
+                    .parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(usage)?;
+                if host.is_empty() {
+                    return Err(usage());
+                }
+                shards.push((host.to_owned(), port));
+            }
+            if !is_identifier(database) || !cluster.is_none_or(is_identifier) {
                 return Err(usage());
             }
-            return Ok(StoreSpec::ClickHouse {
-                host: host.to_owned(),
-                port,
-                database: database.to_owned(),
-            });
+            let database = database.to_owned();
+            return match (cluster, shards.len()) {
+                (Some(cluster), _) => Ok(StoreSpec::ClickHouseCluster {
+                    shards,
+                    database,
+                    cluster: cluster.to_owned(),
+                }),
+                (None, 1) => {
+                    let (host, port) = shards.remove(0);
+                    Ok(StoreSpec::ClickHouse {
+                        host,
+                        port,
+                        database,
+                    })
+                }
+                (None, _) => Err(BadStore(
+                    "shards need their cluster: `clickhouse://HOST:PORT,HOST:PORT/DATABASE\
+                     ?cluster=NAME`"
+                        .into(),
+                )),
+            };
         }
         Err(BadStore(format!(
             "unknown store `{}`: use `sqlite:PATH` or `clickhouse://HOST:PORT/DATABASE`",

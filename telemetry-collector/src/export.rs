@@ -129,9 +129,10 @@ fn table(report: &Report, chart: &str) -> Option<Table> {
 }
 
 /// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break; and a
-/// leading `= + - @` made inert, so a spreadsheet never reads a value as a formula.
+/// leading `= + - @`, tab or carriage return made inert, so a spreadsheet never reads a
+/// value as a formula.
 fn field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
@@ -180,6 +181,7 @@ pub(crate) fn json(report: &Report, chart: &str) -> Option<String> {
         "chart": chart,
         "window": all["window"],
         "filters": all.get("filters").cloned().unwrap_or(Value::Null),
+        "below_k": report.below_k,
         "min_installations": all["min_installations"],
         "data": data,
     });

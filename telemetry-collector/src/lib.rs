@@ -122,6 +122,7 @@ pub struct Collector {
     /// To flush before a report; dropped before the writer thread is joined.
     writer: Option<writer::Writer>,
     min_installations: u64,
+    retention_days: u32,
     today: Today,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -196,7 +197,7 @@ impl Collector {
         // is durable in the collector's own write-ahead log. SQLite commits durably itself.
         let wal = match &options.store {
             StoreSpec::Sqlite(_) => None,
-            StoreSpec::ClickHouse { .. } => {
+            StoreSpec::ClickHouse { .. } | StoreSpec::ClickHouseCluster { .. } => {
                 let dir = options
                     .wal_dir
                     .clone()
@@ -233,7 +234,11 @@ impl Collector {
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let https = tls.is_some();
-        let (min_installations, today) = (options.min_installations, options.today);
+        let (min_installations, today, retention_days) = (
+            options.min_installations,
+            options.today,
+            options.retention_days,
+        );
         let thread = std::thread::Builder::new()
             .name("collector".into())
             .spawn(move || {
@@ -269,6 +274,7 @@ impl Collector {
             store,
             writer: Some(writer),
             min_installations,
+            retention_days,
             today,
             stop: Some(stop),
             thread: Some(thread),
@@ -300,7 +306,8 @@ impl Collector {
     pub fn report(&self, days: u32, app: Option<&str>) -> Result<Report, StoreError> {
         self.flush();
         let today = self.today.day();
-        let window = Window::last_days(today, days, app);
+        let mut window = Window::last_days(today, days, app);
+        window.ids_from = today - i64::from(self.retention_days);
         report::build(
             &*self.store,
             &window,

@@ -14,6 +14,11 @@ pub const DEFAULT_DAYS: u32 = 30;
 const MAX_VALUE: usize = 512;
 /// Parameters read, at most: a query of more is refused rather than read to its end.
 const MAX_PARAMETERS: usize = 64;
+/// Filters at once, at most: each narrows every read of the store, and each combination
+/// is one more set of installations whose size must not single anyone out.
+pub(crate) const MAX_FILTERS: usize = 3;
+/// The longest window trends are drawn day by day; longer ones go week by week.
+pub(crate) const MAX_DAILY: u32 = 180;
 
 /// A report's query, read.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,12 +28,18 @@ pub(crate) struct ReportQuery {
     pub(crate) every: Every,
 }
 
-/// The query `query` asks for on `today`, or why it is refused (a sentence for the answer).
-pub(crate) fn read(query: Option<&str>, today: i64) -> Result<ReportQuery, String> {
+/// The query `query` asks for on `today`, for a store that keeps ids `retention_days`
+/// days, or why it is refused (a sentence for the answer).
+pub(crate) fn read(
+    query: Option<&str>,
+    today: i64,
+    retention_days: u32,
+) -> Result<ReportQuery, String> {
     let mut days = DEFAULT_DAYS;
     let mut app = None;
     let mut every = Every::Day;
     let mut filters: Vec<(Dimension, String)> = Vec::new();
+    let mut given: Vec<String> = Vec::new();
     for (i, (key, value)) in
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).enumerate()
     {
@@ -38,6 +49,13 @@ pub(crate) fn read(query: Option<&str>, today: i64) -> Result<ReportQuery, Strin
         // An empty value is the form's "any".
         if value.is_empty() {
             continue;
+        }
+        let ours = matches!(&*key, "days" | "app" | "every") || Dimension::named(&key).is_some();
+        if ours {
+            if given.iter().any(|k| *k == key) {
+                return Err(format!("`{key}` is given twice: give one value\n"));
+            }
+            given.push(key.clone().into_owned());
         }
         match &*key {
             "days" => {
@@ -61,13 +79,15 @@ pub(crate) fn read(query: Option<&str>, today: i64) -> Result<ReportQuery, Strin
                 let Some(dimension) = Dimension::named(name) else {
                     continue;
                 };
-                if value.len() > MAX_VALUE || value.chars().any(char::is_control) {
+                // What the wire check lets a client send is printable ASCII.
+                let printable = value.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+                if value.len() > MAX_VALUE || !printable {
                     return Err(format!(
                         "the `{name}` filter is not a value a client sends\n"
                     ));
                 }
-                if filters.iter().any(|(d, _)| *d == dimension) {
-                    return Err(format!("`{name}` is given twice: filter by one value\n"));
+                if filters.len() == MAX_FILTERS {
+                    return Err(format!("at most {MAX_FILTERS} filters at once\n"));
                 }
                 filters.push((dimension, value.into_owned()));
             }
@@ -75,6 +95,10 @@ pub(crate) fn read(query: Option<&str>, today: i64) -> Result<ReportQuery, Strin
     }
     let mut window = Window::last_days(today, days, app.as_deref());
     window.filters = filters;
+    window.ids_from = today - i64::from(retention_days);
+    if days > MAX_DAILY {
+        every = Every::Week;
+    }
     Ok(ReportQuery {
         window,
         days,
@@ -124,6 +148,7 @@ mod tests {
         let q = read(
             Some("os=linux&app_versions=0.2.0&custom_fields=deploy.strategy%3Dblue&every=week&x=1"),
             100,
+            90,
         )
         .unwrap();
         assert_eq!(q.every, Every::Week);
@@ -137,7 +162,7 @@ mod tests {
         );
         assert_eq!((q.window.from, q.window.to, q.days), (71, 100, 30));
         // The round trip the dashboard's links make.
-        let back = read(Some(&link(&q.window, q.days, q.every, None)), 100).unwrap();
+        let back = read(Some(&link(&q.window, q.days, q.every, None)), 100, 90).unwrap();
         assert_eq!(back, q);
         let off = link(&q.window, q.days, q.every, Some((Dimension::Os, None)));
         assert!(
@@ -156,17 +181,26 @@ mod tests {
             "os=linux&os=macos",
             "os=%0A",
             "by_version=0.1.0%20errors&os=a&os=b",
+            "days=7&days=30",
+            "os=a&arch=b&features=c&commands=d",
+            "os=%E2%80%AEx",
         ] {
-            assert!(read(Some(bad), 100).is_err(), "{bad}");
+            assert!(read(Some(bad), 100, 90).is_err(), "{bad}");
         }
         // `by_version` is not a breakdown: not a filter, and not refused.
         assert!(
-            read(Some("by_version=1"), 100)
+            read(Some("by_version=1"), 100, 90)
                 .unwrap()
                 .window
                 .filters
                 .is_empty()
         );
-        assert!(read(Some("os="), 100).unwrap().window.filters.is_empty());
+        assert!(
+            read(Some("os="), 100, 90)
+                .unwrap()
+                .window
+                .filters
+                .is_empty()
+        );
     }
 }

@@ -142,7 +142,7 @@ async fn report_json(State(s): Ctx, RawQuery(query): RawQuery, headers: HeaderMa
     if !s.readers.allow(&headers) {
         return unauthorized();
     }
-    let q = match query::read(query.as_deref(), s.today.day()) {
+    let q = match query::read(query.as_deref(), s.today.day(), s.retention_days) {
         Ok(q) => q,
         Err(why) => return bad_request(why),
     };
@@ -181,7 +181,7 @@ async fn export_chart(
     if !s.readers.allow(&headers) {
         return unauthorized();
     }
-    let q = match query::read(query.as_deref(), s.today.day()) {
+    let q = match query::read(query.as_deref(), s.today.day(), s.retention_days) {
         Ok(q) => q,
         Err(why) => return bad_request(why),
     };
@@ -212,6 +212,7 @@ async fn export_chart(
             [
                 (header::CONTENT_TYPE, kind),
                 (header::CACHE_CONTROL, "no-store"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             ],
             body,
         )
@@ -224,7 +225,7 @@ async fn dashboard_page(State(s): Ctx, RawQuery(query): RawQuery, headers: Heade
     if !s.readers.allow(&headers) {
         return unauthorized();
     }
-    let q = match query::read(query.as_deref(), s.today.day()) {
+    let q = match query::read(query.as_deref(), s.today.day(), s.retention_days) {
         Ok(q) => q,
         Err(why) => return bad_request(why),
     };

@@ -179,6 +179,7 @@ fn off_schema_batches_are_refused_and_leave_no_trace(kind: Kind) {
         Kind::Sqlite => vec![place.dir.path().to_owned()],
         // The server's data and its own logs.
         Kind::ClickHouse => vec![common::clickhouse().dir.clone()],
+        Kind::Sharded => common::shards().iter().map(|s| s.dir.clone()).collect(),
     };
     for dir in dirs {
         let found = files_containing(&dir, CANARY.as_bytes());
@@ -305,9 +306,18 @@ fn the_retention_deletes_old_events_and_keeps_daily_totals(kind: Kind) {
         Some("2026-03-07T10"),
     );
     assert_eq!(post(&batch_url(&collector), old.as_bytes()), 200);
+    // The same day, for another app: each app's totals of the day are kept.
+    let other = variant(
+        real_batch(),
+        &common::new_id(),
+        Some("macos"),
+        Some("2026-03-07T11"),
+    );
+    let url = format!("{}?app=other", batch_url(&collector));
+    assert_eq!(post(&url, other.as_bytes()), 200);
     collector.shutdown();
 
-    // 2026-06-15 (day 20619): yesterday's batch arrives; the March one is 100 days old.
+    // 2026-06-15 (day 20619): yesterday's batch arrives; the March ones are 100 days old.
     options.today = Today::Fixed(20_619);
     let collector = Collector::start(options.clone()).unwrap();
     let recent = variant(real_batch(), &common::new_id(), None, Some("2026-06-14T10"));
@@ -316,20 +326,20 @@ fn the_retention_deletes_old_events_and_keeps_daily_totals(kind: Kind) {
     // The March installation is gone; the totals of its day, which carry no id, stay.
     assert_eq!(
         (after.installations, after.batches, after.events),
-        (1, 2, 8)
+        (1, 3, 12)
     );
     // Its values too, as totals no installation of the window stands for: folded.
     let os: Vec<_> = after.breakdowns["os"]
         .iter()
         .map(|r| (r.value.as_str(), r.installations, r.total))
         .collect();
-    assert_eq!(os, [("linux", 1, 1), ("other", 0, 1)]);
+    assert_eq!(os, [("linux", 1, 1), ("other", 0, 2)]);
     let days: Vec<_> = after
         .per_day
         .iter()
         .map(|d| (d.date.as_str(), d.installations, d.events))
         .collect();
-    assert_eq!(days, [("2026-03-07", 1, 4), ("2026-06-14", 1, 4)]);
+    assert_eq!(days, [("2026-03-07", 2, 8), ("2026-06-14", 1, 4)]);
     // The window bounds the kept totals too.
     assert_eq!(collector.report(30, None).unwrap().per_day.len(), 1);
     // A batch as old as that, arriving late, is acknowledged but not kept.
@@ -341,7 +351,7 @@ fn the_retention_deletes_old_events_and_keeps_daily_totals(kind: Kind) {
     );
     assert_eq!(post(&batch_url(&collector), late.as_bytes()), 200);
     let report = collector.report(365, None).unwrap();
-    assert_eq!((report.events, report.per_day.len()), (8, 2));
+    assert_eq!((report.events, report.per_day.len()), (12, 2));
 }
 
 /// A collector started again on the same store shows what the first one stored.
@@ -387,7 +397,7 @@ fn health_and_bad_requests(kind: Kind) {
     assert_eq!(common::report_json(&collector, "")["batches"], 2);
 }
 
-on_both_stores!(
+on_every_store!(
     acme_runs_land_and_show_in_the_report,
     off_schema_batches_are_refused_and_leave_no_trace,
     duplicates_are_stored_once,

@@ -31,6 +31,7 @@ fn fnv(s: &str) -> u64 {
 /// How many of `ids` the store at `place` holds.
 fn stored(place: &Place, ids: &[String]) -> usize {
     match &place.spec {
+        StoreSpec::ClickHouseCluster { .. } => unreachable!("no production test is sharded"),
         StoreSpec::Sqlite(path) => {
             let conn = rusqlite::Connection::open(path).unwrap();
             let mut stmt = conn
@@ -66,12 +67,7 @@ fn stored(place: &Place, ids: &[String]) -> usize {
 }
 
 fn store_arg(place: &Place) -> String {
-    match &place.spec {
-        StoreSpec::Sqlite(path) => format!("sqlite:{}", path.display()),
-        StoreSpec::ClickHouse { port, database, .. } => {
-            format!("clickhouse://127.0.0.1:{port}/{database}")
-        }
-    }
+    place.spec.to_string()
 }
 
 /// Batches arrive from several clients while the collector is killed (`SIGKILL`): after a

@@ -362,6 +362,7 @@ pub(super) fn failures(html: &mut String, report: &Report, page: &Page) {
 /// Every breakdown's values over the window, a line each, beside the period before.
 pub(super) fn trends(html: &mut String, report: &Report, page: &Page) {
     let t = &report.trends;
+    let compare = report.previous.complete || report.filters.is_empty();
     let every = match t.every {
         crate::report::Every::Day => "day",
         crate::report::Every::Week => "week",
@@ -413,7 +414,11 @@ pub(super) fn trends(html: &mut String, report: &Report, page: &Page) {
                 prev = r.previous,
                 series = series.join(","),
                 points = points.join(" "),
-                change = change(r.total, r.previous),
+                change = if compare {
+                    change(r.total, r.previous)
+                } else {
+                    String::new()
+                },
             );
         }
         html.push_str("</table></section>");

@@ -160,7 +160,14 @@ pub fn render(report: &Report, days: u32, every: Every) -> String {
             format!(", app {}", esc(app))
         },
         esc(&report.previous.from),
-        esc(&report.previous.to),
+        if report.previous.complete {
+            esc(&report.previous.to)
+        } else {
+            format!(
+                "{} (past the retention: partly kept)",
+                esc(&report.previous.to)
+            )
+        },
         match report.min_installations {
             1 => "1 installation".to_owned(),
             k => format!("{k} installations"),
@@ -169,11 +176,15 @@ pub fn render(report: &Report, days: u32, every: Every) -> String {
     answers::filter_bar(&mut html, report, &page);
     html.push_str("<div class=\"tiles\">");
     let p = &report.previous;
+    // Past the retention, distinct counts of the period before are not kept, nor (when
+    // filtered) anything of it.
+    let kept = |n: u64| p.complete.then_some(n);
+    let totals_kept = p.complete || report.filters.is_empty();
     for (name, n, before) in [
-        ("installations", report.installations, Some(p.installations)),
-        ("sessions", report.sessions, Some(p.sessions)),
+        ("installations", report.installations, kept(p.installations)),
+        ("sessions", report.sessions, kept(p.sessions)),
         ("batches", report.batches, None),
-        ("events", report.events, Some(p.events)),
+        ("events", report.events, totals_kept.then_some(p.events)),
     ] {
         let _ = write!(
             html,

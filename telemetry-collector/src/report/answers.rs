@@ -122,10 +122,19 @@ pub(super) fn trends(
     };
     let span = (window.to - window.from + 1).max(1);
     let periods = usize::try_from((span + step - 1) / step).unwrap_or(0);
+    // Periods end with the window, so the last week is a whole one; the first may be
+    // shorter, and starts with the window.
+    let period_of = |day: i64| -> Option<usize> {
+        let back = usize::try_from((window.to - day) / step).ok()?;
+        periods.checked_sub(back + 1)
+    };
     let mut out = Trends {
         every,
         periods: (0..periods)
-            .map(|i| date(window.from + i as i64 * step))
+            .map(|i| {
+                let back = (periods - 1 - i) as i64;
+                date((window.to - back * step - (step - 1)).max(window.from))
+            })
             .collect(),
         breakdowns: BTreeMap::new(),
     };
@@ -157,7 +166,7 @@ pub(super) fn trends(
                 .unwrap_or(shown.len())
         };
         for (value, day, n) in series {
-            let Ok(i) = usize::try_from((day - window.from) / step) else {
+            let Some(i) = period_of(*day).filter(|_| *day >= window.from) else {
                 continue;
             };
             let row = &mut trend[at(value)];
@@ -227,7 +236,7 @@ pub struct Failures {
     pub all: FailureRow,
     /// Newest release first; releases seen from fewer than K installations are `other`.
     pub by_version: Vec<FailureRow>,
-    /// Most runs first; OSes folded as their breakdown is.
+    /// Most runs first; OSes that fewer than K installations ran on are `other`.
     pub by_os: Vec<FailureRow>,
     /// Each error type's occurrences per 1,000 runs (of the `errors` breakdown's rows).
     pub error_types: Vec<ErrorRate>,
@@ -302,8 +311,10 @@ fn failure_rows(groups: &[Group], k: u64) -> Vec<FailureRow> {
     }
     let mut rows: HashMap<String, FailureRow> = HashMap::new();
     for g in groups {
-        // What a cap counted as overflow has no value: `other`.
-        let (value, outcome) = split(&g.value).unwrap_or((OTHER.to_owned(), "errors"));
+        // What a cap counted as overflow mixes outcomes: nothing to count it as.
+        let Some((value, outcome)) = split(&g.value) else {
+            continue;
+        };
         let value = if value != OTHER && most.get(&value).is_some_and(|n| *n >= k) {
             value
         } else {
@@ -313,9 +324,7 @@ fn failure_rows(groups: &[Group], k: u64) -> Vec<FailureRow> {
             value,
             ..FailureRow::default()
         });
-        if g.value != OVERFLOW {
-            row.count(outcome, g.total);
-        }
+        row.count(outcome, g.total);
     }
     rows.into_values().map(FailureRow::rates).collect()
 }
@@ -352,14 +361,17 @@ pub(super) fn failures(
     let all = all.rates();
     let runs = all.runs();
     let mut by_version = failure_rows(groups_of(Dimension::ByVersion), k);
-    by_version.sort_by(|x, y| match (x.value == OTHER, y.value == OTHER) {
-        (false, false) => version_order(&y.value, &x.value),
-        (a, b) => a.cmp(&b),
+    // Newest release first; what is not a release (`other`, `invalid`) last.
+    let release = |v: &str| v != OTHER && v.starts_with(|c: char| c.is_ascii_digit());
+    by_version.sort_by(|x, y| match (release(&x.value), release(&y.value)) {
+        (true, true) => version_order(&y.value, &x.value),
+        (a, b) => b.cmp(&a).then_with(|| x.value.cmp(&y.value)),
     });
     // Each release against the one before it.
     for i in 0..by_version.len().saturating_sub(1) {
         let (newer, older) = (&by_version[i], &by_version[i + 1]);
-        if older.value != OTHER
+        if release(&newer.value)
+            && release(&older.value)
             && newer.runs() > 0
             && older.runs() > 0
             && newer.failure_rate >= older.failure_rate * 1.5
@@ -412,7 +424,14 @@ pub fn version_order(a: &str, b: &str) -> Ordering {
             // A number sorts before a word, as semver orders pre-release fields.
             (Ok(_), Err(_)) => Ordering::Less,
             (Err(_), Ok(_)) => Ordering::Greater,
-            (Err(_), Err(_)) => a.cmp(b),
+            // `rc2` before `rc10`: a word, then its number as a number.
+            (Err(_), Err(_)) => {
+                let split = |s: &'_ str| {
+                    let at = s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                    (s[..at].to_owned(), s[at..].parse::<u64>().ok())
+                };
+                split(a).cmp(&split(b)).then_with(|| a.cmp(b))
+            }
         }
     }
     fn fields(a: &[&str], b: &[&str]) -> Ordering {

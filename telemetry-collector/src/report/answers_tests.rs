@@ -11,6 +11,8 @@ fn versions_sort_as_releases() {
         "0.3.0",
         "0.3.0-rc.10",
         "0.3.0-alpha",
+        "1.0.0-rc10",
+        "1.0.0-rc2",
     ];
     v.sort_by(|a, b| version_order(a, b));
     assert_eq!(
@@ -21,9 +23,45 @@ fn versions_sort_as_releases() {
             "0.3.0-rc.1",
             "0.3.0-rc.10",
             "0.3.0",
-            "0.10.0"
+            "0.10.0",
+            "1.0.0-rc2",
+            "1.0.0-rc10"
         ]
     );
+}
+
+#[test]
+fn weeks_end_with_the_window() {
+    // Ten days by week: the last seven days are one period, the three before another.
+    let w = Window {
+        from: 100,
+        to: 109,
+        ..Window::default()
+    };
+    let a = Aggregates {
+        series: vec![(
+            Dimension::Os,
+            vec![
+                ("linux".into(), 100, 1),
+                ("linux".into(), 102, 2),
+                ("linux".into(), 103, 4),
+            ],
+        )],
+        ..Aggregates::default()
+    };
+    let row = Row {
+        value: "linux".into(),
+        installations: 5,
+        total: 7,
+        share: None,
+    };
+    let breakdowns = BTreeMap::from([("os", vec![row])]);
+    let t = trends(&a, &w, Every::Week, &breakdowns);
+    assert_eq!(
+        t.periods,
+        [crate::clock::date(100), crate::clock::date(103)]
+    );
+    assert_eq!(t.breakdowns["os"].rows[0].per_period, [3, 4]);
 }
 
 #[test]

@@ -107,6 +107,9 @@ pub struct PreviousInfo {
     pub from: String,
     /// Last day, `YYYY-MM-DD`, included: the day before the window.
     pub to: String,
+    /// Whether the store still holds the ids of all of it: past the retention, its
+    /// installations and sessions (and, filtered, every count) cover only what is left.
+    pub complete: bool,
     /// Distinct installations seen in it.
     pub installations: u64,
     /// Distinct sessions seen in it.
@@ -164,8 +167,15 @@ pub fn build(
     every: Every,
 ) -> Result<Report, StoreError> {
     let mut a = store.aggregates(window)?;
-    // Filters narrower than K installations would show what few of them did.
-    let below_k = !window.filters.is_empty() && a.installations < min_installations;
+    // Filters narrower than K installations would show what few of them did; and so would
+    // filters that leave out fewer than K of those the others match, by the difference
+    // between two reports (`docs/collector.md`, "Filters").
+    let singles_out = |n: u64| n > 0 && n < min_installations;
+    let below_k = !window.filters.is_empty()
+        && (a.installations < min_installations
+            || a.without_one
+                .iter()
+                .any(|others| singles_out(others.saturating_sub(a.installations))));
     if below_k {
         a = Aggregates::default();
     }
@@ -247,6 +257,7 @@ pub fn from_aggregates(
         previous: PreviousInfo {
             from: date(window.previous_from()),
             to: date(window.from - 1),
+            complete: window.previous_from() >= window.ids_from,
             installations: a.previous.installations,
             sessions: a.previous.sessions,
             events: a.previous.events,

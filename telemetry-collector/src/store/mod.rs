@@ -15,10 +15,12 @@
 
 mod caps;
 mod clickhouse;
+mod dimension;
 mod sqlite;
 
 pub(crate) use caps::Caps;
 pub use caps::PER_STORE;
+pub use dimension::Dimension;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -43,6 +45,9 @@ pub struct Window {
     /// installation can move along ([`Dimension::moves`]), its latest value in the window;
     /// for the others, a value it sent in the window.
     pub filters: Vec<(Dimension, String)>,
+    /// The first day whose ids the store still holds (today less the retention): before
+    /// it, distinct installations and sessions, and what a filter reads, are gone.
+    pub ids_from: i64,
 }
 
 impl Window {
@@ -53,141 +58,21 @@ impl Window {
             to: today,
             app: app.map(str::to_owned),
             filters: Vec::new(),
+            ids_from: i64::MIN,
         }
+    }
+
+    /// The window without its filter number `i`.
+    pub fn without(&self, i: usize) -> Window {
+        let mut w = self.clone();
+        w.filters.remove(i);
+        w
     }
 
     /// The first day of the period as long as this one just before it: what a trend is
     /// compared with.
     pub fn previous_from(&self) -> i64 {
         self.from - (self.to - self.from + 1)
-    }
-}
-
-/// What a breakdown is by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    AppVersion,
-    SdkVersion,
-    RustVersion,
-    Os,
-    Arch,
-    Environment,
-    Interactive,
-    Integration,
-    Feature,
-    Error,
-    Command,
-    Custom,
-    CustomField,
-    Metric,
-    FlowsDefined,
-    TasksDefined,
-    /// Run outcomes and errors by app version (`model::BY_VERSION`): read for failure
-    /// rates, not a breakdown of its own.
-    ByVersion,
-    /// The same by operating system.
-    ByOs,
-}
-
-impl Dimension {
-    /// Every dimension, in the order the report lists them.
-    pub const ALL: [Dimension; 18] = [
-        Dimension::AppVersion,
-        Dimension::SdkVersion,
-        Dimension::RustVersion,
-        Dimension::Os,
-        Dimension::Arch,
-        Dimension::Environment,
-        Dimension::Interactive,
-        Dimension::Integration,
-        Dimension::Feature,
-        Dimension::Error,
-        Dimension::Command,
-        Dimension::Custom,
-        Dimension::CustomField,
-        Dimension::Metric,
-        Dimension::FlowsDefined,
-        Dimension::TasksDefined,
-        Dimension::ByVersion,
-        Dimension::ByOs,
-    ];
-
-    /// Whether an installation can move from one value to another (upgrade, change OS):
-    /// each is then counted once, at the latest value it sent in the window.
-    pub fn moves(self) -> bool {
-        matches!(
-            self,
-            Dimension::AppVersion
-                | Dimension::SdkVersion
-                | Dimension::RustVersion
-                | Dimension::Os
-                | Dimension::Arch
-                | Dimension::Environment
-                | Dimension::Interactive
-                | Dimension::FlowsDefined
-                | Dimension::TasksDefined
-        )
-    }
-
-    /// Whether it is a breakdown of the report (and so a filter); the two of failure rates
-    /// are not.
-    pub fn is_breakdown(self) -> bool {
-        !matches!(self, Dimension::ByVersion | Dimension::ByOs)
-    }
-
-    /// The breakdown named `name` (as in the report), if there is one.
-    pub fn named(name: &str) -> Option<Dimension> {
-        Dimension::ALL
-            .into_iter()
-            .find(|d| d.is_breakdown() && d.name() == name)
-    }
-
-    /// Its name in the report.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dimension::AppVersion => "app_versions",
-            Dimension::SdkVersion => "sdk_versions",
-            Dimension::RustVersion => "rust_versions",
-            Dimension::Os => "os",
-            Dimension::Arch => "arch",
-            Dimension::Environment => "environments",
-            Dimension::Interactive => "interactive",
-            Dimension::Integration => "integrations",
-            Dimension::Feature => "features",
-            Dimension::Error => "errors",
-            Dimension::Command => "commands",
-            Dimension::Custom => "custom_events",
-            Dimension::CustomField => "custom_fields",
-            Dimension::Metric => "metrics",
-            Dimension::FlowsDefined => "flows_defined",
-            Dimension::TasksDefined => "tasks_defined",
-            Dimension::ByVersion => "by_version",
-            Dimension::ByOs => "by_os",
-        }
-    }
-
-    /// The kind of count its values are stored as (`model.rs`).
-    pub(crate) fn kind(self) -> &'static str {
-        match self {
-            Dimension::AppVersion => "app_version",
-            Dimension::SdkVersion => "sdk_version",
-            Dimension::RustVersion => "rust_version",
-            Dimension::Os => "os",
-            Dimension::Arch => "arch",
-            Dimension::Environment => "environment",
-            Dimension::Interactive => "interactive",
-            Dimension::Integration => "integration",
-            Dimension::Feature => "feature",
-            Dimension::Error => "error",
-            Dimension::Command => "command",
-            Dimension::Custom => "custom",
-            Dimension::CustomField => "custom_field",
-            Dimension::Metric => "metric",
-            Dimension::FlowsDefined => "flows_defined",
-            Dimension::TasksDefined => "tasks_defined",
-            Dimension::ByVersion => crate::model::BY_VERSION,
-            Dimension::ByOs => crate::model::BY_OS,
-        }
     }
 }
 
@@ -239,6 +124,10 @@ pub struct Aggregates {
     pub series: Vec<(Dimension, Vec<DayTotal>)>,
     /// The same period just before the window ([`Window::previous_from`]).
     pub previous: Previous,
+    /// With filters: for each, the installations the others match (all of them, with one
+    /// filter), so a report can refuse filters that single out fewer than K installations
+    /// by what they leave out.
+    pub without_one: Vec<u64>,
 }
 
 /// A value's total on one day: (value, day, total).
@@ -272,6 +161,8 @@ pub(crate) struct Pieces {
     /// Distinct installations and sessions of the previous period.
     pub(crate) previous_installations: u64,
     pub(crate) previous_sessions: u64,
+    /// [`Aggregates::without_one`].
+    pub(crate) without_one: Vec<u64>,
 }
 
 /// The id of a value (its kind and key hashed together): how ClickHouse keys it, and what
@@ -320,6 +211,7 @@ impl Pieces {
             ..Aggregates::default()
         };
         a.previous.installations = self.previous_installations;
+        a.without_one = self.without_one;
         a.previous.sessions = self.previous_sessions;
         let mut series: HashMap<&str, Vec<DayTotal>> = HashMap::new();
         let mut previous: HashMap<(&str, &str), u64> = HashMap::new();
@@ -456,7 +348,18 @@ pub fn open(spec: &StoreSpec) -> Result<Box<dyn Store>, StoreError> {
             port,
             database,
         } => Ok(Box::new(clickhouse::ClickHouse::open(
-            host, *port, database,
+            &[(host.clone(), *port)],
+            database,
+            None,
+        )?)),
+        StoreSpec::ClickHouseCluster {
+            shards,
+            database,
+            cluster,
+        } => Ok(Box::new(clickhouse::ClickHouse::open(
+            shards,
+            database,
+            Some(cluster),
         )?)),
     }
 }

@@ -31,12 +31,30 @@ macro_rules! on_both_stores {
     };
 }
 
+/// `on_every_store!(a, b)`: [`on_both_stores!`], and `sharded::a`, … on a ClickHouse of
+/// two shards ([`Kind::Sharded`]).
+#[allow(unused_macros)] // the benches include this file too
+macro_rules! on_every_store {
+    ($($name:ident),* $(,)?) => {
+        on_both_stores!($($name),*);
+        mod sharded {
+            $( #[test] fn $name() { super::$name(super::Kind::Sharded) } )*
+        }
+    };
+}
+
 /// Which store a test runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
     ClickHouse,
+    /// ClickHouse as two shards of one cluster: the collector's tables `Distributed` over
+    /// local tables on each ([`shards`]).
+    Sharded,
 }
+
+/// The cluster the two test shards form.
+pub const CLUSTER: &str = "telemetry_shards";
 
 /// A place for one test: its directory, and (for ClickHouse) its own database.
 pub struct Place {
@@ -59,6 +77,14 @@ impl Place {
                 host: "127.0.0.1".into(),
                 port: clickhouse().http_port,
                 database: format!("t{}_{}", std::process::id(), unique()),
+            },
+            Kind::Sharded => StoreSpec::ClickHouseCluster {
+                shards: shards()
+                    .iter()
+                    .map(|s| ("127.0.0.1".to_owned(), s.http_port))
+                    .collect(),
+                database: format!("t{}_{}", std::process::id(), unique()),
+                cluster: CLUSTER.into(),
             },
         };
         Place { dir, spec }
@@ -120,66 +146,106 @@ fn free_port() -> u16 {
 pub fn clickhouse() -> &'static ClickHouseServer {
     static SERVER: OnceLock<ClickHouseServer> = OnceLock::new();
     SERVER.get_or_init(|| {
-        let found = Command::new("sh")
-            .args(["-c", "command -v clickhouse-server"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            found,
-            "clickhouse-server is not installed: run the README's test command (.ci/test), \
-             which installs Debian's clickhouse-server package"
-        );
-        // Not a TempDir: the watchdog deletes it after the server stopped.
-        let dir =
-            std::env::temp_dir().join(format!("telemetry-ch-{}-{}", std::process::id(), unique()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let (http, tcp, inter) = (free_port(), free_port(), free_port());
-        let d = dir.display();
-        let server = format!(
-            "clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
-             --path={d}/data/ --tmp_path={d}/tmp/ --user_files_path={d}/user_files/ \
-             --format_schema_path={d}/format_schemas/ --listen_host=127.0.0.1 \
-             --http_port={http} --tcp_port={tcp} --interserver_http_port={inter} \
-             --logger.log={d}/server.log --logger.errorlog={d}/error.log \
-             --logger.level=information --logger.console=0"
-        );
-        let watchdog = format!(
-            "{server} >{d}/stdout.log 2>&1 & ch=$!; \
-             while kill -0 {pid} 2>/dev/null && kill -0 $ch 2>/dev/null; do sleep 0.3; done; \
-             kill $ch 2>/dev/null; wait $ch; rm -rf {d}",
-            pid = std::process::id()
-        );
-        let watchdog = Command::new("sh")
-            .args(["-c", &watchdog])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start clickhouse-server");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let url = format!("http://127.0.0.1:{http}/ping");
-        loop {
-            if let Ok(mut r) = agent().get(&url).call()
-                && r.body_mut()
-                    .read_to_string()
-                    .unwrap_or_default()
-                    .starts_with("Ok")
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "clickhouse-server did not answer within 60 s; its log:\n{}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        ClickHouseServer {
-            http_port: http,
-            dir,
-            _watchdog: watchdog,
-        }
+        let ports = (free_port(), free_port(), free_port());
+        start_clickhouse(Path::new("/etc/clickhouse-server/config.xml"), ports, None)
     })
+}
+
+/// Two servers, started on first use: the shards of the cluster [`CLUSTER`], which each
+/// one's configuration names (a copy of Debian's, in its temporary directory).
+pub fn shards() -> &'static [ClickHouseServer; 2] {
+    static SHARDS: OnceLock<[ClickHouseServer; 2]> = OnceLock::new();
+    SHARDS.get_or_init(|| {
+        let ports = [0, 1].map(|_| (free_port(), free_port(), free_port()));
+        let replica = |tcp: u16| {
+            format!("<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>")
+        };
+        let cluster = format!(
+            "<remote_servers><{CLUSTER}>{}{}</{CLUSTER}></remote_servers>",
+            replica(ports[0].1),
+            replica(ports[1].1)
+        );
+        let debian = std::fs::read_to_string("/etc/clickhouse-server/config.xml")
+            .expect("clickhouse-server's configuration: run the README's test command");
+        let start = debian.find("<remote_servers").unwrap();
+        let end = debian.find("</remote_servers>").unwrap() + "</remote_servers>".len();
+        let config = format!("{}{cluster}{}", &debian[..start], &debian[end..]);
+        ports.map(|p| start_clickhouse(Path::new("config.xml"), p, Some(&config)))
+    })
+}
+
+/// Starts `clickhouse-server` on loopback ports `(http, tcp, interserver)` with a
+/// temporary data directory, with configuration `config_file` (relative to that directory,
+/// written with `config` and a copy of Debian's users if given).
+fn start_clickhouse(
+    config_file: &Path,
+    (http, tcp, inter): (u16, u16, u16),
+    config: Option<&str>,
+) -> ClickHouseServer {
+    let found = Command::new("sh")
+        .args(["-c", "command -v clickhouse-server"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "clickhouse-server is not installed: run the README's test command (.ci/test), \
+         which installs Debian's clickhouse-server package"
+    );
+    // Not a TempDir: the watchdog deletes it after the server stopped.
+    let dir =
+        std::env::temp_dir().join(format!("telemetry-ch-{}-{}", std::process::id(), unique()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config_file = dir.join(config_file);
+    if let Some(config) = config {
+        std::fs::write(&config_file, config).unwrap();
+        std::fs::copy("/etc/clickhouse-server/users.xml", dir.join("users.xml")).unwrap();
+    }
+    let d = dir.display();
+    let server = format!(
+        "clickhouse-server --config-file={config} -- \
+         --path={d}/data/ --tmp_path={d}/tmp/ --user_files_path={d}/user_files/ \
+         --format_schema_path={d}/format_schemas/ --listen_host=127.0.0.1 \
+         --http_port={http} --tcp_port={tcp} --interserver_http_port={inter} \
+         --logger.log={d}/server.log --logger.errorlog={d}/error.log \
+         --logger.level=information --logger.console=0",
+        config = config_file.display()
+    );
+    let watchdog = format!(
+        "{server} >{d}/stdout.log 2>&1 & ch=$!; \
+         while kill -0 {pid} 2>/dev/null && kill -0 $ch 2>/dev/null; do sleep 0.3; done; \
+         kill $ch 2>/dev/null; wait $ch; rm -rf {d}",
+        pid = std::process::id()
+    );
+    let watchdog = Command::new("sh")
+        .args(["-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start clickhouse-server");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = format!("http://127.0.0.1:{http}/ping");
+    loop {
+        if let Ok(mut r) = agent().get(&url).call()
+            && r.body_mut()
+                .read_to_string()
+                .unwrap_or_default()
+                .starts_with("Ok")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clickhouse-server did not answer within 60 s; its log:\n{}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ClickHouseServer {
+        http_port: http,
+        dir,
+        _watchdog: watchdog,
+    }
 }
 
 // ---------------------------------------------------------------------------------------

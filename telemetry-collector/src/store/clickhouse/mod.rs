@@ -20,32 +20,11 @@ use serde_json::Value;
 use telemetry_runtime::MAX_COUNT;
 
 mod read;
+mod schema;
+mod write;
 
-use crate::model::{EVENTS, Prepared, hash};
+use crate::model::{Prepared, hash};
 use crate::store::{Store, StoreError, Window, value_id as key_id};
-
-/// Rows of a partition are merged together; a month of days keeps partitions few.
-const TABLES: [&str; 8] = [
-    "CREATE TABLE IF NOT EXISTS {db}.seen (batch UInt64, day Int32) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY batch",
-    "CREATE TABLE IF NOT EXISTS {db}.batches (batch UInt64, install UInt64, app String, \
-     day Int32, first UInt8, events UInt64, keys Array(UInt64), totals Array(UInt64)) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY (day, batch, install)",
-    "CREATE TABLE IF NOT EXISTS {db}.keys (id UInt64, kind String, key String) \
-     ENGINE = ReplacingMergeTree() ORDER BY id",
-    "CREATE TABLE IF NOT EXISTS {db}.latest (key UInt64, app String, install UInt64, \
-     last_day Int32) ENGINE = ReplacingMergeTree(last_day) ORDER BY (key, app, install)",
-    "CREATE TABLE IF NOT EXISTS {db}.day_installs (app String, day Int32, install UInt64) \
-     ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) ORDER BY (app, day, install)",
-    "CREATE TABLE IF NOT EXISTS {db}.day_sessions (app String, day Int32, session UInt64, \
-     install UInt64) ENGINE = ReplacingMergeTree() PARTITION BY intDiv(day, 32) \
-     ORDER BY (app, day, session)",
-    "CREATE TABLE IF NOT EXISTS {db}.daily (app String, day Int32, installations UInt64, \
-     sessions UInt64) ENGINE = ReplacingMergeTree() ORDER BY (app, day)",
-    "CREATE TABLE IF NOT EXISTS {db}.kept (app String, day Int32, events UInt64, \
-     batches UInt64, keys Array(UInt64), totals Array(UInt64)) \
-     ENGINE = ReplacingMergeTree() ORDER BY (app, day)",
-];
 
 /// How long a deletion may take to be applied before the request fails.
 const MUTATION_WAIT: Duration = Duration::from_secs(60);
@@ -54,7 +33,12 @@ const IDS_PER_QUERY: usize = 5_000;
 
 pub(crate) struct ClickHouse {
     agent: ureq::Agent,
+    /// Where statements go: the only server, or the first shard (with the settings that
+    /// make an `INSERT` into a `Distributed` table return once every shard has its rows).
     url: String,
+    /// With a cluster: every shard's URL, where tables are made, rows deleted and
+    /// deletions waited for (ClickHouse applies neither through a `Distributed` table).
+    shards: Vec<String>,
     db: String,
     /// Value ids already written to `keys` by this process.
     keys_written: Mutex<HashSet<u64>>,
@@ -138,32 +122,29 @@ fn array(values: impl Iterator<Item = u64>) -> String {
 }
 
 impl ClickHouse {
-    pub(crate) fn open(host: &str, port: u16, db: &str) -> Result<ClickHouse, StoreError> {
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(60)))
-            .http_status_as_error(false)
-            .build();
-        let store = ClickHouse {
-            agent: ureq::Agent::new_with_config(config),
-            url: format!("http://{host}:{port}/"),
-            db: db.to_owned(),
-            keys_written: Mutex::default(),
-        };
-        store
-            .reachable()
-            .map_err(|e| StoreError(format!("cannot reach ClickHouse at {host}:{port}: {e}")))?;
-        store.run(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
-        for table in TABLES {
-            store.run(&table.replace("{db}", db))?;
+    /// The tables deletions apply to, as `(server, table)`: the table on the one server,
+    /// or each shard's local one.
+    fn local(&self, table: &str) -> Vec<(&str, String)> {
+        if self.shards.is_empty() {
+            vec![(self.url.as_str(), format!("{}.{table}", self.db))]
+        } else {
+            self.shards
+                .iter()
+                .map(|url| (url.as_str(), format!("{}.{table}_local", self.db)))
+                .collect()
         }
-        Ok(store)
     }
 
     /// Runs `sql` (with any data after it) and returns what ClickHouse answered.
     fn run(&self, sql: &str) -> Result<String, StoreError> {
+        self.run_at(&self.url, sql)
+    }
+
+    /// [`ClickHouse::run`] on server `url`.
+    fn run_at(&self, url: &str, sql: &str) -> Result<String, StoreError> {
         let mut response = self
             .agent
-            .post(&self.url)
+            .post(url)
             .send(sql)
             .map_err(|e| StoreError::new("ClickHouse does not answer", e))?;
         let status = response.status();
@@ -219,16 +200,29 @@ impl ClickHouse {
         sql
     }
 
-    /// Waits until every deletion of this database has been applied, so a `204` means the
-    /// rows are gone.
+    /// Waits until every deletion of this database has been applied (on every shard), so a
+    /// `204` means the rows are gone.
     fn wait_for_mutations(&self) -> Result<(), StoreError> {
         let deadline = Instant::now() + MUTATION_WAIT;
         let sql = format!(
-            "SELECT count() AS n FROM system.mutations WHERE database = {} AND is_done = 0",
+            "SELECT count() AS n FROM system.mutations WHERE database = {} AND is_done = 0 \
+             FORMAT JSONEachRow",
             quote(&self.db)
         );
+        let servers: Vec<&str> = match self.shards.is_empty() {
+            true => vec![self.url.as_str()],
+            false => self.shards.iter().map(String::as_str).collect(),
+        };
         loop {
-            let pending = self.rows(&sql)?.first().map_or(0, |r| number(&r["n"]));
+            let mut pending = 0;
+            for url in &servers {
+                let answer = self.run_at(url, &sql)?;
+                let row: Option<Value> = answer
+                    .lines()
+                    .next()
+                    .and_then(|l| serde_json::from_str(l).ok());
+                pending += row.map_or(0, |r| number(&r["n"]));
+            }
             if pending == 0 {
                 return Ok(());
             }
@@ -271,108 +265,7 @@ impl ClickHouse {
 
 impl Store for ClickHouse {
     fn write(&self, batches: &[Prepared]) -> Result<(), StoreError> {
-        let ids: Vec<u64> = batches.iter().map(|b| hash(&b.batch_id)).collect();
-        let known = self.known(&ids)?;
-        let mut seen_here = HashSet::new();
-        let (mut seen, mut rows, mut latest_rows, mut installs, mut sessions, mut key_rows) = (
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        );
-        let mut latest: HashMap<(u64, &str, u64), i64> = HashMap::new();
-        let mut new_keys = Vec::new();
-        // The ids in `new_keys`, so a count looks its key up once rather than along the list.
-        let mut queued = HashSet::new();
-        {
-            let written = self.keys_written.lock().unwrap_or_else(|e| e.into_inner());
-            for (b, id) in batches.iter().zip(&ids) {
-                if known.contains(id) || !seen_here.insert(*id) {
-                    continue;
-                }
-                let app = tsv(&b.app);
-                let _ = writeln!(seen, "{id}\t{}", b.day);
-                if b.parts.is_empty() {
-                    // No installation's events in it, but what was left out of it (events
-                    // of types this release does not know) is counted: a row of its own,
-                    // of no installation (`latest` has none, so no one is counted).
-                    let left_out: Vec<_> = b.left_out_counts().collect();
-                    if !left_out.is_empty() {
-                        let keys: Vec<u64> =
-                            left_out.iter().map(|(k, v, _)| key_id(k, v)).collect();
-                        let _ = writeln!(
-                            rows,
-                            "{id}\t0\t{app}\t{}\t0\t0\t{}\t{}",
-                            b.day,
-                            array(keys.iter().copied()),
-                            array(left_out.iter().map(|c| c.2)),
-                        );
-                        for (&(kind, key, _), k) in left_out.iter().zip(&keys) {
-                            if !written.contains(k) && queued.insert(*k) {
-                                new_keys.push((*k, kind, key));
-                            }
-                        }
-                    }
-                }
-                for (i, part) in b.parts.iter().enumerate() {
-                    let install = hash(&part.install);
-                    let keys: Vec<u64> =
-                        part.counts.iter().map(|c| key_id(c.kind, &c.key)).collect();
-                    let _ = writeln!(
-                        rows,
-                        "{id}\t{install}\t{app}\t{}\t{}\t{}\t{}\t{}",
-                        b.day,
-                        u8::from(i == 0),
-                        part.events,
-                        array(keys.iter().copied()),
-                        array(part.counts.iter().map(|c| c.value)),
-                    );
-                    for (c, k) in part.counts.iter().zip(&keys) {
-                        if !written.contains(k) && queued.insert(*k) {
-                            new_keys.push((*k, c.kind, c.key.as_str()));
-                        }
-                    }
-                    for k in keys.iter().copied().chain([key_id(EVENTS, "")]) {
-                        let last = latest.entry((k, b.app.as_str(), install)).or_insert(b.day);
-                        *last = (*last).max(b.day);
-                    }
-                    let _ = writeln!(installs, "{app}\t{}\t{install}", b.day);
-                    for s in &part.sessions {
-                        let _ = writeln!(sessions, "{app}\t{}\t{}\t{install}", b.day, hash(s));
-                    }
-                }
-            }
-        }
-        let events_key = key_id(EVENTS, "");
-        if !self
-            .keys_written
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&events_key)
-        {
-            new_keys.push((events_key, EVENTS, ""));
-        }
-        for ((key, app, install), day) in &latest {
-            let _ = writeln!(latest_rows, "{key}\t{}\t{install}\t{day}", tsv(app));
-        }
-        for (id, kind, key) in &new_keys {
-            let _ = writeln!(key_rows, "{id}\t{}\t{}", tsv(kind), tsv(key));
-        }
-        // The value names first, the `seen` marks last: a batch is only known once all its
-        // rows are in, so a failure part-way is retried whole rather than lost.
-        self.insert("keys", &key_rows)?;
-        self.insert("batches", &rows)?;
-        self.insert("latest", &latest_rows)?;
-        self.insert("day_installs", &installs)?;
-        self.insert("day_sessions", &sessions)?;
-        self.insert("seen", &seen)?;
-        self.keys_written
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(new_keys.iter().map(|k| k.0));
-        Ok(())
+        self.write_batches(batches)
     }
 
     fn aggregates(&self, w: &Window) -> Result<crate::store::Aggregates, StoreError> {
@@ -389,10 +282,12 @@ impl Store for ClickHouse {
             return Ok(());
         }
         for table in ["batches", "latest", "day_installs", "day_sessions"] {
-            self.run(&format!(
-                "ALTER TABLE {}.{table} DELETE WHERE install = {install}",
-                self.db
-            ))?;
+            for (url, table) in self.local(table) {
+                self.run_at(
+                    url,
+                    &format!("ALTER TABLE {table} DELETE WHERE install = {install}"),
+                )?;
+            }
         }
         self.wait_for_mutations()
     }
@@ -425,7 +320,7 @@ impl Store for ClickHouse {
              arrayMap(x -> toUInt64(least(x, toFloat64({MAX_COUNT}))), \
              tupleElement(sumMap(keys, arrayMap(x -> toFloat64(x), totals)), 2)) \
              FROM {db}.batches FINAL WHERE day < {cutoff} \
-             AND (app, day) NOT IN (SELECT app, day FROM {db}.kept) GROUP BY app, day"
+             AND (app, day) GLOBAL NOT IN (SELECT app, day FROM {db}.kept) GROUP BY app, day"
         ))?;
         for (table, column) in [
             ("batches", "day"),
@@ -434,9 +329,12 @@ impl Store for ClickHouse {
             ("day_sessions", "day"),
             ("latest", "last_day"),
         ] {
-            self.run(&format!(
-                "ALTER TABLE {db}.{table} DELETE WHERE {column} < {cutoff}"
-            ))?;
+            for (url, table) in self.local(table) {
+                self.run_at(
+                    url,
+                    &format!("ALTER TABLE {table} DELETE WHERE {column} < {cutoff}"),
+                )?;
+            }
         }
         self.wait_for_mutations()
     }
@@ -465,7 +363,7 @@ impl Store for ClickHouse {
     }
 
     fn ping(&self) -> Result<(), StoreError> {
-        self.reachable()?;
+        self.reachable(&self.url)?;
         // And a read of the table reports are made of.
         self.rows(&format!("SELECT day FROM {}.batches LIMIT 1", self.db))
             .map(drop)
@@ -473,11 +371,12 @@ impl Store for ClickHouse {
 }
 
 impl ClickHouse {
-    /// Whether ClickHouse answers its `/ping`.
-    fn reachable(&self) -> Result<(), StoreError> {
+    /// Whether ClickHouse at `url` answers its `/ping`.
+    fn reachable(&self, url: &str) -> Result<(), StoreError> {
+        let base = url.split('?').next().unwrap_or(url);
         let mut response = self
             .agent
-            .get(format!("{}ping", self.url))
+            .get(format!("{base}ping"))
             .call()
             .map_err(|e| StoreError::new("ClickHouse does not answer", e))?;
         let body = response

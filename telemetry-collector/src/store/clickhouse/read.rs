@@ -48,7 +48,7 @@ const RANK: &str = "bitOr(bitShiftLeft(toUInt64(last_day), 32), bitShiftRight(ke
 /// ` AND install IN (…)` for each of the window's filters (nothing without one): the
 /// installations whose latest value of a kind that moves is the one asked for, or that sent
 /// the value asked for, on or after the window's first day.
-fn only(db: &str, w: &Window) -> String {
+fn only_of(db: &str, w: &Window) -> String {
     let app = w
         .app
         .as_ref()
@@ -61,7 +61,7 @@ fn only(db: &str, w: &Window) -> String {
         if d.moves() {
             let _ = write!(
                 sql,
-                " AND install IN (SELECT install FROM {db}.latest WHERE key IN \
+                " AND install GLOBAL IN (SELECT install FROM {db}.latest WHERE key GLOBAL IN \
                  (SELECT id FROM {db}.keys WHERE kind = {kind}) AND last_day >= {from}{app} \
                  GROUP BY install HAVING argMax(key, {RANK}) = {id})",
                 kind = quote(d.kind()),
@@ -69,7 +69,7 @@ fn only(db: &str, w: &Window) -> String {
         } else {
             let _ = write!(
                 sql,
-                " AND install IN (SELECT install FROM {db}.latest WHERE key = {id} \
+                " AND install GLOBAL IN (SELECT install FROM {db}.latest WHERE key = {id} \
                  AND last_day >= {from}{app})"
             );
         }
@@ -80,7 +80,7 @@ fn only(db: &str, w: &Window) -> String {
 /// What a report over `w` is made of.
 pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, StoreError> {
     let db = &ch.db;
-    let only = only(db, w);
+    let only = only_of(db, w);
     let filtered = !w.filters.is_empty();
     // The window, and the window with the period before it, of the chosen installations.
     let win = format!("{}{only}", ch.window(w));
@@ -126,7 +126,7 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
             // Copies are rare: find them on the two id columns alone, then read only
             // theirs (grouping every row with its arrays costs ten times as much).
             "SELECT day, count() AS c, any(first) AS b, any(events) AS e, any(keys) AS k, \
-             any(totals) AS t FROM {db}.batches WHERE {both} AND (batch, install) IN \
+             any(totals) AS t FROM {db}.batches WHERE {both} AND (batch, install) GLOBAL IN \
              (SELECT batch, install FROM {db}.batches WHERE {both} GROUP BY batch, install \
              HAVING count() > 1) GROUP BY day, batch, install"
         ),
@@ -157,16 +157,28 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         format!(
             // Each installation once per kind that moves, at its latest value.
             "SELECT v AS key, count() AS n FROM (SELECT install, kind, \
-             argMax(key, {RANK}) AS v FROM {db}.latest ANY INNER JOIN \
-             (SELECT id AS key, kind FROM {db}.keys WHERE kind IN ({moving})) USING key \
+             argMax(key, {RANK}) AS v FROM {db}.latest GLOBAL ALL INNER JOIN \
+             (SELECT DISTINCT id AS key, kind FROM {db}.keys WHERE kind IN ({moving})) \
+             USING key \
              WHERE last_day >= {from}{app}{only} GROUP BY install, kind) GROUP BY v"
         ),
         format!("SELECT uniqExact(install) AS n FROM {db}.day_installs WHERE {before}"),
         format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {before}"),
     ];
+    // With filters: the installations each leaves in, as the others match them.
+    let without_one: Vec<String> = (0..w.filters.len())
+        .map(|i| {
+            let others = only_of(db, &w.without(i));
+            format!(
+                "SELECT uniqExact(install) AS n FROM {db}.latest \
+                 WHERE last_day >= {from}{app}{others}"
+            )
+        })
+        .collect();
     let (answers, names) = std::thread::scope(|scope| {
         let running: Vec<_> = queries
             .iter()
+            .chain(&without_one)
             .map(|sql| scope.spawn(move || ch.rows(sql)))
             .collect();
         let names = ch.key_names();
@@ -193,6 +205,10 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         next()?,
     );
     let (at_latest, installs_before, sessions_before) = (next()?, next()?, next()?);
+    let mut left_in = Vec::new();
+    for _ in &without_one {
+        left_in.push(next()?.first().map_or(0, |r| number(&r["n"])));
+    }
 
     let day_of = |r: &Value| r["day"].as_i64().unwrap_or_default();
     let mut totals: DayTotals = HashMap::new();
@@ -204,9 +220,15 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         let extra = number(&r["c"]).saturating_sub(1);
         add_totals(&mut totals, r, extra, false);
     }
-    // Days the retention emptied keep their totals.
+    // Days the retention emptied keep their totals: a row per app and day, every app's
+    // added for a day no batch is left of.
+    let emptied: Vec<i64> = kept
+        .iter()
+        .map(day_of)
+        .filter(|d| !totals.contains_key(d))
+        .collect();
     for r in &kept {
-        if !totals.contains_key(&day_of(r)) {
+        if emptied.contains(&day_of(r)) {
             add_totals(&mut totals, r, 1, true);
         }
     }
@@ -226,6 +248,7 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         sessions: first(&sessions),
         previous_installations: first(&installs_before),
         previous_sessions: first(&sessions_before),
+        without_one: left_in,
         ..Pieces::default()
     };
     let mut by_value: HashMap<u64, u64> = HashMap::new();

@@ -22,6 +22,8 @@ struct Installations {
     latest: HashMap<(String, String), u64>,
     /// With filters: the installations that match them all.
     matching: Option<HashSet<String>>,
+    /// With filters: for each, how many installations match all the others.
+    without_one: Vec<u64>,
 }
 
 /// One installation's values in the window, and the latest of each kind that moves.
@@ -33,15 +35,19 @@ struct OneInstall {
 }
 
 impl OneInstall {
-    fn matches(&self, filters: &[(Dimension, String)]) -> bool {
-        filters.iter().all(|(d, value)| {
-            let kind = d.kind();
-            if d.moves() {
-                self.latest.get(kind).is_some_and(|l| l.0 == *value)
-            } else {
-                self.values.contains(&(kind.to_owned(), value.clone()))
-            }
-        })
+    /// Whether it matches each of `filters`.
+    fn matches(&self, filters: &[(Dimension, String)]) -> Vec<bool> {
+        filters
+            .iter()
+            .map(|(d, value)| {
+                let kind = d.kind();
+                if d.moves() {
+                    self.latest.get(kind).is_some_and(|l| l.0 == *value)
+                } else {
+                    self.values.contains(&(kind.to_owned(), value.clone()))
+                }
+            })
+            .collect()
     }
 }
 
@@ -61,6 +67,7 @@ fn installations(conn: &Connection, w: &Window) -> Result<Installations, StoreEr
     let mut rows = stmt.query([&w.app]).map_err(&read)?;
     let mut out = Installations {
         matching: (!w.filters.is_empty()).then(HashSet::new),
+        without_one: vec![0; w.filters.len()],
         ..Installations::default()
     };
     // Rows come by installation: one installation under two apps counts once.
@@ -72,7 +79,15 @@ fn installations(conn: &Connection, w: &Window) -> Result<Installations, StoreEr
             return;
         }
         if let Some(matching) = &mut out.matching {
-            if !one.matches(&w.filters) {
+            let matches = one.matches(&w.filters);
+            let failed = matches.iter().filter(|m| !**m).count();
+            for (i, m) in matches.iter().enumerate() {
+                // It matches every filter but (perhaps) this one.
+                if failed == 0 || (failed == 1 && !m) {
+                    out.without_one[i] += 1;
+                }
+            }
+            if failed > 0 {
                 return;
             }
             matching.insert(install.to_owned());
@@ -311,6 +326,7 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         day_totals,
         previous_installations: installs_before,
         previous_sessions: sessions_before,
+        without_one: found.without_one,
     };
     let mut aggregates = pieces.assemble(w);
     aggregates.skipped_rows = skipped;
