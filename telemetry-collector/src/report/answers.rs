@@ -234,9 +234,9 @@ pub struct FailureRow {
 pub struct Failures {
     /// Every run of the window.
     pub all: FailureRow,
-    /// Newest release first; releases seen from fewer than K installations are `other`.
+    /// Newest release first; releases the `app_versions` breakdown folds are `other`.
     pub by_version: Vec<FailureRow>,
-    /// Most runs first; OSes that fewer than K installations ran on are `other`.
+    /// Most runs first; OSes the `os` breakdown folds are `other`.
     pub by_os: Vec<FailureRow>,
     /// Each error type's occurrences per 1,000 runs (of the `errors` breakdown's rows).
     pub error_types: Vec<ErrorRate>,
@@ -294,28 +294,21 @@ fn per_1000(n: u64, runs: u64) -> f64 {
     (n as f64 * 1000.0 / runs.max(1) as f64 * 10.0).round() / 10.0
 }
 
-/// Rows of `groups` (keyed `VALUE OUTCOME`), one per value that at least `k`
-/// installations sent runs or errors of, the rest as `other`.
-fn failure_rows(groups: &[Group], k: u64) -> Vec<FailureRow> {
+/// Rows of `groups` (keyed `VALUE OUTCOME`), one per value `shown` (a release or OS its
+/// breakdown shows: sent by at least K installations), the rest as `other`.
+fn failure_rows(groups: &[Group], shown: &[&str]) -> Vec<FailureRow> {
     let split = |key: &str| -> Option<(String, &'static str)> {
         let (value, outcome) = key.split_once(' ')?;
         let outcome = OUTCOMES.iter().copied().find(|o| *o == outcome)?;
         Some((value.to_owned(), outcome))
     };
-    let mut most: HashMap<String, u64> = HashMap::new();
-    for g in groups {
-        if let Some((value, _)) = split(&g.value) {
-            let m = most.entry(value).or_default();
-            *m = (*m).max(g.installations);
-        }
-    }
     let mut rows: HashMap<String, FailureRow> = HashMap::new();
     for g in groups {
         // What a cap counted as overflow mixes outcomes: nothing to count it as.
         let Some((value, outcome)) = split(&g.value) else {
             continue;
         };
-        let value = if value != OTHER && most.get(&value).is_some_and(|n| *n >= k) {
+        let value = if value != OTHER && shown.contains(&value.as_str()) {
             value
         } else {
             OTHER.to_owned()
@@ -329,13 +322,20 @@ fn failure_rows(groups: &[Group], k: u64) -> Vec<FailureRow> {
     rows.into_values().map(FailureRow::rates).collect()
 }
 
-/// The failure rates of `a`, values of fewer than `k` installations folded; the error
-/// types are the `errors` breakdown's rows (already folded).
-pub(super) fn failures(
-    a: &Aggregates,
-    breakdowns: &BTreeMap<&'static str, Vec<Row>>,
-    k: u64,
-) -> Failures {
+/// The failure rates of `a`, by the releases and OSes `breakdowns` show (the rest as
+/// `other`); the error types are the `errors` breakdown's rows.
+pub(super) fn failures(a: &Aggregates, breakdowns: &BTreeMap<&'static str, Vec<Row>>) -> Failures {
+    let shown = |name: &str| -> Vec<&str> {
+        breakdowns
+            .get(name)
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.value.as_str())
+                    .filter(|v| *v != OTHER)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     let groups_of = |d: Dimension| -> &[Group] {
         a.groups
             .iter()
@@ -360,7 +360,7 @@ pub(super) fn failures(
     }
     let all = all.rates();
     let runs = all.runs();
-    let mut by_version = failure_rows(groups_of(Dimension::ByVersion), k);
+    let mut by_version = failure_rows(groups_of(Dimension::ByVersion), &shown("app_versions"));
     // Newest release first; what is not a release (`other`, `invalid`) last.
     let release = |v: &str| v != OTHER && v.starts_with(|c: char| c.is_ascii_digit());
     by_version.sort_by(|x, y| match (release(&x.value), release(&y.value)) {
@@ -380,7 +380,7 @@ pub(super) fn failures(
             by_version[i].worse_than = Some(by_version[i + 1].value.clone());
         }
     }
-    let mut by_os = failure_rows(groups_of(Dimension::ByOs), k);
+    let mut by_os = failure_rows(groups_of(Dimension::ByOs), &shown("os"));
     by_os.sort_by(|x, y| {
         (x.value == OTHER)
             .cmp(&(y.value == OTHER))

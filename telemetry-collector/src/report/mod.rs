@@ -229,7 +229,7 @@ pub fn from_aggregates(
         })
         .collect();
     let trends = answers::trends(&a, window, every, &breakdowns);
-    let failures = answers::failures(&a, &breakdowns, min_installations);
+    let failures = answers::failures(&a, &breakdowns);
     let report = Report {
         window: WindowInfo {
             from: date(window.from),

@@ -110,7 +110,14 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         .filter(|d| d.moves())
         .map(|d| quote(d.kind()))
         .collect();
+    // One `argMaxIf` per kind that moves (numbered from 1, as `indexOf` numbers them):
+    // an installation without a value of that kind gets 0, which no value id is.
+    let latest_of_each: Vec<String> = (1..=moving.len())
+        .map(|k| format!("argMaxIf(key, r, k = {k})"))
+        .collect();
+    let latest_of_each = latest_of_each.join(", ");
     let moving = moving.join(", ");
+    let crossed = format!("{}, {}", quote(model::BY_VERSION), quote(model::BY_OS));
     // What the retention kept of a day has no id: a filtered report cannot use it.
     let unfiltered = if filtered { " AND 0" } else { "" };
     // The queries are independent: run at once, they share the server's cores.
@@ -139,8 +146,10 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
             })
         ),
         format!(
+            // Not the failure rates' values: they are folded by their release or OS.
             "SELECT key, uniqExact(install) AS n FROM {db}.latest \
-             WHERE last_day >= {from}{app}{only} GROUP BY key"
+             WHERE key GLOBAL NOT IN (SELECT id FROM {db}.keys WHERE kind IN ({crossed})) \
+             AND last_day >= {from}{app}{only} GROUP BY key"
         ),
         format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {win}"),
         format!(
@@ -155,12 +164,17 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
             ch.window(w)
         ),
         format!(
-            // Each installation once per kind that moves, at its latest value.
-            "SELECT v AS key, count() AS n FROM (SELECT install, kind, \
-             argMax(key, {RANK}) AS v FROM {db}.latest GLOBAL ALL INNER JOIN \
-             (SELECT DISTINCT id AS key, kind FROM {db}.keys WHERE kind IN ({moving})) \
-             USING key \
-             WHERE last_day >= {from}{app}{only} GROUP BY install, kind) GROUP BY v"
+            // Each installation once per kind that moves, at its latest value: the rows
+            // of those kinds first (found on the table's key), numbered by kind, then one
+            // group per installation holding each kind's latest (a group per installation
+            // and kind costs twice as much).
+            "SELECT v AS key, count() AS n FROM (SELECT install, [{latest_of_each}] AS vs \
+             FROM (SELECT install, key, {RANK} AS r FROM {db}.latest \
+             PREWHERE key GLOBAL IN (SELECT id FROM {db}.keys WHERE kind IN ({moving})) \
+             WHERE last_day >= {from}{app}{only}) GLOBAL ALL INNER JOIN \
+             (SELECT DISTINCT id AS key, toUInt8(indexOf([{moving}], kind)) AS k \
+             FROM {db}.keys WHERE kind IN ({moving})) USING key GROUP BY install) \
+             ARRAY JOIN vs AS v WHERE v != 0 GROUP BY v"
         ),
         format!("SELECT uniqExact(install) AS n FROM {db}.day_installs WHERE {before}"),
         format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {before}"),

@@ -26,25 +26,69 @@ struct Installations {
     without_one: Vec<u64>,
 }
 
-/// One installation's values in the window, and the latest of each kind that moves.
+/// Every value met in the records, once: a record's line is looked up by its `kind TAB
+/// key` text, so reading 50,000 records allocates per distinct value, not per line.
+#[derive(Default)]
+struct Values {
+    index: HashMap<String, usize>,
+    /// By number: the kind, the key, its id ([`value_id`]), the moving kind's number (an
+    /// index of `Dimension::ALL`), how many installations sent it, how many have it as
+    /// their latest.
+    of: Vec<Value>,
+}
+
+struct Value {
+    kind: String,
+    key: String,
+    id: u64,
+    moving: Option<usize>,
+    installations: u64,
+    latest: u64,
+}
+
+impl Values {
+    /// The number of the value `line` (`kind TAB key`) names.
+    fn number(&mut self, line: &str) -> usize {
+        if let Some(n) = self.index.get(line) {
+            return *n;
+        }
+        let (kind, key) = line.split_once('\t').unwrap_or((line, ""));
+        let moving = Dimension::ALL
+            .iter()
+            .position(|d| d.moves() && d.kind() == kind);
+        self.of.push(Value {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            id: value_id(kind, key),
+            moving,
+            installations: 0,
+            latest: 0,
+        });
+        self.index.insert(line.to_owned(), self.of.len() - 1);
+        self.of.len() - 1
+    }
+}
+
+/// One installation's values in the window (by number), and the latest of each kind that
+/// moves (by `Dimension::ALL` index: the value's number and day).
 #[derive(Default)]
 struct OneInstall {
-    values: HashSet<(String, String)>,
-    /// By kind: the latest key, with its day and id.
-    latest: HashMap<String, (String, i64, u64)>,
+    values: Vec<usize>,
+    latest: [Option<(usize, i64)>; Dimension::ALL.len()],
 }
 
 impl OneInstall {
-    /// Whether it matches each of `filters`.
-    fn matches(&self, filters: &[(Dimension, String)]) -> Vec<bool> {
+    /// Whether it matches each of `filters` (each the filter's value number, if any
+    /// record holds it, and its dimension's index).
+    fn matches(&self, filters: &[(Option<usize>, usize, bool)]) -> Vec<bool> {
         filters
             .iter()
-            .map(|(d, value)| {
-                let kind = d.kind();
-                if d.moves() {
-                    self.latest.get(kind).is_some_and(|l| l.0 == *value)
+            .map(|(value, dimension, moves)| {
+                let Some(value) = value else { return false };
+                if *moves {
+                    self.latest[*dimension].is_some_and(|(n, _)| n == *value)
                 } else {
-                    self.values.contains(&(kind.to_owned(), value.clone()))
+                    self.values.contains(value)
                 }
             })
             .collect()
@@ -54,37 +98,42 @@ impl OneInstall {
 /// Read from each installation's record.
 fn installations(conn: &Connection, w: &Window) -> Result<Installations, StoreError> {
     let read = err("cannot read");
-    let moving: HashSet<&str> = Dimension::ALL
-        .iter()
-        .filter(|d| d.moves())
-        .map(|d| d.kind())
-        .collect();
     let mut stmt = conn
         .prepare(
             "SELECT install, seen FROM installs WHERE (?1 IS NULL OR app = ?1) ORDER BY install",
         )
         .map_err(&read)?;
     let mut rows = stmt.query([&w.app]).map_err(&read)?;
-    let mut out = Installations {
-        matching: (!w.filters.is_empty()).then(HashSet::new),
-        without_one: vec![0; w.filters.len()],
-        ..Installations::default()
-    };
+    let mut values = Values::default();
+    let filters: Vec<(Option<usize>, usize, bool)> = w
+        .filters
+        .iter()
+        .map(|(d, v)| {
+            let at = Dimension::ALL.iter().position(|a| a == d).unwrap_or(0);
+            (
+                Some(values.number(&format!("{}\t{v}", d.kind()))),
+                at,
+                d.moves(),
+            )
+        })
+        .collect();
+    let mut matching = (!w.filters.is_empty()).then(HashSet::new);
+    let mut without_one = vec![0; w.filters.len()];
     // Rows come by installation: one installation under two apps counts once.
     let mut current = String::new();
     let mut one = OneInstall::default();
-    let mut flush = |install: &str, one: &mut OneInstall| {
-        let one = std::mem::take(one);
+    let mut flush = |install: &str, one: &mut OneInstall, values: &mut Values| {
+        let mut one = std::mem::take(one);
         if one.values.is_empty() {
             return;
         }
-        if let Some(matching) = &mut out.matching {
-            let matches = one.matches(&w.filters);
+        if let Some(matching) = &mut matching {
+            let matches = one.matches(&filters);
             let failed = matches.iter().filter(|m| !**m).count();
             for (i, m) in matches.iter().enumerate() {
                 // It matches every filter but (perhaps) this one.
                 if failed == 0 || (failed == 1 && !m) {
-                    out.without_one[i] += 1;
+                    without_one[i] += 1;
                 }
             }
             if failed > 0 {
@@ -92,36 +141,64 @@ fn installations(conn: &Connection, w: &Window) -> Result<Installations, StoreEr
             }
             matching.insert(install.to_owned());
         }
-        for v in one.values {
-            *out.per_value.entry(v).or_default() += 1;
+        one.values.sort_unstable();
+        one.values.dedup();
+        for n in one.values {
+            values.of[n].installations += 1;
         }
-        for (kind, (key, _, _)) in one.latest {
-            *out.latest.entry((kind, key)).or_default() += 1;
+        for (n, _) in one.latest.into_iter().flatten() {
+            values.of[n].latest += 1;
         }
     };
     while let Some(row) = rows.next().map_err(&read)? {
-        let install: String = row.get(0).map_err(&read)?;
+        let text = |i: usize| -> Result<&str, StoreError> {
+            row.get_ref(i)
+                .map_err(&read)?
+                .as_str()
+                .map_err(|e| StoreError::new("cannot read", e))
+        };
+        let install = text(0)?;
         if install != current {
-            flush(&current, &mut one);
-            current = install;
+            flush(&current, &mut one, &mut values);
+            current.clear();
+            current.push_str(install);
         }
-        let seen: String = row.get(1).map_err(&read)?;
-        for (kind, key, day) in decode::<i64>(&seen) {
+        let seen = text(1)?;
+        for line in seen.lines() {
+            let Some((value, day)) = line.rsplit_once('\t') else {
+                continue;
+            };
+            let Ok(day) = day.parse::<i64>() else {
+                continue;
+            };
             if day < w.from {
                 continue;
             }
-            one.values.insert((kind.to_owned(), key.to_owned()));
-            if moving.contains(kind) {
-                let id = value_id(kind, key);
-                let held = one.latest.get(kind).map(|l| (l.1, l.2));
-                if later(day, id, held) {
-                    one.latest
-                        .insert(kind.to_owned(), (key.to_owned(), day, id));
+            let n = values.number(value);
+            one.values.push(n);
+            let v = &values.of[n];
+            if let Some(d) = v.moving {
+                let held = one.latest[d].map(|(h, day)| (day, values.of[h].id));
+                if later(day, v.id, held) {
+                    one.latest[d] = Some((n, day));
                 }
             }
         }
     }
-    flush(&current, &mut one);
+    flush(&current, &mut one, &mut values);
+    let mut out = Installations {
+        matching,
+        without_one,
+        ..Installations::default()
+    };
+    for v in values.of {
+        if v.latest > 0 {
+            out.latest.insert((v.kind.clone(), v.key.clone()), v.latest);
+        }
+        if v.installations > 0 {
+            out.per_value.insert((v.kind, v.key), v.installations);
+        }
+    }
     Ok(out)
 }
 
@@ -205,6 +282,29 @@ fn per_day_of(
     only: Option<&HashSet<String>>,
 ) -> Result<(HashMap<i64, u64>, u64), StoreError> {
     let read = err("cannot read");
+    let Some(only) = only else {
+        // Everyone: counted by SQLite, on the tables' keys.
+        let mut days: HashMap<i64, u64> = HashMap::new();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT day, COUNT(*) FROM {table} WHERE {IN_WINDOW} GROUP BY app, day"
+            ))
+            .map_err(&read)?;
+        let mut rows = stmt.query(params![w.from, w.to, w.app]).map_err(&read)?;
+        while let Some(row) = rows.next().map_err(&read)? {
+            let (day, n) = (row.get::<_, i64>(0), row.get::<_, i64>(1));
+            // Rows are unique per app, day and id: an id belongs to one app.
+            *days.entry(day.map_err(&read)?).or_default() += n.map_err(&read)? as u64;
+        }
+        let before: i64 = conn
+            .query_row(
+                &format!("SELECT COUNT(DISTINCT {distinct}) FROM {table} WHERE {IN_WINDOW}"),
+                params![w.previous_from(), w.from - 1, w.app],
+                |r| r.get(0),
+            )
+            .map_err(&read)?;
+        return Ok((days, before as u64));
+    };
     let mut stmt = conn
         .prepare(&format!(
             "SELECT day, install, {distinct} FROM {table} WHERE {IN_WINDOW}"
@@ -218,7 +318,7 @@ fn per_day_of(
     while let Some(row) = rows.next().map_err(&read)? {
         let day: i64 = row.get(0).map_err(&read)?;
         let install: String = row.get(1).map_err(&read)?;
-        if only.is_some_and(|only| !only.contains(&install)) {
+        if !only.contains(&install) {
             continue;
         }
         if day >= w.from {
@@ -253,20 +353,30 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         }
         day_totals.push((kind, key, day, n));
     }
-    let sessions = {
-        let mut stmt = conn
-            .prepare(
-                "SELECT install FROM sessions \
+    let sessions = match only {
+        None => conn
+            .query_row(
+                "SELECT COUNT(*) FROM sessions \
                  WHERE last_day >= ?1 AND ?2 = ?2 AND (?3 IS NULL OR app = ?3)",
+                p,
+                |r| r.get::<_, i64>(0),
             )
-            .map_err(&read)?;
-        let mut rows = stmt.query(p).map_err(&read)?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next().map_err(&read)? {
-            let install: String = row.get(0).map_err(&read)?;
-            n += u64::from(only.is_none_or(|only| only.contains(&install)));
+            .map_err(&read)? as u64,
+        Some(only) => {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT install FROM sessions \
+                     WHERE last_day >= ?1 AND ?2 = ?2 AND (?3 IS NULL OR app = ?3)",
+                )
+                .map_err(&read)?;
+            let mut rows = stmt.query(p).map_err(&read)?;
+            let mut n = 0u64;
+            while let Some(row) = rows.next().map_err(&read)? {
+                let install: String = row.get(0).map_err(&read)?;
+                n += u64::from(only.contains(&install));
+            }
+            n
         }
-        n
     };
     // Per day: who was seen (or, for days the retention emptied, what was kept), and
     // the events, whose totals carry no id and are kept.
