@@ -35,8 +35,9 @@ use common::{Kind, real_batch, variant};
 /// The parts one can run alone.
 const PARTS: [&str; 3] = ["acks", "load", "names"];
 
-/// Concurrent client connections.
-const CLIENTS: usize = 64;
+/// Concurrent client connections: a collector in the field serves many hosts at once, each
+/// on its own connection, and more of them in flight let durable groups grow.
+const CLIENTS: usize = 256;
 
 struct Server {
     child: Child,

@@ -69,6 +69,8 @@ pub(crate) struct Sqlite {
     /// One connection writes, one reads: WAL lets a report run while batches are stored.
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// A report's second reader: the installations' records, read beside the rest.
+    records: Mutex<Connection>,
 }
 
 fn lock(c: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -148,10 +150,10 @@ impl Sqlite {
         writer
             .execute_batch(SCHEMA)
             .map_err(err("cannot create the SQLite tables"))?;
-        let reader = open()?;
         Ok(Sqlite {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            reader: Mutex::new(open()?),
+            records: Mutex::new(open()?),
         })
     }
 }

@@ -334,11 +334,51 @@ fn per_day_of(
 /// What a report over `w` is made of.
 pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, StoreError> {
     let conn = lock(&sqlite.reader);
+    let (found, rest) = if w.filters.is_empty() {
+        // The records and the rest are independent: read at once, on a connection each,
+        // the two halves of the work share the cores (ARCHITECTURE.md, `store/sqlite/`).
+        std::thread::scope(|scope| {
+            let records = scope.spawn(|| installations(&lock(&sqlite.records), w));
+            let rest = counts(&conn, w, None);
+            let records = records
+                .join()
+                .unwrap_or_else(|_| Err(StoreError("a read panicked".into())));
+            (records, rest)
+        })
+    } else {
+        let found = installations(&conn, w)?;
+        let rest = counts(&conn, w, found.matching.as_ref());
+        (Ok(found), rest)
+    };
+    let (found, rest) = (found?, rest?);
+    let pieces = Pieces {
+        installations: triples(found.per_value),
+        latest: triples(found.latest),
+        without_one: found.without_one,
+        ..rest.pieces
+    };
+    let mut aggregates = pieces.assemble(w);
+    aggregates.skipped_rows = rest.skipped;
+    Ok(aggregates)
+}
+
+/// What a report reads besides the installations' records.
+struct Counts {
+    /// Everything but what the records give.
+    pieces: Pieces,
+    /// Rows skipped as holding no valid count.
+    skipped: u64,
+}
+
+/// The totals, sessions and days of `w`, of the installations in `only` if given.
+fn counts(
+    conn: &Connection,
+    w: &Window,
+    only: Option<&HashSet<String>>,
+) -> Result<Counts, StoreError> {
     let read = err("cannot read");
     let p = params![w.from, w.to, w.app];
-    let found = installations(&conn, w)?;
-    let only = found.matching.as_ref();
-    let (totals, mut skipped) = day_totals(&conn, w, w.previous_from(), only)?;
+    let (totals, mut skipped) = day_totals(conn, w, w.previous_from(), only)?;
     let mut sums: HashMap<(String, String), u64> = HashMap::new();
     let mut days: HashMap<i64, DayCount> = HashMap::new();
     let mut day_totals = Vec::with_capacity(totals.len());
@@ -380,10 +420,8 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
     };
     // Per day: who was seen (or, for days the retention emptied, what was kept), and
     // the events, whose totals carry no id and are kept.
-    let (installs_per_day, installs_before) =
-        per_day_of(&conn, w, "day_installs", "install", only)?;
-    let (sessions_per_day, sessions_before) =
-        per_day_of(&conn, w, "day_sessions", "session", only)?;
+    let (installs_per_day, installs_before) = per_day_of(conn, w, "day_installs", "install", only)?;
+    let (sessions_per_day, sessions_before) = per_day_of(conn, w, "day_sessions", "session", only)?;
     for (d, n) in installs_per_day {
         new_day(&mut days, d).installations = n;
     }
@@ -424,8 +462,8 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         .copied()
         .unwrap_or(0);
     let pieces = Pieces {
-        installations: triples(found.per_value),
-        latest: triples(found.latest),
+        installations: Vec::new(),
+        latest: Vec::new(),
         totals: triples(sums),
         sessions,
         batches,
@@ -436,9 +474,7 @@ pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, Stor
         day_totals,
         previous_installations: installs_before,
         previous_sessions: sessions_before,
-        without_one: found.without_one,
+        without_one: Vec::new(),
     };
-    let mut aggregates = pieces.assemble(w);
-    aggregates.skipped_rows = skipped;
-    Ok(aggregates)
+    Ok(Counts { pieces, skipped })
 }
