@@ -26,7 +26,7 @@ pub enum StoreSpec {
     },
     /// `clickhouse://HOST:PORT,HOST:PORT/DATABASE?cluster=NAME`: ClickHouse shards, each
     /// holding the collector's tables as local tables under `Distributed` tables over the
-    /// cluster `NAME` of their configuration (`docs/collector.md`, "A sharded ClickHouse").
+    /// cluster `NAME` of their configuration (`docs/collector.md`, "How it scales").
     /// The collector reads and writes through the first; it creates the tables, deletes and
     /// applies the retention on each.
     ClickHouseCluster {

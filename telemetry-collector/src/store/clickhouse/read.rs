@@ -1,4 +1,5 @@
-//! The report's reads: nine queries run at once, and the totals they add up to.
+//! The report's reads: eleven queries and a read of the value names, run at once, and the
+//! totals they add up to.
 //!
 //! `batches` is summed without `FINAL` (ten times faster on a table of many parts); the
 //! copies two collectors stored of one batch, until ClickHouse merges them, are found on
