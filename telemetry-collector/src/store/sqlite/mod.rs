@@ -5,8 +5,8 @@
 //! A report reads the aggregate tables (`installs`, `sums`, `sessions`, `day_installs`,
 //! `day_sessions`), never every batch: its cost follows the number of installations and
 //! values, not of events. `installs` holds one row per installation: each value it sent
-//! and the last day it sent it, so a group of batches costs one read and one write per
-//! installation rather than one upsert per value.
+//! and the last day it sent it (`records.rs` reads them), so a group of batches costs one
+//! read and one write per installation rather than one upsert per value.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::{self, Write as _};
@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use telemetry_runtime::MAX_COUNT;
 
 mod read;
-
+mod records;
 use crate::model::{EVENTS, Prepared, add};
 use crate::store::{Store, StoreError, Window};
 
@@ -66,10 +66,10 @@ const BATCHES: &str = "*batches";
 const IN_WINDOW: &str = "day BETWEEN ?1 AND ?2 AND (?3 IS NULL OR app = ?3)";
 
 pub(crate) struct Sqlite {
-    /// One connection writes, one reads: WAL lets a report run while batches are stored.
+    /// One connection writes, two read (a report's second one, its installations' records
+    /// beside the rest): WAL lets reports run while batches are stored.
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    /// A report's second reader: the installations' records, read beside the rest.
     records: Mutex<Connection>,
 }
 
@@ -143,8 +143,8 @@ impl Sqlite {
                  PRAGMA temp_store = MEMORY; PRAGMA synchronous = FULL; \
                  PRAGMA secure_delete = ON;",
             )
-            .map_err(|e| StoreError::new("cannot set up the SQLite store", e))?;
-            Ok::<_, StoreError>(conn)
+            .map_err(|e| StoreError::new("cannot set up the SQLite store", e))
+            .map(|()| conn)
         };
         let writer = open()?;
         writer
