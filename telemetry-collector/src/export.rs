@@ -6,6 +6,13 @@
 use serde_json::Value;
 
 use crate::report::{FailureRow, Report};
+use crate::store::Dimension;
+
+/// Whether `name` is a breakdown: its chart exists (and is linked) even with nothing in
+/// the window, or below K, and then exports a header alone.
+fn breakdown(name: &str) -> bool {
+    Dimension::named(name).is_some()
+}
 
 /// A chart's data as a table: its header and rows, every cell already text.
 struct Table {
@@ -69,7 +76,12 @@ fn table(report: &Report, chart: &str) -> Option<Table> {
                 .collect(),
         });
     }
-    if let Some(rows) = report.breakdowns.get(chart) {
+    if let Some(rows) = report
+        .breakdowns
+        .get(chart)
+        .map(Vec::as_slice)
+        .or(breakdown(chart).then_some(&[][..]))
+    {
         return Some(Table {
             header: header(&["value", "installations", "total", "share"]),
             rows: rows
@@ -94,13 +106,16 @@ fn table(report: &Report, chart: &str) -> Option<Table> {
             })
         }
         "trend" => {
-            let trend = report.trends.breakdowns.get(name)?;
+            let rows = match report.trends.breakdowns.get(name) {
+                Some(trend) => &trend.rows[..],
+                None if breakdown(name) => &[],
+                None => return None,
+            };
             let mut head = header(&["value", "total", "previous"]);
             head.extend(report.trends.periods.iter().cloned());
             Some(Table {
                 header: head,
-                rows: trend
-                    .rows
+                rows: rows
                     .iter()
                     .map(|r| {
                         let mut row = cells([&r.value, &r.total, &r.previous]);
@@ -163,8 +178,11 @@ pub(crate) fn json(report: &Report, chart: &str) -> Option<String> {
     let all = serde_json::to_value(report).ok()?;
     let data = if chart == "per_day" {
         all["per_day"].clone()
-    } else if let Some(rows) = all["breakdowns"].get(chart) {
-        rows.clone()
+    } else if breakdown(chart) {
+        all["breakdowns"]
+            .get(chart)
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!([]))
     } else {
         let (part, name) = chart.split_once('.')?;
         match part {
@@ -172,7 +190,9 @@ pub(crate) fn json(report: &Report, chart: &str) -> Option<String> {
             "trend" => serde_json::json!({
                 "every": all["trends"]["every"],
                 "periods": all["trends"]["periods"],
-                "rows": all["trends"]["breakdowns"][name]["rows"],
+                "rows": all["trends"]["breakdowns"]
+                    .get(name)
+                    .map_or_else(|| serde_json::json!([]), |t| t["rows"].clone()),
             }),
             _ => all["failures"][name].clone(),
         }

@@ -304,11 +304,32 @@ fn every_chart_exports_as_csv_and_json(kind: Kind) {
         csv.contains(",0.04,") && csv.contains(",0.1.0\r\n"),
         "{csv}"
     );
+    // A chart with nothing in it, here a view below K, still exports (its link is on the
+    // page): a header alone.
+    let none = "days=7&app_versions=9.9.9";
+    for (chart, header) in [
+        ("os.csv", "value,installations,total,share\r\n"),
+        ("trend.os.csv", "value,total,previous,"),
+    ] {
+        let (status, csv) = get(&format!("{}/v1/report/{chart}?{none}", c.url()));
+        assert_eq!(status, 200, "{chart}");
+        assert!(
+            csv.starts_with(header) && csv.lines().count() == 1,
+            "{chart}: {csv}"
+        );
+    }
+    let (status, body) = get(&format!("{}/v1/report/trend.os.json?{none}", c.url()));
+    assert_eq!(status, 200);
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["below_k"], true, "{body}");
+    assert_eq!(json["data"]["rows"], serde_json::json!([]), "{body}");
     for missing in [
         "nothing.csv",
         "os.xml",
         "adoption.features.csv",
         "failures.x.json",
+        "trend.nothing.json",
+        "by_version.csv",
     ] {
         let (status, _) = get(&format!("{}/v1/report/{missing}", c.url()));
         assert_eq!(status, 404, "{missing}");
