@@ -65,6 +65,10 @@ impl Worker {
     /// sends nothing).
     pub(crate) fn start(settings: Settings) -> Option<Worker> {
         let id = CURRENT_WORKER.fetch_add(1, Relaxed) + 1;
+        // What was reported starts now: the session's hour and the heartbeat's clock are
+        // the process's, not the first batch's (the heartbeat of a short run is in its
+        // batch at exit once the interval has passed since start).
+        drop(reported());
         let (control, commands) = unbounded();
         let stored = settings.state_dir.as_deref().map(collection::load);
         let shared = Arc::new(Shared {
