@@ -308,6 +308,11 @@ fn failure_rows(groups: &[Group], shown: &[&str]) -> Vec<FailureRow> {
         let Some((value, outcome)) = split(&g.value) else {
             continue;
         };
+        // A group with installations but no count (a skipped row) is no run: it must not
+        // make a row, nor change which releases sit side by side.
+        if g.total == 0 {
+            continue;
+        }
         let value = if value != OTHER && shown.contains(&value.as_str()) {
             value
         } else {

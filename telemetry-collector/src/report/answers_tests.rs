@@ -94,6 +94,9 @@ fn a_release_that_fails_more_stands_out() {
         key("0.2.0", "flow_runs.err", 40),
         key("0.2.0", "errors", 80),
         key("0.0.9", "flow_runs.calls", 5),
+        // Installations but no count (a row the read skipped): no run, so no row, and
+        // 0.2.0 is still compared with 0.1.0.
+        key("0.1.5", "flow_runs.calls", 0),
     ];
     let a = Aggregates {
         groups: vec![(
@@ -116,7 +119,7 @@ fn a_release_that_fails_more_stands_out() {
         total: 1,
         share: None,
     };
-    let shown = vec![row("0.2.0"), row("0.1.0"), row(OTHER)];
+    let shown = vec![row("0.2.0"), row("0.1.5"), row("0.1.0"), row(OTHER)];
     let f = failures(&a, &BTreeMap::from([("app_versions", shown)]));
     let got: Vec<_> = f
         .by_version

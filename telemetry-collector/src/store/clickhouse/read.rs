@@ -111,12 +111,17 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
         .filter(|d| d.moves())
         .map(|d| quote(d.kind()))
         .collect();
-    // One `argMaxIf` per kind that moves (numbered from 1, as `indexOf` numbers them):
-    // an installation without a value of that kind gets 0, which no value id is.
+    // One `argMaxIf` per kind that moves (numbered from 1, as `indexOf` numbers them),
+    // beside whether the installation sent that kind at all: without, `argMaxIf` gives 0,
+    // which a value's id can also be.
     let latest_of_each: Vec<String> = (1..=moving.len())
         .map(|k| format!("argMaxIf(key, r, k = {k})"))
         .collect();
     let latest_of_each = latest_of_each.join(", ");
+    let has_each: Vec<String> = (1..=moving.len())
+        .map(|k| format!("countIf(k = {k}) > 0"))
+        .collect();
+    let has_each = has_each.join(", ");
     let moving = moving.join(", ");
     let crossed = format!("{}, {}", quote(model::BY_VERSION), quote(model::BY_OS));
     // What the retention kept of a day has no id: a filtered report cannot use it.
@@ -169,13 +174,13 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
             // of those kinds first (found on the table's key), numbered by kind, then one
             // group per installation holding each kind's latest (a group per installation
             // and kind costs twice as much).
-            "SELECT v AS key, count() AS n FROM (SELECT install, [{latest_of_each}] AS vs \
-             FROM (SELECT install, key, {RANK} AS r FROM {db}.latest \
+            "SELECT v AS key, count() AS n FROM (SELECT install, [{latest_of_each}] AS vs, \
+             [{has_each}] AS hs FROM (SELECT install, key, {RANK} AS r FROM {db}.latest \
              PREWHERE key GLOBAL IN (SELECT id FROM {db}.keys WHERE kind IN ({moving})) \
              WHERE last_day >= {from}{app}{only}) GLOBAL ALL INNER JOIN \
              (SELECT DISTINCT id AS key, toUInt8(indexOf([{moving}], kind)) AS k \
              FROM {db}.keys WHERE kind IN ({moving})) USING key GROUP BY install) \
-             ARRAY JOIN vs AS v WHERE v != 0 GROUP BY v"
+             ARRAY JOIN vs AS v, hs AS h WHERE h GROUP BY v"
         ),
         format!("SELECT uniqExact(install) AS n FROM {db}.day_installs WHERE {before}"),
         format!("SELECT uniqExact(session) AS n FROM {db}.day_sessions WHERE {before}"),

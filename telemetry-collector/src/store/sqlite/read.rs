@@ -141,23 +141,56 @@ fn per_day_of(
     Ok((days, before.len() as u64))
 }
 
+/// A read transaction on `conn` with its snapshot taken: every statement in it sees the
+/// store as it was now. Rolled back when dropped (it only reads).
+fn snapshot(conn: &Connection) -> Result<rusqlite::Transaction<'_>, StoreError> {
+    let read = err("cannot read");
+    let tx = conn.unchecked_transaction().map_err(&read)?;
+    // WAL mode takes the snapshot at a transaction's first read, not at `BEGIN`.
+    tx.query_row(
+        "SELECT count(*) FROM (SELECT 1 FROM installs LIMIT 1)",
+        [],
+        |_| Ok(()),
+    )
+    .map_err(&read)?;
+    Ok(tx)
+}
+
 /// What a report over `w` is made of.
 pub(super) fn aggregates(sqlite: &Sqlite, w: &Window) -> Result<Aggregates, StoreError> {
     let conn = lock(&sqlite.reader);
     let (found, rest) = if w.filters.is_empty() {
         // The records and the rest are independent: read at once, on a connection each,
         // the two halves of the work share the cores (ARCHITECTURE.md, `store/sqlite/`).
+        // Both take their snapshot while no write can commit, so they read one moment: a
+        // value's installations never count a batch its totals lack.
+        let writes = lock(&sqlite.writer);
+        let (pinned, on_pinned) = std::sync::mpsc::channel();
         std::thread::scope(|scope| {
-            let records = scope.spawn(|| installations(&lock(&sqlite.records), w));
-            let rest = counts(&conn, w, None);
-            let records = records
-                .join()
-                .unwrap_or_else(|_| Err(StoreError("a read panicked".into())));
+            let records = std::thread::Builder::new().spawn_scoped(scope, move || {
+                let records = lock(&sqlite.records);
+                let tx = snapshot(&records);
+                let _ = pinned.send(());
+                let tx = tx?;
+                installations(&tx, w)
+            });
+            let tx = snapshot(&conn);
+            // An error or a panic in the thread drops `pinned`: this returns at once.
+            let _ = on_pinned.recv();
+            drop(writes);
+            let rest = tx.and_then(|tx| counts(&tx, w, None));
+            let records = match records {
+                Ok(records) => records
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError("a read panicked".into()))),
+                Err(e) => Err(StoreError::new("cannot start a reader thread", e)),
+            };
             (records, rest)
         })
     } else {
-        let found = installations(&conn, w)?;
-        let rest = counts(&conn, w, found.matching.as_ref());
+        let tx = snapshot(&conn)?;
+        let found = installations(&tx, w)?;
+        let rest = counts(&tx, w, found.matching.as_ref());
         (Ok(found), rest)
     };
     let (found, rest) = (found?, rest?);

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::Connection;
 
+use crate::model;
 use crate::store::{Dimension, StoreError, Window, later, value_id};
 
 use super::err;
@@ -63,6 +64,10 @@ struct Value {
     key: String,
     id: u64,
     moving: Option<usize>,
+    /// Whether it is one of the failure rates' (`model::BY_VERSION`, `BY_OS`): those are
+    /// read for their totals, by release or OS, and their installations are not counted
+    /// (as the ClickHouse store does not).
+    crossed: bool,
     installations: u64,
     latest: u64,
     /// The last installation (by its place in the read) that sent it, plus one: a value in
@@ -113,6 +118,7 @@ impl Values {
             key: key.to_owned(),
             id: value_id(kind, key),
             moving,
+            crossed: kind == model::BY_VERSION || kind == model::BY_OS,
             installations: 0,
             latest: 0,
             last_install: 0,
@@ -174,8 +180,9 @@ pub(super) fn installations(conn: &Connection, w: &Window) -> Result<Installatio
     let mut without_one = vec![0; w.filters.len()];
     // Rows come by installation: one installation under two apps counts once.
     let mut current = String::new();
-    // `current`'s place in the read, from 1.
-    let mut place = 0;
+    // `current`'s place in the read: never 0, which is no installation's (a value's
+    // `last_install` before any sent it), even for a first installation whose id is "".
+    let mut place = 1;
     let mut one = OneInstall::default();
     let mut flush = |install: &str, one: &mut OneInstall, values: &mut Values| {
         let one = std::mem::take(one);
@@ -230,6 +237,9 @@ pub(super) fn installations(conn: &Connection, w: &Window) -> Result<Installatio
             }
             let n = values.number(value);
             let v = &mut values.of[n];
+            if v.crossed {
+                continue;
+            }
             if v.last_install != place {
                 v.last_install = place;
                 one.values.push(n);
