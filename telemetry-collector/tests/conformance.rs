@@ -6,9 +6,9 @@
 #[macro_use]
 mod common;
 
-use std::sync::{Arc, Barrier};
-
-use common::{Acme, Kind, Logs, Place, delete, files_containing, get, post, real_batch, variant};
+use common::{
+    Acme, Kind, Logs, Place, delete, files_containing, get, post, post_at_once, real_batch, variant,
+};
 use telemetry_collector::{Collector, Today};
 
 fn batch_url(c: &Collector) -> String {
@@ -200,21 +200,11 @@ fn duplicates_are_stored_once(kind: Kind) {
     let once = variant(real_batch(), &common::new_id(), None, None);
     assert_eq!(post(&batch_url(&collector), once.as_bytes()), 200);
     assert_eq!(post(&batch_url(&collector), once.as_bytes()), 200);
-    let racing = Arc::new(variant(real_batch(), &common::new_id(), None, None));
-    let barrier = Arc::new(Barrier::new(8));
-    let url = batch_url(&collector);
-    let senders: Vec<_> = (0..8)
-        .map(|_| {
-            let (racing, barrier, url) = (Arc::clone(&racing), Arc::clone(&barrier), url.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                post(&url, racing.as_bytes())
-            })
-        })
-        .collect();
-    for s in senders {
-        assert_eq!(s.join().unwrap(), 200);
-    }
+    let racing = variant(real_batch(), &common::new_id(), None, None);
+    assert_eq!(
+        post_at_once(&vec![batch_url(&collector); 8], &racing),
+        [200; 8]
+    );
     let report = collector.report(30, None).unwrap();
     assert_eq!(
         (report.batches, report.events, report.installations),
@@ -421,21 +411,8 @@ fn two_collectors_on_one_clickhouse_store_each_batch_once() {
     let b = Collector::start(second).unwrap();
     let urls = [batch_url(&a), batch_url(&b)];
     for _ in 0..20 {
-        let body = Arc::new(variant(real_batch(), &common::new_id(), None, None));
-        let barrier = Arc::new(Barrier::new(2));
-        let senders: Vec<_> = urls
-            .iter()
-            .map(|url| {
-                let (body, barrier, url) = (Arc::clone(&body), Arc::clone(&barrier), url.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    post(&url, body.as_bytes())
-                })
-            })
-            .collect();
-        for s in senders {
-            assert_eq!(s.join().unwrap(), 200);
-        }
+        let body = variant(real_batch(), &common::new_id(), None, None);
+        assert_eq!(post_at_once(&urls, &body), [200, 200]);
     }
     // Both buffers written, then each collector reports on everything.
     assert!(a.flush() && b.flush());

@@ -6,9 +6,7 @@
 #[macro_use]
 mod common;
 
-use std::sync::{Arc, Barrier};
-
-use common::{Kind, Logs, Place, delete, post, real_batch, variant};
+use common::{Kind, Logs, Place, delete, post, post_at_once, real_batch, variant};
 use telemetry_collector::{Collector, StoreSpec, Today};
 
 /// The FNV-1a hash the ClickHouse store keys ids by (`model::hash`).
@@ -54,21 +52,8 @@ fn two_collectors_entering_by_different_shards_sharded() {
     let b = Collector::start(second).unwrap();
     let urls = [a.url(), b.url()].map(|u| format!("{u}/v1/batch"));
     for _ in 0..20 {
-        let body = Arc::new(variant(real_batch(), &common::new_id(), None, None));
-        let barrier = Arc::new(Barrier::new(2));
-        let senders: Vec<_> = urls
-            .iter()
-            .map(|url| {
-                let (body, barrier, url) = (Arc::clone(&body), Arc::clone(&barrier), url.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    post(&url, body.as_bytes())
-                })
-            })
-            .collect();
-        for s in senders {
-            assert_eq!(s.join().unwrap(), 200);
-        }
+        let body = variant(real_batch(), &common::new_id(), None, None);
+        assert_eq!(post_at_once(&urls, &body), [200, 200]);
     }
     assert!(a.flush() && b.flush());
     for c in [&a, &b] {

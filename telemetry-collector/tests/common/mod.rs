@@ -270,6 +270,24 @@ pub fn post(url: &str, body: &[u8]) -> u16 {
 }
 
 /// POSTs `body` to `url`: the status and the answer's body.
+/// Posts `body` to each of `urls` at the same moment (a thread each, released together):
+/// the statuses, in order.
+pub fn post_at_once(urls: &[String], body: &str) -> Vec<u16> {
+    let body = Arc::new(body.to_owned());
+    let barrier = Arc::new(std::sync::Barrier::new(urls.len()));
+    let senders: Vec<_> = urls
+        .iter()
+        .map(|url| {
+            let (body, barrier, url) = (Arc::clone(&body), Arc::clone(&barrier), url.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                post(&url, body.as_bytes())
+            })
+        })
+        .collect();
+    senders.into_iter().map(|s| s.join().unwrap()).collect()
+}
+
 pub fn post_for_answer(url: &str, body: &[u8]) -> (u16, String) {
     let mut r = agent().post(url).send(body).expect("POST");
     let status = r.status().as_u16();
