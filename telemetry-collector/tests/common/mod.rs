@@ -269,7 +269,6 @@ pub fn post(url: &str, body: &[u8]) -> u16 {
         .unwrap_or(0)
 }
 
-/// POSTs `body` to `url`: the status and the answer's body.
 /// Posts `body` to each of `urls` at the same moment (a thread each, released together):
 /// the statuses, in order.
 pub fn post_at_once(urls: &[String], body: &str) -> Vec<u16> {
@@ -288,6 +287,7 @@ pub fn post_at_once(urls: &[String], body: &str) -> Vec<u16> {
     senders.into_iter().map(|s| s.join().unwrap()).collect()
 }
 
+/// POSTs `body` to `url`: the status and the answer's body.
 pub fn post_for_answer(url: &str, body: &[u8]) -> (u16, String) {
     let mut r = agent().post(url).send(body).expect("POST");
     let status = r.status().as_u16();

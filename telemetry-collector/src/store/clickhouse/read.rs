@@ -114,14 +114,11 @@ pub(super) fn aggregates(ch: &ClickHouse, w: &Window) -> Result<Aggregates, Stor
     // One `argMaxIf` per kind that moves (numbered from 1, as `indexOf` numbers them),
     // beside whether the installation sent that kind at all: without, `argMaxIf` gives 0,
     // which a value's id can also be.
-    let latest_of_each: Vec<String> = (1..=moving.len())
-        .map(|k| format!("argMaxIf(key, r, k = {k})"))
-        .collect();
-    let latest_of_each = latest_of_each.join(", ");
-    let has_each: Vec<String> = (1..=moving.len())
-        .map(|k| format!("countIf(k = {k}) > 0"))
-        .collect();
-    let has_each = has_each.join(", ");
+    let each_kind = |of: &dyn Fn(usize) -> String| -> String {
+        (1..=moving.len()).map(of).collect::<Vec<_>>().join(", ")
+    };
+    let latest_of_each = each_kind(&|k| format!("argMaxIf(key, r, k = {k})"));
+    let has_each = each_kind(&|k| format!("countIf(k = {k}) > 0"));
     let moving = moving.join(", ");
     let crossed = format!("{}, {}", quote(model::BY_VERSION), quote(model::BY_OS));
     // What the retention kept of a day has no id: a filtered report cannot use it.

@@ -60,8 +60,6 @@ impl Default for Values {
 struct Value {
     /// `kind TAB key`, as records write it.
     line: Box<str>,
-    kind: String,
-    key: String,
     id: u64,
     moving: Option<usize>,
     /// Whether it is one of the failure rates' (`model::BY_VERSION`, `BY_OS`): those are
@@ -70,9 +68,16 @@ struct Value {
     crossed: bool,
     installations: u64,
     latest: u64,
-    /// The last installation (by its place in the read) that sent it, plus one: a value in
+    /// The last installation (by its place in the read, from 1) that sent it: a value in
     /// two of an installation's records (two apps) counts once.
     last_install: usize,
+}
+
+impl Value {
+    /// Its kind and key.
+    fn kind_key(&self) -> (&str, &str) {
+        self.line.split_once('\t').unwrap_or((&self.line, ""))
+    }
 }
 
 impl Values {
@@ -114,8 +119,6 @@ impl Values {
             .position(|d| d.moves() && d.kind() == kind);
         self.of.push(Value {
             line: line.into(),
-            kind: kind.to_owned(),
-            key: key.to_owned(),
             id: value_id(kind, key),
             moving,
             crossed: kind == model::BY_VERSION || kind == model::BY_OS,
@@ -137,13 +140,12 @@ struct OneInstall {
 }
 
 impl OneInstall {
-    /// Whether it matches each of `filters` (each the filter's value number, if any
-    /// record holds it, and its dimension's index).
-    fn matches(&self, filters: &[(Option<usize>, usize, bool)]) -> Vec<bool> {
+    /// Whether it matches each of `filters` (each the filter's value number, its
+    /// dimension's index and whether it moves).
+    fn matches(&self, filters: &[(usize, usize, bool)]) -> Vec<bool> {
         filters
             .iter()
             .map(|(value, dimension, moves)| {
-                let Some(value) = value else { return false };
                 if *moves {
                     self.latest[*dimension].is_some_and(|(n, _)| n == *value)
                 } else {
@@ -164,16 +166,12 @@ pub(super) fn installations(conn: &Connection, w: &Window) -> Result<Installatio
         .map_err(&read)?;
     let mut rows = stmt.query([&w.app]).map_err(&read)?;
     let mut values = Values::default();
-    let filters: Vec<(Option<usize>, usize, bool)> = w
+    let filters: Vec<(usize, usize, bool)> = w
         .filters
         .iter()
         .map(|(d, v)| {
             let at = Dimension::ALL.iter().position(|a| a == d).unwrap_or(0);
-            (
-                Some(values.number(&format!("{}\t{v}", d.kind()))),
-                at,
-                d.moves(),
-            )
+            (values.number(&format!("{}\t{v}", d.kind())), at, d.moves())
         })
         .collect();
     let mut matching = (!w.filters.is_empty()).then(HashSet::new);
@@ -259,12 +257,14 @@ pub(super) fn installations(conn: &Connection, w: &Window) -> Result<Installatio
         without_one,
         ..Installations::default()
     };
-    for v in values.of {
+    for v in &values.of {
+        let (kind, key) = v.kind_key();
+        let pair = || (kind.to_owned(), key.to_owned());
         if v.latest > 0 {
-            out.latest.insert((v.kind.clone(), v.key.clone()), v.latest);
+            out.latest.insert(pair(), v.latest);
         }
         if v.installations > 0 {
-            out.per_value.insert((v.kind, v.key), v.installations);
+            out.per_value.insert(pair(), v.installations);
         }
     }
     Ok(out)
@@ -292,10 +292,7 @@ mod tests {
         assert_eq!(values.number(""), values.number(""));
         assert_ne!(short, values.number(""));
         assert_eq!(values.of.len(), 4);
-        assert_eq!(
-            (&*values.of[na].kind, &*values.of[na].key),
-            ("os", "linux-aaaa-x-linux")
-        );
+        assert_eq!(values.of[na].kind_key(), ("os", "linux-aaaa-x-linux"));
         assert_eq!(
             values.of[na].moving,
             Dimension::ALL.iter().position(|d| *d == Dimension::Os)
