@@ -8,11 +8,9 @@
 async fn load(&mut self, id: u32) -> Result<&mut Record, LoadError> {
     ::telemetry::__private::callsite!(Task, "load", [ASYNC, METHOD]);
     let __telemetry_call = ::telemetry::__private::enter_async(&__TELEMETRY_CALLSITE);
-    let __telemetry_result =
-        ::telemetry::__private::typed::<Result<&mut Record, LoadError>, _>(async move {
-            self.fetch(id).await
-        })
-        .await;
+    #[allow(clippy::diverging_sub_expression)]
+    let __telemetry_result: Result<&mut Record, LoadError> = { self.fetch(id).await };
+    #[allow(unreachable_code)]
     __telemetry_call.finish(::telemetry::__private::outcome!(__telemetry_result));
     __telemetry_result
 }

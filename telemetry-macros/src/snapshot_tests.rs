@@ -117,6 +117,28 @@ fn plain_task_that_may_fail() {
 }
 
 #[test]
+fn a_task_whose_macro_may_hide_a_return_is_wrapped() {
+    check(
+        "task_wrapped",
+        Kind::Task,
+        "",
+        "fn open(path: &Path) -> anyhow::Result<File> { ensure!(path.is_absolute(), \"relative\"); Ok(File::open(path)?) }",
+        true,
+    );
+}
+
+#[test]
+fn plain_async_task_that_ends_early() {
+    check(
+        "task_async_early",
+        Kind::Task,
+        "",
+        "async fn load(id: u32) -> io::Result<Vec<u8>> { if id == 0 { return Ok(Vec::new()); } let record = fetch(id).await?; Ok(record.bytes) }",
+        true,
+    );
+}
+
+#[test]
 fn plain_async_task_that_cannot_fail() {
     check(
         "task_async_inline",

@@ -133,7 +133,7 @@ pub mod __testing {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::options::cache::{Cache, CacheKey, CacheValue, Miss, key, key_ref};
-    pub use crate::options::retry::{Retries, RetryOutcome, retry, run, typed};
+    pub use crate::options::retry::{Question, Retries, RetryOutcome, retry, run, typed};
     pub use crate::options::sleep::Sleep;
     pub use crate::record::call::{
         AsyncCall, Call, CallOf, Scope, ScopeOf, Site, enter, enter_async, scope, scope_async,

@@ -2,15 +2,18 @@
 //!
 //! The shapes (see `snapshots/`, and [`Shape`] for which fn gets which):
 //!
-//! - **Inline.** A fn whose value cannot be an `Err` (it returns `u32`, `Option<T>`, …) and
-//!   whose body cannot end early: the body stays where it was written, its value is kept,
-//!   and the call ends after it (a future dropped half-way is not a call that completed).
-//! - **In place.** The same when the body may end early (`return`, `?`) or the return type
-//!   cannot be named (`impl Trait`, `!`): the body stays where it was written, after a guard
-//!   that ends the call when it is dropped ([`callsite`], then the body).
-//! - **Wrapped.** Otherwise the body runs as a `move` closure called once (an `async move`
-//!   block, awaited, in an `async fn`), so that `return` and `?` end the body and the value
-//!   can be looked at: [`sync_attempt`], [`async_attempt`], then [`finish`]. `move` hands the
+//! - **Inline.** The body stays where it was written, its value is kept, looked at if it
+//!   might be an `Err`, and the call ends after it (a future dropped half-way is not a call
+//!   that completed). A body that may end early has its `return`s and `?`s rewritten as
+//!   breaks out of it, a labeled block ([`exits`](crate::attr::exits)).
+//! - **In place.** A sync fn whose value cannot be an `Err` (it returns `u32`, `Option<T>`,
+//!   …) but whose body may end early, or whose return type cannot be named (`impl Trait`,
+//!   `!`): the body stays where it was written, after a guard that ends the call when it is
+//!   dropped ([`callsite`], then the body).
+//! - **Wrapped.** Where the exits cannot be rewritten (a macro such as `bail!` may hide a
+//!   `return`), the body runs as a `move` closure called once (an `async move` block,
+//!   awaited, in an `async fn`), so that `return` and `?` end the body and the value can be
+//!   looked at: [`sync_attempt`], [`async_attempt`], then [`finish`]. `move` hands the
 //!   arguments to the body whole, so a `&mut self` method may return a borrow of `self`.
 //! - **Per attempt.** With `retries` the body runs once per attempt, borrowing the arguments
 //!   afresh each time; with `cache` a lookup comes first ([`cache_lookup`]).
@@ -24,6 +27,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Pat, ReturnType, Type};
 
 use crate::attr::Kind;
+use crate::attr::exits;
 use crate::attr::func::Func;
 use crate::attr::options::Options;
 use crate::attr::shape::{Shape, mentions_impl};
@@ -43,6 +47,8 @@ struct Target<'a> {
     call: TokenStream,
     /// How the body runs.
     shape: Shape,
+    /// The body with its exits rewritten, for a labeled `Inline` shape.
+    rewritten: Option<proc_macro2::Group>,
 }
 
 /// `func` with its body replaced by the instrumented one.
@@ -64,6 +70,7 @@ pub(crate) fn instrumented(
     } else {
         quote!(#p::Call::OFF)
     };
+    let (shape, rewritten) = Shape::of(func, options, &p);
     let t = Target {
         func,
         options,
@@ -71,7 +78,8 @@ pub(crate) fn instrumented(
         ret,
         nameable,
         call,
-        shape: Shape::of(func, options),
+        shape,
+        rewritten,
     };
     let mut body = TokenStream::new();
     if instrument {
@@ -84,20 +92,32 @@ pub(crate) fn instrumented(
             body.extend(bare_expression(block).unwrap_or_else(|| quote!(#block)));
             return func.with_body(body);
         }
-        Shape::Inline => {
+        Shape::Inline { may_err, labeled } => {
             let ty = t.nameable.then(|| {
                 let ret = &t.ret;
                 quote!(: #ret)
             });
-            let call = &t.call;
+            let (call, p) = (&t.call, &t.p);
+            let kept = match (&t.rewritten, labeled) {
+                (Some(rewritten), true) => {
+                    let label = exits::label();
+                    quote!(#label: #rewritten)
+                }
+                _ => quote!(#block),
+            };
+            let end = if may_err {
+                quote!(#call.finish(#p::outcome!(__telemetry_result));)
+            } else {
+                quote!(#call.done();)
+            };
             // A body that never completes (`todo!()`, `loop {}`) leaves what follows it
             // unreachable, and clippy sees a value that diverges (`panic!("{x}")`): the
             // host's code is not to blame, so neither is told to say so.
             body.extend(quote! {
                 #[allow(clippy::diverging_sub_expression)]
-                let __telemetry_result #ty = #block;
+                let __telemetry_result #ty = #kept;
                 #[allow(unreachable_code)]
-                #call.done();
+                #end
                 __telemetry_result
             });
             return func.with_body(body);

@@ -3,6 +3,7 @@
 //! emitted exactly as written, with every error beside it, so no follow-on errors appear.
 
 mod check;
+mod exits;
 mod expand;
 mod func;
 mod options;

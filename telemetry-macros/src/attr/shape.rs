@@ -1,13 +1,16 @@
-//! Which expansion an annotated fn gets, from what the macro can see of it without parsing
-//! its body: its return type, whether it is `async`, and a few tokens of the body.
+//! Which expansion an annotated fn gets, from its return type, whether it is `async`, and a
+//! few tokens of the body; the body itself is read only where its exits are rewritten
+//! ([`exits`](crate::attr::exits)).
 //!
-//! The body is wrapped (a closure, an `async` block) only when its value must be looked at,
-//! that is when it might be an `Err`; otherwise it stays where it was written, which is both
-//! closer to the code as written and cheaper to compile.
+//! The body stays where it was written unless that is impossible: it is wrapped (a closure,
+//! an `async` block) only when its value must be looked at (it might be an `Err`, or it is
+//! an `async fn` that may end early) and its exits cannot be rewritten. In place is both
+//! closer to the code as written and much cheaper to compile.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Group, TokenStream, TokenTree};
 use syn::{GenericParam, Generics, ReturnType, Type};
 
+use crate::attr::exits::{self, Question};
 use crate::attr::func::Func;
 use crate::attr::options::Options;
 
@@ -18,22 +21,25 @@ pub(crate) enum Shape {
     /// cannot be an `Err` but whose body may end early (`return`, `?`), or whose return type
     /// cannot be named (`impl Trait`, `!`).
     InPlace,
-    /// Where it was written, its value kept and the call ended after it: a fn whose value
-    /// cannot be an `Err` and whose body cannot end early (no `return`, no `?`, no macro
-    /// that might hide one), so reaching the end is completing. Cheaper to compile than a
-    /// guard: only a panic runs the end out of line.
-    Inline,
+    /// Where it was written, its value kept and the call ended after it: a body that cannot
+    /// end early (no `return`, no `?`, no macro that might hide one), or whose exits were
+    /// rewritten as breaks out of it (`labeled`), so reaching its end is completing. Its
+    /// value is looked at if it `may_err`. Cheaper to compile than a guard: only a panic
+    /// runs the end out of line.
+    Inline { may_err: bool, labeled: bool },
     /// As a closure called once (an `async move` block awaited once), so that `return` and
-    /// `?` end the body and its value can be looked at.
+    /// `?` end the body and its value can be looked at: where the exits cannot be rewritten.
     Wrapped,
     /// Once per attempt (`retries`), or after a cache lookup (`cache`).
     Options,
 }
 
 impl Shape {
-    pub(crate) fn of(func: &Func, options: &Options) -> Shape {
+    /// How `func` runs, and for `Inline` with `labeled`, the body with its exits rewritten
+    /// (`p` is the runtime's `__private`, which the rewritten `?` calls).
+    pub(crate) fn of(func: &Func, options: &Options, p: &TokenStream) -> (Shape, Option<Group>) {
         if options.retries.is_some() || options.cache.is_some() {
-            return Shape::Options;
+            return (Shape::Options, None);
         }
         let (output, unnameable) = match &func.sig.output {
             ReturnType::Default => (None, false),
@@ -44,12 +50,27 @@ impl Shape {
         };
         let cannot_err = output.is_none_or(|ty| cannot_be_err(ty, &func.sig.generics));
         let is_async = func.sig.asyncness.is_some();
-        match cannot_err {
-            _ if unnameable && (is_async || cannot_err) => Shape::InPlace,
-            true if !may_end_early(func.body.stream()) => Shape::Inline,
-            true if !is_async => Shape::InPlace,
-            _ => Shape::Wrapped,
+        let inline = |labeled| Shape::Inline {
+            may_err: !cannot_err,
+            labeled,
+        };
+        if unnameable && (is_async || cannot_err) {
+            return (Shape::InPlace, None);
         }
+        if !may_end_early(func.body.stream()) && !unnameable {
+            return (inline(false), None);
+        }
+        // A guard is cheaper than reading the body, where it can tell how the call ended.
+        if cannot_err && !is_async {
+            return (Shape::InPlace, None);
+        }
+        if !unnameable {
+            let question = Question::of(&func.sig.output);
+            if let Some((body, labeled)) = exits::rewrite(&func.body, question, p) {
+                return (inline(labeled), labeled.then_some(body));
+            }
+        }
+        (Shape::Wrapped, None)
     }
 }
 
@@ -101,7 +122,7 @@ const CONTAINERS: [&str; 14] = [
 ];
 
 /// Macros of the standard library that never `return` from the fn they are used in.
-const PLAIN_MACROS: [&str; 25] = [
+pub(crate) const PLAIN_MACROS: [&str; 25] = [
     "format",
     "format_args",
     "vec",
@@ -131,7 +152,7 @@ const PLAIN_MACROS: [&str; 25] = [
 
 /// Whether the body might end before its last expression: a `return`, a `?`, or a macro
 /// other than the plain ones of the standard library (`bail!` hides a `return`).
-fn may_end_early(body: TokenStream) -> bool {
+pub(crate) fn may_end_early(body: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     tokens.iter().enumerate().any(|(i, t)| match t {
         TokenTree::Ident(id) if id == "return" => true,
@@ -161,15 +182,17 @@ pub(crate) fn mentions_impl(ty: &impl quote::ToTokens) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use quote::quote;
+
     use super::*;
 
     fn shape(item: &str) -> Shape {
         let func = Func::parse(item.parse().unwrap()).unwrap();
-        Shape::of(&func, &Options::default())
+        Shape::of(&func, &Options::default(), &quote!(p)).0
     }
 
     #[test]
-    fn only_what_might_be_an_err_is_wrapped() {
+    fn only_what_cannot_stay_in_place_is_wrapped() {
         for item in [
             "fn f() -> Option<u8> { let x = g()?; Some(x) }",
             "fn f() -> std::string::String { return String::new(); }",
@@ -180,27 +203,60 @@ mod tests {
         ] {
             assert_eq!(shape(item), Shape::InPlace, "{item}");
         }
-        for item in [
-            "fn f() {}",
-            "fn f(a: u32) -> u32 { a }",
-            "fn f(&mut self) -> &mut u32 { &mut self.0 }",
-            "fn f<T>(t: T) -> T { t }",
-            "fn f() -> (u8, Result<u8, E>) { todo!() }",
-            "fn f(a: u8, b: u8) -> bool { a != b }",
-            "async fn f() -> u32 { g().await + 1 }",
-            "async fn f() { println!(\"{}\", 1); }",
+        let (kept, looked_at) = (
+            Shape::Inline {
+                may_err: false,
+                labeled: false,
+            },
+            Shape::Inline {
+                may_err: true,
+                labeled: false,
+            },
+        );
+        for (item, expected) in [
+            ("fn f() {}", kept),
+            ("fn f(a: u32) -> u32 { a }", kept),
+            ("fn f(&mut self) -> &mut u32 { &mut self.0 }", kept),
+            ("fn f<T>(t: T) -> T { t }", kept),
+            ("fn f() -> (u8, Result<u8, E>) { todo!() }", kept),
+            ("fn f(a: u8, b: u8) -> bool { a != b }", kept),
+            ("async fn f() -> u32 { g().await + 1 }", kept),
+            ("async fn f() { println!(\"{}\", 1); }", kept),
+            ("fn f() -> Result<u8, E> { Ok(1) }", looked_at),
+            ("fn f() -> Self { Self }", looked_at),
+            ("async fn f() -> Result<u8, E> { Ok(1) }", looked_at),
+            // A `?` only inside a closure is the closure's.
+            ("fn f() -> Result<u8, E> { g(|x| x?) }", looked_at),
         ] {
-            assert_eq!(shape(item), Shape::Inline, "{item}");
+            assert_eq!(shape(item), expected, "{item}");
+        }
+        for (item, may_err) in [
+            ("fn f() -> io::Result<()> { g()?; Ok(()) }", true),
+            (
+                "fn f() -> Result<u8, E> { if g() { return Ok(1); } Ok(2) }",
+                true,
+            ),
+            (
+                "fn f() -> Fallible<u8> { if g() { return Ok(1); } Ok(2) }",
+                true,
+            ),
+            ("async fn f() -> u32 { if g() { return 1; } 2 }", false),
+            ("async fn f() -> Option<u32> { Some(g()?) }", false),
+            ("async fn f() -> Result<u8, E> { Ok(g().await?) }", true),
+        ] {
+            let expected = Shape::Inline {
+                may_err,
+                labeled: true,
+            };
+            assert_eq!(shape(item), expected, "{item}");
         }
         for item in [
-            "fn f() -> Result<u8, E> { Ok(1) }",
-            "fn f() -> io::Result<()> { Ok(()) }",
-            "fn f() -> Fallible<u8> { Ok(1) }",
-            "fn f() -> Self { Self }",
-            "async fn f() -> u32 { if g() { return 1; } 2 }",
-            "async fn f() -> Option<u32> { Some(g()?) }",
+            "fn f() -> Fallible<u8> { Ok(g()?) }",
+            "fn f() -> Result<u8, E> { bail!(1) }",
+            "fn f() -> Result<u8, E> { println!(\"{}\", g()?); Ok(1) }",
+            "fn f() -> Result<impl Fn(), E> { g()?; Ok(|| ()) }",
             "async fn f() -> u32 { bail!(1) }",
-            "async fn f() -> Result<u8, E> { Ok(1) }",
+            "async fn f() -> Self { Self::new(g()?) }",
         ] {
             assert_eq!(shape(item), Shape::Wrapped, "{item}");
         }

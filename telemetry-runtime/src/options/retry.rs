@@ -93,3 +93,57 @@ pub fn run<R>(body: impl FnOnce() -> R) -> R {
 pub fn typed<R, F: Future<Output = R>>(body: F) -> F {
     body
 }
+
+/// What `?` takes in a fn that returns a `Result`, for the bodies the macros keep in place:
+/// there `expr?` becomes a `match` on `Question::branch(expr)` that breaks out of the body
+/// with `Err(From::from(error))`, as `?` itself would return it (docs/macros.md, "What the
+/// macros generate"). Implemented for exactly the types whose `?` yields a `Result`'s error.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the `?` operator can only be used on a `Result` (or a `Poll` of one) in an annotated fn that returns a `Result`",
+    label = "cannot use the `?` operator on `{Self}` here"
+)]
+pub trait Question {
+    /// What `?` gives when there is no error.
+    type Output;
+    /// The error `?` hands on.
+    type Error;
+    /// The value, or the error to break out with.
+    fn branch(self) -> Result<Self::Output, Self::Error>;
+}
+
+impl<T, E> Question for Result<T, E> {
+    type Output = T;
+    type Error = E;
+    #[inline(always)]
+    fn branch(self) -> Result<T, E> {
+        self
+    }
+}
+
+impl<T, E> Question for std::task::Poll<Result<T, E>> {
+    type Output = std::task::Poll<T>;
+    type Error = E;
+    #[inline(always)]
+    fn branch(self) -> Result<std::task::Poll<T>, E> {
+        match self {
+            std::task::Poll::Ready(Ok(t)) => Ok(std::task::Poll::Ready(t)),
+            std::task::Poll::Ready(Err(e)) => Err(e),
+            std::task::Poll::Pending => Ok(std::task::Poll::Pending),
+        }
+    }
+}
+
+impl<T, E> Question for std::task::Poll<Option<Result<T, E>>> {
+    type Output = std::task::Poll<Option<T>>;
+    type Error = E;
+    #[inline(always)]
+    fn branch(self) -> Result<std::task::Poll<Option<T>>, E> {
+        match self {
+            std::task::Poll::Ready(Some(Ok(t))) => Ok(std::task::Poll::Ready(Some(t))),
+            std::task::Poll::Ready(Some(Err(e))) => Err(e),
+            std::task::Poll::Ready(None) => Ok(std::task::Poll::Ready(None)),
+            std::task::Poll::Pending => Ok(std::task::Poll::Pending),
+        }
+    }
+}
