@@ -9,14 +9,16 @@ are built first; then only the crate itself is rebuilt (`touch src/lib.rs`), fiv
 medians are printed with the ratio to the plain crate. The figures of docs/performance.md, "Compile time",
 come from here.
 
-With `--parts`, four more crates show where the time goes. Each holds the expansion written
-out (what `cargo expand` shows), so the attribute itself never runs, with one part left out:
+With `--parts`, five more crates show where the time goes. The first is the annotated crate
+with `[profile.*.build-override] opt-level = 3`, so cargo builds the attribute optimized;
+each of the others holds the expansion written out (what `cargo expand` shows), so the
+attribute itself never runs, with one part left out:
 
 - `expanded`: the whole expansion;
 - `no descriptor`: without the `static` descriptor of each fn (all point to one shared one);
 - `no classification`: without `outcome!`, which finds the error type of a returned `Err`;
-- `guard only`: every fn's body in place after the guard, with the shared descriptor: no
-  wrapping closure or `async` block, no classification.
+- `guard only`: every fn's body as written after the guard, with the shared descriptor: no
+  labeled block, no classification.
 """
 
 import os
@@ -37,52 +39,55 @@ P = "::telemetry::__private"
 
 
 def shapes():
-    """Every fn: (signature, name, feature flags, how its body runs, body, return type)."""
+    """Every fn: (signature, name, feature flags, how its body runs, body, return type, body as
+    the attribute rewrites it: its `return`s and `?`s as breaks out of a labeled block)."""
     # A fifth of the fns are methods, inside one impl block (marked by `self`).
     for i in range(0, N, 5):
+        body = f"self.hits += 1;\n    self.items.get(&(key ^ {i}))"
         yield (f"pub fn get_{i}(&mut self, key: u64) -> Option<&String>", f"get_{i}", ["METHOD"],
-               "inline", f"self.hits += 1;\n    self.items.get(&(key ^ {i}))", "Option<&String>")
+               "inline", body, "Option<&String>", body)
     for i in range(N):
         kind = i % 5
         if kind == 1:
-            yield (f"pub fn add_{i}(a: u64, b: u64) -> u64", f"add_{i}", [], "inline",
-                   f"a.wrapping_mul({i}).wrapping_add(b).rotate_left(3)", "u64")
+            body = f"a.wrapping_mul({i}).wrapping_add(b).rotate_left(3)"
+            yield (f"pub fn add_{i}(a: u64, b: u64) -> u64", f"add_{i}", [], "inline", body, "u64", body)
         elif kind == 2:
-            yield (f"pub fn parse_{i}(text: &str) -> Result<u64, Error>", f"parse_{i}", [], "closure",
+            yield (f"pub fn parse_{i}(text: &str) -> Result<u64, Error>", f"parse_{i}", [], "labeled",
                    f"let n: u64 = text.trim().parse().map_err(|_| Error(text.to_string()))?;\n"
                    f"    if n > {i} {{ return Err(Error(\"too large\".into())); }}\n    Ok(n * 2)",
-                   "Result<u64, Error>")
+                   "Result<u64, Error>",
+                   f"let n: u64 = match {P}::Question::branch(text.trim().parse().map_err(|_| Error(text.to_string()))) {{\n"
+                   f"        Ok(v) => v,\n        Err(e) => break '__telemetry_body Err(::core::convert::From::from(e)),\n    }};\n"
+                   f"    if n > {i} {{ break '__telemetry_body Err(Error(\"too large\".into())); }}\n    Ok(n * 2)")
         elif kind == 3:
+            body = ("let mut best = *items.first()?;\n"
+                    "    for &item in items { if item > best { best = item; } }\n    Some(best)")
             yield (f"pub fn largest_{i}<T: PartialOrd + Copy>(items: &[T]) -> Option<T>", f"largest_{i}",
-                   ["GENERIC"], "in_place",
-                   "let mut best = *items.first()?;\n"
-                   "    for &item in items { if item > best { best = item; } }\n    Some(best)",
-                   "Option<T>")
+                   ["GENERIC"], "in_place", body, "Option<T>", body)
         elif kind == 4:
             yield (f"pub async fn fetch_{i}(id: u64) -> Result<Vec<u8>, Error>", f"fetch_{i}", ["ASYNC"],
-                   "async", f"if id == {i} {{ return Err(Error(\"missing\".into())); }}\n"
-                   "    Ok(id.to_le_bytes().to_vec())", "Result<Vec<u8>, Error>")
+                   "labeled", f"if id == {i} {{ return Err(Error(\"missing\".into())); }}\n"
+                   "    Ok(id.to_le_bytes().to_vec())", "Result<Vec<u8>, Error>",
+                   f"if id == {i} {{ break '__telemetry_body Err(Error(\"missing\".into())); }}\n"
+                   "    Ok(id.to_le_bytes().to_vec())")
 
 
-def written_out(name, flags, how, body, ret, part):
+def written_out(name, flags, how, body, ret, rewritten, part):
     """The body of one fn as the attribute expands it, less what `part` leaves out."""
     own = part not in ("no descriptor", "guard only")
     site = f'{P}::callsite!(Task, "{name}", [{", ".join(flags)}]);\n    ' if own else ""
     cs = "&__TELEMETRY_CALLSITE" if own else "&SHARED"
-    if part == "guard only":
-        return f"{site}let __telemetry_call = {P}::scope({cs});\n    {body}"
-    if how == "in_place":
-        return f"{site}let __telemetry_call = {P}::scope({cs});\n    {body}"
+    is_async = "ASYNC" in flags
+    if part == "guard only" or how == "in_place":
+        start = "scope_async" if is_async else "scope"
+        return f"{site}let __telemetry_call = {P}::{start}({cs});\n    {body}"
+    start = "enter_async" if is_async else "enter"
     if how == "inline":
-        return (f"{site}let __telemetry_call = {P}::enter({cs});\n    let __telemetry_result: {ret} = {{\n    {body}\n    }};\n"
+        return (f"{site}let __telemetry_call = {P}::{start}({cs});\n    let __telemetry_result: {ret} = {{\n    {body}\n    }};\n"
                 f"    #[allow(unreachable_code)]\n    __telemetry_call.done();\n    __telemetry_result")
     outcome = f"{P}::CallOutcome::Ok" if part == "no classification" else f"{P}::outcome!(__telemetry_result)"
-    if how == "closure":
-        run = f"{P}::run(move || -> {ret} {{\n    {body}\n    }})"
-    else:
-        run = f"{P}::typed::<{ret}, _>(async move {{\n    {body}\n    }}).await"
-    enter = "enter" if how == "closure" else "enter_async"
-    return (f"{site}let __telemetry_call = {P}::{enter}({cs});\n    let __telemetry_result = {run};\n"
+    return (f"{site}let __telemetry_call = {P}::{start}({cs});\n"
+            f"    let __telemetry_result: {ret} = '__telemetry_body: {{\n    {rewritten}\n    }};\n"
             f"    __telemetry_call.finish({outcome});\n    __telemetry_result")
 
 
@@ -96,15 +101,24 @@ def fns(variant: str) -> str:
     if variant in ("no descriptor", "guard only"):
         out.append(f'static SHARED: {P}::Callsite = {P}::Callsite::new({P}::Kind::Task, "f", "m", {P}::Features::NONE);')
     methods, free = [], []
-    for sig, name, flags, how, body, ret in shapes():
+    for sig, name, flags, how, body, ret, rewritten in shapes():
         if variant == "plain":
             text = f"{sig} {{\n    {body}\n}}"
-        elif variant == "annotated":
+        elif variant in ("annotated", "optimized attribute"):
             text = f"#[telemetry::task]\n{sig} {{\n    {body}\n}}"
         else:
-            text = f"{sig} {{\n    {written_out(name, flags, how, body, ret, variant)}\n}}"
+            text = f"{sig} {{\n    {written_out(name, flags, how, body, ret, rewritten, variant)}\n}}"
         (methods if "self" in sig else free).append(text)
     return "\n".join(out + ["impl Store {"] + methods + ["}"] + free) + "\n"
+
+
+# What a host can set in its own Cargo.toml: cargo builds proc-macros unoptimized by default.
+OPTIMIZED = """
+[profile.dev.build-override]
+opt-level = 3
+[profile.release.build-override]
+opt-level = 3
+"""
 
 
 def write_crate(dir: Path, variant: str) -> None:
@@ -121,6 +135,7 @@ telemetry = {{ path = "{ROOT}" }}
 
 [workspace]
 """
+        + (OPTIMIZED if variant == "optimized attribute" else "")
     )
     (dir / "src" / "lib.rs").write_text(fns(variant))
 
@@ -156,7 +171,7 @@ def main() -> None:
     env["CARGO_TARGET_DIR"] = str(WORK / "target")
     variants = ["plain", "annotated"]
     if PARTS:
-        variants += ["expanded", "no descriptor", "no classification", "guard only"]
+        variants += ["optimized attribute", "expanded", "no descriptor", "no classification", "guard only"]
     dirs = {}
     for variant in variants:
         dir = WORK / variant.replace(" ", "_")

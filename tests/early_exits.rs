@@ -1,6 +1,6 @@
 //! Bodies that end early, kept where they were written: the macros rewrite a fn's own
 //! `return`s and `?`s as breaks out of a labeled block (docs/macros.md, "What the macros
-//! generate"). Each fn here behaves as it does without the attribute, and each call is counted
+//! inject"). Each fn here behaves as it does without the attribute, and each call is counted
 //! with the outcome it had: the rewrite may not turn an `Err` into an ok call, a `return`
 //! into a panic, or change what `?` converts.
 #![allow(clippy::needless_return)]

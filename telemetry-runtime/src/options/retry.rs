@@ -97,7 +97,7 @@ pub fn typed<R, F: Future<Output = R>>(body: F) -> F {
 /// What `?` takes in a fn that returns a `Result`, for the bodies the macros keep in place:
 /// there `expr?` becomes a `match` on `Question::branch(expr)` that breaks out of the body
 /// with `Err(From::from(error))`, as `?` itself would return it (docs/macros.md, "What the
-/// macros generate"). Implemented for exactly the types whose `?` yields a `Result`'s error.
+/// macros inject"). Implemented for exactly the types whose `?` yields a `Result`'s error.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "the `?` operator can only be used on a `Result` (or a `Poll` of one) in an annotated fn that returns a `Result`",
