@@ -140,6 +140,90 @@ fn gives_up(text: &str) -> Result<u32, AppError> {
     Ok(n)
 }
 
+/// What follows a `?` applies to its value wherever the `?` stands: a block's first token, a
+/// statement's start, before `as`, an index or a call.
+#[task]
+fn after_the_question(s: Option<&str>, k: u32) -> Result<u64, AppError> {
+    let len = if let Some(x) = s {
+        parse_small(x)? + 1
+    } else {
+        0
+    };
+    let wide = match k {
+        0 => 0,
+        _ => parse_small("3")? as u64,
+    };
+    let table: Result<[u32; 2], AppError> = Ok([k, k + 1]);
+    let first = table?[0];
+    let pick: Result<fn(u32) -> u32, AppError> = Ok(|x| x * 10);
+    let picked = pick?(k);
+    Ok(len as u64 + wide + first as u64 + picked as u64)
+}
+
+/// An attribute on a `?` statement applies to it as before: compiled out, it never runs.
+#[task]
+fn attributed() -> Result<u32, AppError> {
+    #[cfg(any())]
+    parse_small("x")?;
+    let x = (parse_small("2"))?;
+    Ok(x)
+}
+
+struct Limits {
+    max: u32,
+}
+
+impl Limits {
+    fn check(&self, v: u32) -> Option<u32> {
+        (v <= self.max).then_some(v)
+    }
+}
+
+/// A struct literal in the operand of `?`, parentheses the host wrote around it.
+#[task]
+async fn within(v: u32, boxed: Box<Option<u32>>) -> Option<u32> {
+    let checked = Limits { max: 10 }.check(v)?;
+    let extra = (*boxed)?;
+    Some(checked + extra)
+}
+
+mod shadow {
+    // A macro of the host's with a standard name, which hides a `return`.
+    macro_rules! write {
+        ($e:expr) => {
+            if $e {
+                return Err(crate::AppError::Parse);
+            }
+        };
+    }
+    pub(crate) use write;
+}
+
+/// Called by its path, it is not the standard library's `write!`: the body is wrapped, and
+/// the `Err` it returns counted.
+#[task]
+fn shadowed(v: u32) -> Result<u32, AppError> {
+    shadow::write!(v == 0);
+    Ok(v)
+}
+
+/// An error that records where it was made, as `snafu` and `error-stack` errors do.
+#[derive(Debug)]
+struct Located(u32);
+
+impl From<ParseIntError> for Located {
+    #[track_caller]
+    fn from(_: ParseIntError) -> Self {
+        Located(std::panic::Location::caller().line())
+    }
+}
+
+#[task]
+fn located(text: &str) -> Result<u32, Located> {
+    let n: u32 = text.parse()?; // the `?` of `located`
+    Ok(n)
+}
+
 fn ok_err_panics(name: &str) -> (u64, u64, u64) {
     let c = counts("early_exits", name);
     (c.ok, c.err, c.panics)
@@ -188,9 +272,30 @@ fn early_exits_behave_as_written_and_are_counted_by_outcome() {
     assert_eq!(gives_up("-"), Err(AppError::Parse));
     assert!(std::panic::catch_unwind(|| gives_up("0")).is_err());
 
+    assert_eq!(after_the_question(Some("2"), 3), Ok(5 + 6 + 3 + 30));
+    assert_eq!(after_the_question(None, 0), Ok(0));
+    assert_eq!(after_the_question(Some("x"), 1), Err(AppError::Parse));
+    assert_eq!(attributed(), Ok(4));
+    assert_eq!(block_on(within(4, Box::new(Some(1)))), Some(5));
+    assert_eq!(block_on(within(40, Box::new(Some(1)))), None);
+    assert_eq!(block_on(within(4, Box::new(None))), None);
+    assert_eq!(shadowed(3), Ok(3));
+    assert_eq!(shadowed(0), Err(AppError::Parse));
+    let Err(Located(line)) = located("x") else {
+        panic!("not a number");
+    };
+    let marker = ["// the `?` of", " `located`"].concat();
+    let expected = include_str!("early_exits.rs")
+        .lines()
+        .position(|l| l.ends_with(&marker))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(line, expected, "the `From` of a `?` sees the host's line");
+
     telemetry::testing::set_recording(false);
 
-    assert_eq!(ok_err_panics("parse_small"), (1, 2, 0));
+    // Three calls above, and four more from the fns below that call it.
+    assert_eq!(ok_err_panics("parse_small"), (4, 3, 0));
     assert_eq!(ok_err_panics("first_pair"), (1, 1, 0));
     assert_eq!(ok_err_panics("sum_valid"), (1, 1, 0));
     assert_eq!(ok_err_panics("ready"), (2, 1, 0));
@@ -200,4 +305,9 @@ fn early_exits_behave_as_written_and_are_counted_by_outcome() {
     // `None` is a value, not an error.
     assert_eq!(ok_err_panics("halve"), (3, 0, 0));
     assert_eq!(ok_err_panics("gives_up"), (1, 1, 1));
+    assert_eq!(ok_err_panics("after_the_question"), (2, 1, 0));
+    assert_eq!(ok_err_panics("attributed"), (1, 0, 0));
+    assert_eq!(ok_err_panics("within"), (3, 0, 0));
+    assert_eq!(ok_err_panics("shadowed"), (1, 1, 0));
+    assert_eq!(ok_err_panics("located"), (0, 1, 0));
 }

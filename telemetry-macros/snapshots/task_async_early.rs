@@ -17,14 +17,15 @@ async fn load(id: u32) -> io::Result<Vec<u8>> {
         if id == 0 {
             break '__telemetry_body Ok(Vec::new());
         }
-        let record = match ::telemetry::__private::Question::branch(fetch(id).await) {
+        let record = (match ::telemetry::__private::Question::branch(fetch(id).await) {
             ::core::result::Result::Ok(__telemetry_value) => __telemetry_value,
+            #[allow(clippy::useless_conversion)]
             ::core::result::Result::Err(__telemetry_error) => {
                 break '__telemetry_body ::core::result::Result::Err(::core::convert::From::from(
                     __telemetry_error,
                 ));
             }
-        };
+        });
         Ok(record.bytes)
     };
     #[allow(unreachable_code)]

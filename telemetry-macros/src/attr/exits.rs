@@ -6,9 +6,10 @@
 //!
 //! Only the body is read here, and only for the fns that need it (ones that may end early and
 //! whose value is looked at). Refused, and the body wrapped as before, whenever an exit could
-//! escape the rewrite: a macro other than the plain ones of the standard library (`bail!`
-//! hides a `return`), a plain macro whose arguments hold a `return` or `?`, a `?` in a fn
-//! whose return type is not written as a `Result` or an `Option`, syntax syn cannot read.
+//! escape the rewrite: a macro other than the plain ones of the standard library called by its
+//! bare name (`bail!` hides a `return`), a plain macro whose arguments hold a `return` or `?`,
+//! a `?` in a fn whose return type is not written as a `Result` or an `Option`, syntax syn
+//! cannot read.
 
 use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -51,16 +52,18 @@ impl Question {
     }
 }
 
-/// The label the rewritten exits break to. Mixed-site: the host's code cannot name it.
-pub(crate) fn label() -> Lifetime {
-    Lifetime::new("'__telemetry_body", Span::mixed_site())
+/// The label the rewritten exits break to, spanned as the body (`at`): a block takes the
+/// edition of its span, and the host's edition decides when the temporaries of the body's
+/// last expression are dropped (before its locals from Rust 2024 on, after them before).
+pub(crate) fn label(at: Span) -> Lifetime {
+    Lifetime::new("'__telemetry_body", at)
 }
 
 /// `body` with its exits rewritten as breaks to [`label`], and whether it has any (the block
 /// is labeled only then); `None` where the rewrite is refused.
 pub(crate) fn rewrite(body: &Group, question: Question, p: &TokenStream) -> Option<(Group, bool)> {
     let mut block: Block = syn::parse2(body.to_token_stream()).ok()?;
-    let label = label();
+    let label = label(body.span());
     let mut exits = Exits {
         label: &label,
         p,
@@ -97,6 +100,8 @@ impl VisitMut for Exits<'_> {
             Expr::Return(ret) => {
                 if let Some(value) = &mut ret.expr {
                     self.visit_expr_mut(value);
+                    // `return (x)` is written so; `break 'l (x)` would be linted as ours.
+                    unparenthesized(value);
                 }
                 let span = generated(ret.return_token.span);
                 *expr = Expr::Break(ExprBreak {
@@ -109,18 +114,27 @@ impl VisitMut for Exits<'_> {
             }
             Expr::Try(question) => {
                 self.visit_expr_mut(&mut question.expr);
+                // `(*r)?` is written so; in our parentheses the host's would be linted.
+                unparenthesized(&mut question.expr);
                 let (inner, label, p) = (&question.expr, self.label, self.p);
                 let span = generated(question.question_token.span);
+                // Where `?` itself converts the error: a `#[track_caller]` `From` (an error
+                // that records where it was made) sees the host's line, as with `?`.
+                let at = syn::spanned::Spanned::span(&**inner);
+                let convert = quote_spanned!(at=> ::core::convert::From::from(__telemetry_error));
                 let tokens = match self.question {
                     Question::Result => quote_spanned! {span=>
                         match #p::Question::branch(#inner) {
                             ::core::result::Result::Ok(__telemetry_value) => __telemetry_value,
+                            // Spanned as the host's code, the conversion is linted as such
+                            // (`useless_conversion` where `?` converts nothing).
+                            #[allow(clippy::useless_conversion)]
                             ::core::result::Result::Err(__telemetry_error) => break #label
-                                ::core::result::Result::Err(::core::convert::From::from(__telemetry_error)),
+                                ::core::result::Result::Err(#convert),
                         }
                     },
                     Question::Option => quote_spanned! {span=>
-                        match #inner {
+                        match (#inner) {
                             ::core::option::Option::Some(__telemetry_value) => __telemetry_value,
                             ::core::option::Option::None => break #label ::core::option::Option::None,
                         }
@@ -130,7 +144,14 @@ impl VisitMut for Exits<'_> {
                         return;
                     }
                 };
-                *expr = Expr::Verbatim(tokens);
+                // In parentheses, so that what follows the `?` (`+ 1`, `as u64`, `[0]`, a
+                // call) still applies to its value wherever it stands, with the attributes
+                // written on it (`#[cfg(…)] check()?;`).
+                *expr = Expr::Paren(syn::ExprParen {
+                    attrs: std::mem::take(&mut question.attrs),
+                    paren_token: syn::token::Paren(span),
+                    expr: Box::new(Expr::Verbatim(tokens)),
+                });
                 self.found = true;
             }
             // Their own `return` and `?` end them, not the fn.
@@ -152,6 +173,17 @@ impl VisitMut for Exits<'_> {
         if !plain || may_end_early(mac.tokens.clone()) {
             self.refused = true;
         }
+    }
+}
+
+/// `expr` without the parentheses around it, where they carry no attribute.
+fn unparenthesized(expr: &mut Expr) {
+    while let Expr::Paren(paren) = expr {
+        if !paren.attrs.is_empty() {
+            return;
+        }
+        let inner = std::mem::replace(&mut *paren.expr, Expr::Verbatim(TokenStream::new()));
+        *expr = inner;
     }
 }
 

@@ -100,7 +100,7 @@ pub(crate) fn instrumented(
             let (call, p) = (&t.call, &t.p);
             let kept = match (&t.rewritten, labeled) {
                 (Some(rewritten), true) => {
-                    let label = exits::label();
+                    let label = exits::label(rewritten.span());
                     quote!(#label: #rewritten)
                 }
                 _ => quote!(#block),

@@ -156,11 +156,14 @@ pub(crate) fn may_end_early(body: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = body.into_iter().collect();
     tokens.iter().enumerate().any(|(i, t)| match t {
         TokenTree::Ident(id) if id == "return" => true,
-        // A macro call is `name ! (…)`; `a != b` is a comparison, not a call of `a!`.
+        // A macro call is `name ! (…)`; `a != b` is a comparison, not a call of `a!`. A
+        // qualified one (`m::write!`) is not the standard library's, whatever its name.
         TokenTree::Ident(id) => {
             matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!')
                 && matches!(tokens.get(i + 2), Some(TokenTree::Group(_)))
-                && !PLAIN_MACROS.contains(&id.to_string().as_str())
+                && (!PLAIN_MACROS.contains(&id.to_string().as_str())
+                    || matches!(i.checked_sub(1).and_then(|j| tokens.get(j)),
+                        Some(TokenTree::Punct(p)) if p.as_char() == ':'))
         }
         TokenTree::Punct(p) => p.as_char() == '?',
         TokenTree::Group(g) => may_end_early(g.stream()),
@@ -253,6 +256,7 @@ mod tests {
         for item in [
             "fn f() -> Fallible<u8> { Ok(g()?) }",
             "fn f() -> Result<u8, E> { bail!(1) }",
+            "fn f() -> Result<u8, E> { m::write!(1); Ok(1) }",
             "fn f() -> Result<u8, E> { println!(\"{}\", g()?); Ok(1) }",
             "fn f() -> Result<impl Fn(), E> { g()?; Ok(|| ()) }",
             "async fn f() -> u32 { bail!(1) }",

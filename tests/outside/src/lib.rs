@@ -138,7 +138,7 @@ pub fn one_expression(n: u32) -> u32 {
 }
 
 /// The number of annotated fns in this file.
-pub const ANNOTATED: usize = 21;
+pub const ANNOTATED: usize = 22;
 
 /// Bodies that never complete: what follows them in the expansion is unreachable, and must
 /// not be reported as the host's (`unreachable_code` is denied above).
@@ -190,3 +190,32 @@ pub async fn narrows_inline(n: u64) -> u32 {
     #![allow(clippy::cast_possible_truncation)]
     n as u32
 }
+
+/// Drops, in the order they happened.
+pub static DROPS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+pub struct Noisy(pub &'static str);
+
+impl Noisy {
+    pub fn value(&self) -> u32 {
+        self.0.len() as u32
+    }
+}
+
+impl Drop for Noisy {
+    fn drop(&mut self) {
+        DROPS.lock().unwrap().push(self.0);
+    }
+}
+
+/// A body that may end early keeps the host's edition: in this 2021 crate the temporary of
+/// its last expression is dropped after its locals (Rust 2024 drops it before them).
+#[task]
+pub fn tail_temporary(early: bool) -> Res<u32> {
+    let _local = Noisy("local");
+    if early {
+        return Ok(0);
+    }
+    Ok(Noisy("tail").value())
+}
+

@@ -58,6 +58,9 @@ fn behaves_the_same_with_or_without_the_kill_switch() {
     assert_eq!(block_on(async_cached(1)), 2);
     assert_eq!(ran("async_cached"), 1);
     assert_eq!(outside::one_expression(1), 2);
+    DROPS.lock().unwrap().clear();
+    assert_eq!(tail_temporary(false), Ok(4));
+    assert_eq!(*DROPS.lock().unwrap(), ["local", "tail"]);
 
     let sites = telemetry::introspect::callsites();
     if cfg!(telemetry_disabled) {
