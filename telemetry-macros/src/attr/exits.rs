@@ -52,18 +52,19 @@ impl Question {
     }
 }
 
-/// The label the rewritten exits break to, spanned as the body (`at`): a block takes the
-/// edition of its span, and the host's edition decides when the temporaries of the body's
-/// last expression are dropped (before its locals from Rust 2024 on, after them before).
-pub(crate) fn label(at: Span) -> Lifetime {
-    Lifetime::new("'__telemetry_body", at)
-}
-
-/// `body` with its exits rewritten as breaks to [`label`], and whether it has any (the block
-/// is labeled only then); `None` where the rewrite is refused.
-pub(crate) fn rewrite(body: &Group, question: Question, p: &TokenStream) -> Option<(Group, bool)> {
+/// `body` as a labeled block with its exits rewritten as breaks out of it, or `None` inside
+/// when it has no exit of its own (the body then stays as written); `None` where the rewrite
+/// is refused.
+pub(crate) fn rewrite(
+    body: &Group,
+    question: Question,
+    p: &TokenStream,
+) -> Option<Option<TokenStream>> {
     let mut block: Block = syn::parse2(body.to_token_stream()).ok()?;
-    let label = label(body.span());
+    // Spanned as the body: a block takes the edition of its span, and the host's edition
+    // decides when the temporaries of the body's last expression are dropped (before its
+    // locals from Rust 2024 on, after them before).
+    let label = Lifetime::new("'__telemetry_body", body.span());
     let mut exits = Exits {
         label: &label,
         p,
@@ -77,10 +78,13 @@ pub(crate) fn rewrite(body: &Group, question: Question, p: &TokenStream) -> Opti
     if exits.refused {
         return None;
     }
+    if !exits.found {
+        return Some(None);
+    }
     let stmts = &block.stmts;
     let mut group = Group::new(Delimiter::Brace, quote!(#(#stmts)*));
     group.set_span(body.span());
-    Some((group, exits.found))
+    Some(Some(quote!(#label: #group)))
 }
 
 struct Exits<'a> {
@@ -204,7 +208,10 @@ mod tests {
             panic!("a body is a group");
         };
         let output: ReturnType = syn::parse_str(ret).unwrap();
-        rewrite(&body, Question::of(&output), &quote!(p)).map(|(g, found)| format!("{found} {g}"))
+        rewrite(&body, Question::of(&output), &quote!(p)).map(|kept| match kept {
+            Some(labeled) => format!("true {labeled}"),
+            None => format!("false {body}"),
+        })
     }
 
     #[test]

@@ -27,7 +27,6 @@ use syn::spanned::Spanned;
 use syn::{FnArg, Pat, ReturnType, Type};
 
 use crate::attr::Kind;
-use crate::attr::exits;
 use crate::attr::func::Func;
 use crate::attr::options::Options;
 use crate::attr::shape::{Shape, mentions_impl};
@@ -47,8 +46,8 @@ struct Target<'a> {
     call: TokenStream,
     /// How the body runs.
     shape: Shape,
-    /// The body with its exits rewritten, for a labeled `Inline` shape.
-    rewritten: Option<proc_macro2::Group>,
+    /// The body as a labeled block with its exits rewritten, for a labeled `Inline` shape.
+    rewritten: Option<TokenStream>,
 }
 
 /// `func` with its body replaced by the instrumented one.
@@ -92,19 +91,13 @@ pub(crate) fn instrumented(
             body.extend(bare_expression(block).unwrap_or_else(|| quote!(#block)));
             return func.with_body(body);
         }
-        Shape::Inline { may_err, labeled } => {
+        Shape::Inline { may_err, .. } => {
             let ty = t.nameable.then(|| {
                 let ret = &t.ret;
                 quote!(: #ret)
             });
             let (call, p) = (&t.call, &t.p);
-            let kept = match (&t.rewritten, labeled) {
-                (Some(rewritten), true) => {
-                    let label = exits::label(rewritten.span());
-                    quote!(#label: #rewritten)
-                }
-                _ => quote!(#block),
-            };
+            let kept = t.rewritten.clone().unwrap_or_else(|| quote!(#block));
             let end = if may_err {
                 quote!(#call.finish(#p::outcome!(__telemetry_result));)
             } else {

@@ -7,7 +7,7 @@
 //! an `async fn` that may end early) and its exits cannot be rewritten. In place is both
 //! closer to the code as written and much cheaper to compile.
 
-use proc_macro2::{Group, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use syn::{GenericParam, Generics, ReturnType, Type};
 
 use crate::attr::exits::{self, Question};
@@ -35,9 +35,13 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
-    /// How `func` runs, and for `Inline` with `labeled`, the body with its exits rewritten
-    /// (`p` is the runtime's `__private`, which the rewritten `?` calls).
-    pub(crate) fn of(func: &Func, options: &Options, p: &TokenStream) -> (Shape, Option<Group>) {
+    /// How `func` runs, and for `Inline` with `labeled`, the body as a labeled block with its
+    /// exits rewritten (`p` is the runtime's `__private`, which the rewritten `?` calls).
+    pub(crate) fn of(
+        func: &Func,
+        options: &Options,
+        p: &TokenStream,
+    ) -> (Shape, Option<TokenStream>) {
         if options.retries.is_some() || options.cache.is_some() {
             return (Shape::Options, None);
         }
@@ -66,8 +70,8 @@ impl Shape {
         }
         if !unnameable {
             let question = Question::of(&func.sig.output);
-            if let Some((body, labeled)) = exits::rewrite(&func.body, question, p) {
-                return (inline(labeled), labeled.then_some(body));
+            if let Some(kept) = exits::rewrite(&func.body, question, p) {
+                return (inline(kept.is_some()), kept);
             }
         }
         (Shape::Wrapped, None)
